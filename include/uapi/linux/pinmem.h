@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * pinmem: long-term, accounted pinning of user memory for DMA.
+ *
+ * Every open() of /dev/pinmem is a context bound to the opener's address
+ * space (mm). Only a process using that mm may issue ioctls on it; any other
+ * (a fork child, a process the fd was passed to) gets -EPERM. Closing the
+ * last reference to the fd releases every pin of the context.
+ *
+ * ABI rules shared by every ioctl:
+ *
+ * - The argument is a pointer to a struct that begins with ``__u32 size``,
+ *   which the caller sets to sizeof() the struct it was compiled with (as
+ *   openat2(2) and clone3(2) do). A size below the first published version
+ *   (``PINMEM_*_SIZE_VER0``) gives -EINVAL, a size above 4096 gives -E2BIG. A
+ *   size larger than the module knows is accepted only if the unknown tail is
+ *   zero (else -E2BIG), so new programs run on old modules as long as they do
+ *   not ask for anything new; old programs run on new modules unchanged.
+ * - Unknown flag bits and nonzero reserved fields give -EINVAL.
+ * - Output fields are written back, up to the caller's size, on success only.
+ */
+#ifndef _UAPI_LINUX_PINMEM_H
+#define _UAPI_LINUX_PINMEM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/** define PINMEM_ABI_VERSION - bumped when the ABI gains something. */
+#define PINMEM_ABI_VERSION	1
+
+/**
+ * enum pinmem_zone - where pinned pages sit, in pinmem's own numbering.
+ * @PINMEM_ZONE_DMA: ZONE_DMA.
+ * @PINMEM_ZONE_DMA32: ZONE_DMA32.
+ * @PINMEM_ZONE_NORMAL: ZONE_NORMAL.
+ * @PINMEM_ZONE_HIGHMEM: ZONE_HIGHMEM.
+ * @PINMEM_ZONE_MOVABLE: ZONE_MOVABLE. A long-term pin never leaves pages here.
+ * @PINMEM_ZONE_DEVICE: ZONE_DEVICE.
+ * @PINMEM_ZONE_SLOTS: size of the per-zone arrays below; slots past
+ *	%PINMEM_ZONE_DEVICE are reserved and read as zero.
+ *
+ * The kernel's own zone numbers depend on its configuration; these do not.
+ */
+enum pinmem_zone {
+	PINMEM_ZONE_DMA		= 0,
+	PINMEM_ZONE_DMA32	= 1,
+	PINMEM_ZONE_NORMAL	= 2,
+	PINMEM_ZONE_HIGHMEM	= 3,
+	PINMEM_ZONE_MOVABLE	= 4,
+	PINMEM_ZONE_DEVICE	= 5,
+	PINMEM_ZONE_SLOTS	= 8,
+};
+
+/* PIN flags */
+/** define PINMEM_PIN_WRITE - the device will write: pin for write, dirty on unpin. */
+#define PINMEM_PIN_WRITE	(1U << 0)
+#define PINMEM_PIN_FLAGS	(PINMEM_PIN_WRITE)
+
+/**
+ * struct pinmem_pin_args - argument of %PINMEM_IOC_PIN.
+ * @size: sizeof(struct pinmem_pin_args).
+ * @flags: %PINMEM_PIN_WRITE, or 0 for a pin the device only reads.
+ * @addr: start of the user range; page aligned.
+ * @length: length of the range in bytes; page aligned, nonzero.
+ * @handle: out: the pin's handle, unique within the context and never reused.
+ * @nr_pages: out: number of pages pinned (@length / page size).
+ *
+ * Pins every page of [@addr, @addr + @length) with FOLL_LONGTERM: pages in
+ * ZONE_MOVABLE or a CMA area are first migrated elsewhere, so the pin never
+ * blocks memory hot-unplug or a contiguous allocation. All or nothing: on
+ * error nothing stays pinned. Errors: -EINVAL (zero length, misalignment,
+ * @addr + @length overflow, unknown flags), -EFAULT (range not entirely
+ * mapped with the needed access, kernel address, VM_IO/VM_PFNMAP mapping),
+ * -EEXIST (range overlaps a pin of this context), -ENOMEM (out of memory or
+ * more pages than the machine has), -EINTR (fatal signal while pinning),
+ * -EPERM (fd used from another mm).
+ */
+struct pinmem_pin_args {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 length;
+	__u64 handle;
+	__u64 nr_pages;
+};
+
+#define PINMEM_PIN_SIZE_VER0	40
+
+/**
+ * struct pinmem_unpin_args - argument of %PINMEM_IOC_UNPIN.
+ * @size: sizeof(struct pinmem_unpin_args).
+ * @flags: must be 0.
+ * @handle: the pin to release. Pages of a %PINMEM_PIN_WRITE pin are marked
+ *	dirty. Errors: -ENOENT (no such pin in this context).
+ */
+struct pinmem_unpin_args {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+};
+
+#define PINMEM_UNPIN_SIZE_VER0	16
+
+/* QUERY flags */
+/** define PINMEM_QUERY_BY_ADDR - look the pin up by an address inside it. */
+#define PINMEM_QUERY_BY_ADDR	(1U << 0)
+/** define PINMEM_QUERY_PFNS - also return page frame numbers (CAP_SYS_ADMIN). */
+#define PINMEM_QUERY_PFNS	(1U << 1)
+#define PINMEM_QUERY_FLAGS	(PINMEM_QUERY_BY_ADDR | PINMEM_QUERY_PFNS)
+
+/**
+ * struct pinmem_query_args - argument of %PINMEM_IOC_QUERY.
+ * @size: sizeof(struct pinmem_query_args).
+ * @flags: %PINMEM_QUERY_BY_ADDR, %PINMEM_QUERY_PFNS.
+ * @handle: in: the pin to describe (ignored with %PINMEM_QUERY_BY_ADDR);
+ *	out: its handle.
+ * @addr: in with %PINMEM_QUERY_BY_ADDR: any address inside the pin;
+ *	out: the pin's first address.
+ * @length: out: the pin's length in bytes.
+ * @nr_pages: out: number of pinned pages.
+ * @pin_flags: out: the %PINMEM_PIN_* flags the pin was made with.
+ * @reserved: must be 0.
+ * @zone_pages: out: pinned pages per &enum pinmem_zone.
+ * @nr_compound: out: pinned pages that belong to a compound (large) page.
+ * @nr_huge: out: pinned pages that belong to a PMD-sized or larger page
+ *	(THP or hugetlb).
+ * @pfns: in with %PINMEM_QUERY_PFNS: user pointer to an array of @nr_pfns
+ *	__u64, filled with the page frame numbers of pages @pfn_first onward.
+ *	Requires CAP_SYS_ADMIN (as PFNs in /proc/pid/pagemap do), else -EPERM.
+ * @pfn_first: in: index of the first page whose PFN is wanted.
+ * @nr_pfns: in: capacity of @pfns; out: number of PFNs written.
+ *
+ * Errors: -ENOENT (no such pin), -EINVAL (bad flags, @pfn_first past the end).
+ */
+struct pinmem_query_args {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+	__u64 addr;
+	__u64 length;
+	__u64 nr_pages;
+	__u32 pin_flags;
+	__u32 reserved;
+	__u64 zone_pages[PINMEM_ZONE_SLOTS];
+	__u64 nr_compound;
+	__u64 nr_huge;
+	__u64 pfns;
+	__u64 pfn_first;
+	__u64 nr_pfns;
+};
+
+#define PINMEM_QUERY_SIZE_VER0	152
+
+/* ACCESS flags */
+/** define PINMEM_ACCESS_WRITE - copy from @buf into the pinned pages. */
+#define PINMEM_ACCESS_WRITE	(1U << 0)
+#define PINMEM_ACCESS_FLAGS	(PINMEM_ACCESS_WRITE)
+
+/**
+ * struct pinmem_access_args - argument of %PINMEM_IOC_ACCESS.
+ * @size: sizeof(struct pinmem_access_args).
+ * @flags: %PINMEM_ACCESS_WRITE to write the pinned pages, else read them.
+ * @handle: the pin.
+ * @offset: byte offset into the pin.
+ * @length: number of bytes; nonzero, @offset + @length within the pin.
+ * @buf: user buffer to copy to (read) or from (write).
+ *
+ * Reads or writes the pinned pages themselves through a kernel mapping, as a
+ * device doing DMA would: it sees exactly the pages the pin holds, whatever
+ * the process did to its mappings since. Errors: -ENOENT (no such pin),
+ * -EINVAL (range outside the pin, zero length, bad flags), -EACCES (write to
+ * a pin made without %PINMEM_PIN_WRITE), -EFAULT (bad @buf).
+ */
+struct pinmem_access_args {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+	__u64 offset;
+	__u64 length;
+	__u64 buf;
+};
+
+#define PINMEM_ACCESS_SIZE_VER0	40
+
+/**
+ * struct pinmem_version_args - argument of %PINMEM_IOC_VERSION.
+ * @size: sizeof(struct pinmem_version_args).
+ * @abi_version: out: %PINMEM_ABI_VERSION of the running module.
+ */
+struct pinmem_version_args {
+	__u32 size;
+	__u32 abi_version;
+};
+
+#define PINMEM_VERSION_SIZE_VER0	8
+
+#define PINMEM_IOCTL_TYPE	0xB8
+
+/*
+ * The struct size travels in the struct, not in the ioctl number, so the
+ * numbers stay the same when the structs grow (as VFIO does).
+ */
+#define PINMEM_IOC_VERSION	_IO(PINMEM_IOCTL_TYPE, 0x00)
+#define PINMEM_IOC_PIN		_IO(PINMEM_IOCTL_TYPE, 0x01)
+#define PINMEM_IOC_UNPIN	_IO(PINMEM_IOCTL_TYPE, 0x02)
+#define PINMEM_IOC_QUERY	_IO(PINMEM_IOCTL_TYPE, 0x03)
+#define PINMEM_IOC_ACCESS	_IO(PINMEM_IOCTL_TYPE, 0x04)
+
+#endif /* _UAPI_LINUX_PINMEM_H */

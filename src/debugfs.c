@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinmem debugfs: /sys/kernel/debug/pinmem/{pins,stats}, root only.
+ *
+ * "pins" streams one line per pin through seq_file. It does not build a
+ * snapshot: the reader keeps a cursor (context id, handle) and re-finds its
+ * place with two O(log n) lookups at the start of every read() chunk, so
+ * reading 100,000 pins needs no memory proportional to them, and locks are
+ * held only while one chunk (a page of text) is formatted.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/err.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+
+#include "pinmem.h"
+
+static struct dentry *pinmem_debugfs_dir;
+
+struct pins_iter {
+	u32 ctx_id;		/* cursor: context of the current line */
+	u64 handle;		/* cursor: handle of the current line */
+	struct pinmem_ctx *locked;	/* context whose lock is held */
+};
+
+/* First pin at or after the cursor; locks its context. */
+static struct pinmem_pin *pins_seek(struct pins_iter *it)
+{
+	u32 id = it->ctx_id;
+	u64 handle = it->handle;
+
+	for (;;) {
+		struct pinmem_ctx *ctx = pinmem_ctx_find(&id);
+		struct pinmem_pin *pin;
+
+		if (!ctx)
+			return NULL;
+		mutex_lock(&ctx->lock);
+		pin = pinmem_pin_first_from(ctx, handle);
+		if (pin) {
+			it->locked = ctx;
+			it->ctx_id = id;
+			it->handle = pin->handle;
+			return pin;
+		}
+		mutex_unlock(&ctx->lock);
+		if (id == U32_MAX)
+			return NULL;
+		id++;
+		handle = 0;
+	}
+}
+
+static void *pins_start(struct seq_file *m, loff_t *pos)
+{
+	struct pins_iter *it = m->private;
+
+	mutex_lock(&pinmem_registry_lock);
+	if (!*pos) {
+		it->ctx_id = 0;
+		it->handle = 0;
+		return SEQ_START_TOKEN;
+	}
+	return pins_seek(it);
+}
+
+static void *pins_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	struct pins_iter *it = m->private;
+	struct pinmem_pin *next;
+
+	++*pos;
+	if (v == SEQ_START_TOKEN)
+		return pins_seek(it);
+
+	next = pinmem_pin_next(v);
+	if (next) {
+		it->handle = next->handle;
+		return next;
+	}
+	mutex_unlock(&it->locked->lock);
+	it->locked = NULL;
+	if (it->ctx_id == U32_MAX)
+		return NULL;
+	it->ctx_id++;
+	it->handle = 0;
+	return pins_seek(it);
+}
+
+static void pins_stop(struct seq_file *m, void *v)
+{
+	struct pins_iter *it = m->private;
+
+	if (it->locked) {
+		mutex_unlock(&it->locked->lock);
+		it->locked = NULL;
+	}
+	mutex_unlock(&pinmem_registry_lock);
+}
+
+static int pins_show(struct seq_file *m, void *v)
+{
+	struct pins_iter *it = m->private;
+	struct pinmem_pin *pin = v;
+	u64 age_ms;
+	int i;
+
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(m, "ctx pid comm handle start end pages flags age_ms placement\n");
+		return 0;
+	}
+	age_ms = div_u64(ktime_get_boottime_ns() - pin->created_ns,
+			 NSEC_PER_MSEC);
+	seq_printf(m, "%u %d ", it->ctx_id, pin->tgid);
+	seq_escape(m, pin->comm, " \t\n\\");
+	seq_printf(m, " %llu 0x%lx 0x%lx %lu %s %llu", pin->handle, pin->uaddr,
+		   pin->uaddr + (pin->nr_pages << PAGE_SHIFT), pin->nr_pages,
+		   pin->flags & PINMEM_PIN_WRITE ? "rw" : "r-", age_ms);
+	for (i = 0; i < PINMEM_ZONE_SLOTS; i++)
+		if (pin->place.zone_pages[i])
+			seq_printf(m, " %s=%lu", pinmem_zone_names[i],
+				   pin->place.zone_pages[i]);
+	seq_printf(m, " compound=%lu huge=%lu\n", pin->place.nr_compound,
+		   pin->place.nr_huge);
+	return 0;
+}
+
+static const struct seq_operations pins_sops = {
+	.start = pins_start,
+	.next = pins_next,
+	.stop = pins_stop,
+	.show = pins_show,
+};
+
+static int pins_open(struct inode *inode, struct file *file)
+{
+	return seq_open_private(file, &pins_sops, sizeof(struct pins_iter));
+}
+
+static const struct file_operations pins_fops = {
+	.owner = THIS_MODULE,
+	.open = pins_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = seq_release_private,
+};
+
+static int stats_show(struct seq_file *m, void *unused)
+{
+	struct pinmem_stats *s = &pinmem_stats;
+	int op, err;
+
+	seq_printf(m, "contexts %ld\n", atomic_long_read(&s->contexts));
+	seq_printf(m, "pins %ld\n", atomic_long_read(&s->pins));
+	seq_printf(m, "pinned_pages %ld\n", atomic_long_read(&s->pinned_pages));
+	seq_printf(m, "total_pins %lld\n", atomic64_read(&s->total_pins));
+	seq_printf(m, "total_unpins %lld\n", atomic64_read(&s->total_unpins));
+	seq_printf(m, "total_pinned_pages %lld\n",
+		   atomic64_read(&s->total_pinned_pages));
+	seq_printf(m, "total_unpinned_pages %lld\n",
+		   atomic64_read(&s->total_unpinned_pages));
+	for (op = 0; op < PINMEM_NR_OPS; op++)
+		seq_printf(m, "calls %s %lld\n", pinmem_op_names[op],
+			   atomic64_read(&s->calls[op]));
+	for (op = 0; op < PINMEM_NR_OPS; op++) {
+		for (err = 1; err <= PINMEM_MAX_ERRNO; err++) {
+			s64 n = atomic64_read(&s->failures[op][err]);
+
+			if (!n)
+				continue;
+			if (err == PINMEM_MAX_ERRNO)
+				seq_printf(m, "failures %s other %lld\n",
+					   pinmem_op_names[op], n);
+			else
+				seq_printf(m, "failures %s %pe %lld\n",
+					   pinmem_op_names[op], ERR_PTR(-err), n);
+		}
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(stats);
+
+void pinmem_debugfs_init(void)
+{
+	pinmem_debugfs_dir = debugfs_create_dir("pinmem", NULL);
+	debugfs_create_file("pins", 0400, pinmem_debugfs_dir, NULL, &pins_fops);
+	debugfs_create_file("stats", 0400, pinmem_debugfs_dir, NULL,
+			    &stats_fops);
+}
+
+void pinmem_debugfs_exit(void)
+{
+	debugfs_remove(pinmem_debugfs_dir);
+}

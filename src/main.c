@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinmem: a misc device that pins user memory long-term for DMA.
+ *
+ * This file holds the device, the per-open context lifetime, the registry
+ * of contexts that debugfs walks, and the ioctl entry point with its
+ * extensible-struct argument handling.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include "pinmem.h"
+
+#define PINMEM_VERSION	"0.1.0"
+
+struct pinmem_stats pinmem_stats;
+
+/*
+ * Contexts by id. The registry lock is held by open/close around insertion
+ * and removal, and by a debugfs reader for the span of one read() chunk, so
+ * a context a reader has found stays alive until the reader lets go.
+ */
+DEFINE_MUTEX(pinmem_registry_lock);
+static DEFINE_XARRAY_ALLOC(pinmem_ctxs);
+static u32 pinmem_ctx_next;
+
+const char * const pinmem_op_names[PINMEM_NR_OPS] = {
+	[PINMEM_OP_VERSION] = "VERSION",
+	[PINMEM_OP_PIN] = "PIN",
+	[PINMEM_OP_UNPIN] = "UNPIN",
+	[PINMEM_OP_QUERY] = "QUERY",
+	[PINMEM_OP_ACCESS] = "ACCESS",
+};
+
+/* Indexed by _IOC_NR() of the command, which is the pinmem_op. */
+static const struct pinmem_ioctl_desc {
+	unsigned int cmd;
+	u32 ksize;
+	u32 size_ver0;
+} pinmem_ioctls[PINMEM_NR_OPS] = {
+	[PINMEM_OP_VERSION] = { PINMEM_IOC_VERSION,
+		sizeof(struct pinmem_version_args), PINMEM_VERSION_SIZE_VER0 },
+	[PINMEM_OP_PIN] = { PINMEM_IOC_PIN,
+		sizeof(struct pinmem_pin_args), PINMEM_PIN_SIZE_VER0 },
+	[PINMEM_OP_UNPIN] = { PINMEM_IOC_UNPIN,
+		sizeof(struct pinmem_unpin_args), PINMEM_UNPIN_SIZE_VER0 },
+	[PINMEM_OP_QUERY] = { PINMEM_IOC_QUERY,
+		sizeof(struct pinmem_query_args), PINMEM_QUERY_SIZE_VER0 },
+	[PINMEM_OP_ACCESS] = { PINMEM_IOC_ACCESS,
+		sizeof(struct pinmem_access_args), PINMEM_ACCESS_SIZE_VER0 },
+};
+
+/* The structs as first published must keep their size. */
+static_assert(sizeof(struct pinmem_version_args) == PINMEM_VERSION_SIZE_VER0);
+static_assert(sizeof(struct pinmem_pin_args) == PINMEM_PIN_SIZE_VER0);
+static_assert(sizeof(struct pinmem_unpin_args) == PINMEM_UNPIN_SIZE_VER0);
+static_assert(sizeof(struct pinmem_query_args) == PINMEM_QUERY_SIZE_VER0);
+static_assert(sizeof(struct pinmem_access_args) == PINMEM_ACCESS_SIZE_VER0);
+
+union pinmem_args {
+	struct pinmem_version_args version;
+	struct pinmem_pin_args pin;
+	struct pinmem_unpin_args unpin;
+	struct pinmem_query_args query;
+	struct pinmem_access_args access;
+};
+
+/* The first context with an id >= *id, or NULL. Caller holds the registry lock. */
+struct pinmem_ctx *pinmem_ctx_find(u32 *id)
+{
+	unsigned long index = *id;
+	struct pinmem_ctx *ctx;
+
+	lockdep_assert_held(&pinmem_registry_lock);
+	ctx = xa_find(&pinmem_ctxs, &index, U32_MAX, XA_PRESENT);
+	if (ctx)
+		*id = index;
+	return ctx;
+}
+
+static int pinmem_open(struct inode *inode, struct file *file)
+{
+	struct pinmem_ctx *ctx;
+	int ret;
+
+	if (!current->mm)
+		return -EINVAL;
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+	pinmem_ctx_init(ctx, current->mm);
+	mmgrab(ctx->mm);
+
+	mutex_lock(&pinmem_registry_lock);
+	ret = xa_alloc_cyclic(&pinmem_ctxs, &ctx->id, ctx, xa_limit_32b,
+			      &pinmem_ctx_next, GFP_KERNEL);
+	mutex_unlock(&pinmem_registry_lock);
+	if (ret < 0)
+		goto free;
+
+	atomic_long_inc(&pinmem_stats.contexts);
+	file->private_data = ctx;
+	return 0;
+
+free:
+	mmdrop(ctx->mm);
+	kfree(ctx);
+	return ret;
+}
+
+static int pinmem_release(struct inode *inode, struct file *file)
+{
+	struct pinmem_ctx *ctx = file->private_data;
+
+	/* After this no debugfs reader can find the context. */
+	mutex_lock(&pinmem_registry_lock);
+	xa_erase(&pinmem_ctxs, ctx->id);
+	mutex_unlock(&pinmem_registry_lock);
+
+	pinmem_ctx_release_pins(ctx);
+	atomic_long_dec(&pinmem_stats.contexts);
+	mmdrop(ctx->mm);
+	kfree(ctx);
+	return 0;
+}
+
+/*
+ * Copy an extensible argument struct in: its first u32 is the caller's
+ * sizeof(). Too small is -EINVAL, absurdly large or a nonzero tail we do
+ * not know is -E2BIG (see copy_struct_from_user()).
+ */
+static int pinmem_args_in(void *karg, const struct pinmem_ioctl_desc *desc,
+			  const void __user *uarg, u32 *usize)
+{
+	if (get_user(*usize, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (*usize < desc->size_ver0)
+		return -EINVAL;
+	if (*usize > PAGE_SIZE)
+		return -E2BIG;
+	return copy_struct_from_user(karg, desc->ksize, uarg, *usize);
+}
+
+static int pinmem_version(struct pinmem_version_args *args)
+{
+	args->abi_version = PINMEM_ABI_VERSION;
+	return 0;
+}
+
+static int pinmem_dispatch(struct pinmem_ctx *ctx, enum pinmem_op op,
+			   union pinmem_args *a)
+{
+	switch (op) {
+	case PINMEM_OP_VERSION:
+		return pinmem_version(&a->version);
+	case PINMEM_OP_PIN:
+		return pinmem_pin(ctx, &a->pin);
+	case PINMEM_OP_UNPIN:
+		return pinmem_unpin(ctx, &a->unpin);
+	case PINMEM_OP_QUERY:
+		return pinmem_query(ctx, &a->query);
+	case PINMEM_OP_ACCESS:
+		return pinmem_access(ctx, &a->access);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static long pinmem_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct pinmem_ctx *ctx = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	const struct pinmem_ioctl_desc *desc;
+	enum pinmem_op op = _IOC_NR(cmd);
+	union pinmem_args a;
+	u32 usize;
+	int ret;
+
+	if (_IOC_TYPE(cmd) != PINMEM_IOCTL_TYPE || op >= PINMEM_NR_OPS ||
+	    cmd != pinmem_ioctls[op].cmd)
+		return -ENOTTY;
+	desc = &pinmem_ioctls[op];
+	atomic64_inc(&pinmem_stats.calls[op]);
+
+	/* A context serves the address space that opened it, nobody else. */
+	if (current->mm != ctx->mm) {
+		ret = -EPERM;
+		goto out;
+	}
+	ret = pinmem_args_in(&a, desc, uarg, &usize);
+	if (ret)
+		goto out;
+	ret = pinmem_dispatch(ctx, op, &a);
+	if (ret)
+		goto out;
+	if (copy_to_user(uarg, &a, min_t(u32, usize, desc->ksize))) {
+		ret = -EFAULT;
+		/* The caller cannot learn the handle: do not leave the pin. */
+		if (op == PINMEM_OP_PIN) {
+			struct pinmem_unpin_args undo = {
+				.size = sizeof(undo),
+				.handle = a.pin.handle,
+			};
+
+			pinmem_unpin(ctx, &undo);
+		}
+	}
+out:
+	if (ret)
+		atomic64_inc(&pinmem_stats.failures[op][min(-ret, PINMEM_MAX_ERRNO)]);
+	return ret;
+}
+
+static const struct file_operations pinmem_fops = {
+	.owner = THIS_MODULE,
+	.open = pinmem_open,
+	.release = pinmem_release,
+	.unlocked_ioctl = pinmem_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice pinmem_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "pinmem",
+	.fops = &pinmem_fops,
+	.mode = 0600,
+};
+
+static int __init pinmem_init(void)
+{
+	int ret;
+
+	ret = misc_register(&pinmem_misc);
+	if (ret) {
+		pr_err("cannot register /dev/pinmem: %d\n", ret);
+		return ret;
+	}
+	pinmem_debugfs_init();
+	pr_info("version %s, ABI %d, /dev/pinmem ready\n", PINMEM_VERSION,
+		PINMEM_ABI_VERSION);
+	return 0;
+}
+
+static void __exit pinmem_exit(void)
+{
+	pinmem_debugfs_exit();
+	misc_deregister(&pinmem_misc);
+	WARN_ON(!xa_empty(&pinmem_ctxs));
+}
+
+module_init(pinmem_init);
+module_exit(pinmem_exit);
+
+MODULE_DESCRIPTION("Long-term, accounted pinning of user memory for DMA");
+MODULE_AUTHOR("The pinmem authors");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(PINMEM_VERSION);

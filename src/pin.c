@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinmem: pinning, unpinning and looking up user ranges of one context.
+ *
+ * Each context keeps its pins in two rbtrees over the same nodes: by user
+ * address (pins of a context never overlap, so an address maps to at most
+ * one pin) and by handle. Both lookups are O(log n). The context lock only
+ * guards the trees: GUP, user copies and unpinning run outside it, so a slow
+ * pin (migration of a gigabyte under TCG takes seconds) never stalls QUERY,
+ * ACCESS or a debugfs reader.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/overflow.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+
+#include "pinmem.h"
+
+/* Pages per pin_user_pages_fast() call; signals and rescheduling in between. */
+#define PINMEM_PIN_BATCH	512UL
+
+/* The kernel's zone numbers depend on its config; map them to the UAPI's. */
+static const u8 pinmem_zone_slot[MAX_NR_ZONES] = {
+#ifdef CONFIG_ZONE_DMA
+	[ZONE_DMA] = PINMEM_ZONE_DMA,
+#endif
+#ifdef CONFIG_ZONE_DMA32
+	[ZONE_DMA32] = PINMEM_ZONE_DMA32,
+#endif
+	[ZONE_NORMAL] = PINMEM_ZONE_NORMAL,
+#ifdef CONFIG_HIGHMEM
+	[ZONE_HIGHMEM] = PINMEM_ZONE_HIGHMEM,
+#endif
+	[ZONE_MOVABLE] = PINMEM_ZONE_MOVABLE,
+#ifdef CONFIG_ZONE_DEVICE
+	[ZONE_DEVICE] = PINMEM_ZONE_DEVICE,
+#endif
+};
+
+const char * const pinmem_zone_names[PINMEM_ZONE_SLOTS] = {
+	[PINMEM_ZONE_DMA] = "DMA",
+	[PINMEM_ZONE_DMA32] = "DMA32",
+	[PINMEM_ZONE_NORMAL] = "Normal",
+	[PINMEM_ZONE_HIGHMEM] = "HighMem",
+	[PINMEM_ZONE_MOVABLE] = "Movable",
+	[PINMEM_ZONE_DEVICE] = "Device",
+};
+
+void pinmem_ctx_init(struct pinmem_ctx *ctx, struct mm_struct *mm)
+{
+	ctx->mm = mm;
+	mutex_init(&ctx->lock);
+	ctx->by_addr = RB_ROOT;
+	ctx->by_handle = RB_ROOT;
+}
+
+static unsigned long pin_end(const struct pinmem_pin *pin)
+{
+	return pin->uaddr + (pin->nr_pages << PAGE_SHIFT);
+}
+
+/* Any pin overlapping [start, end), or NULL. Caller holds ctx->lock. */
+static struct pinmem_pin *find_overlap(struct pinmem_ctx *ctx,
+				       unsigned long start, unsigned long end)
+{
+	struct rb_node *n = ctx->by_addr.rb_node;
+
+	while (n) {
+		struct pinmem_pin *pin = rb_entry(n, struct pinmem_pin, addr_node);
+
+		if (end <= pin->uaddr)
+			n = n->rb_left;
+		else if (start >= pin_end(pin))
+			n = n->rb_right;
+		else
+			return pin;
+	}
+	return NULL;
+}
+
+static struct pinmem_pin *find_handle(struct pinmem_ctx *ctx, u64 handle)
+{
+	struct rb_node *n = ctx->by_handle.rb_node;
+
+	while (n) {
+		struct pinmem_pin *pin = rb_entry(n, struct pinmem_pin, handle_node);
+
+		if (handle < pin->handle)
+			n = n->rb_left;
+		else if (handle > pin->handle)
+			n = n->rb_right;
+		else
+			return pin;
+	}
+	return NULL;
+}
+
+/*
+ * Insert @pin in both trees and give it a handle, unless it overlaps an
+ * existing pin. Caller holds ctx->lock.
+ */
+static int insert_pin(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
+{
+	struct rb_node **link = &ctx->by_addr.rb_node, *parent = NULL;
+	unsigned long end = pin_end(pin);
+
+	while (*link) {
+		struct pinmem_pin *cur = rb_entry(*link, struct pinmem_pin, addr_node);
+
+		parent = *link;
+		if (end <= cur->uaddr)
+			link = &parent->rb_left;
+		else if (pin->uaddr >= pin_end(cur))
+			link = &parent->rb_right;
+		else
+			return -EEXIST;
+	}
+	rb_link_node(&pin->addr_node, parent, link);
+	rb_insert_color(&pin->addr_node, &ctx->by_addr);
+
+	/* Handles only grow, so the new one is the rightmost in by_handle. */
+	pin->handle = ++ctx->next_handle;
+	link = &ctx->by_handle.rb_node;
+	parent = NULL;
+	while (*link) {
+		parent = *link;
+		link = &parent->rb_right;
+	}
+	rb_link_node(&pin->handle_node, parent, link);
+	rb_insert_color(&pin->handle_node, &ctx->by_handle);
+	ctx->nr_pins++;
+	return 0;
+}
+
+static void erase_pin(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
+{
+	rb_erase(&pin->addr_node, &ctx->by_addr);
+	rb_erase(&pin->handle_node, &ctx->by_handle);
+	ctx->nr_pins--;
+}
+
+static void unpin_pages(struct page **pages, unsigned long nr, bool dirty)
+{
+	unsigned long done = 0;
+
+	while (done < nr) {
+		unsigned long n = min(nr - done, PINMEM_PIN_BATCH);
+
+		unpin_user_pages_dirty_lock(pages + done, n, dirty);
+		done += n;
+		cond_resched();
+	}
+}
+
+static void free_pin(struct pinmem_pin *pin)
+{
+	kvfree(pin->pages);
+	kfree(pin);
+}
+
+static void pin_put(struct pinmem_pin *pin)
+{
+	if (!refcount_dec_and_test(&pin->ref))
+		return;
+	unpin_pages(pin->pages, pin->nr_pages, pin->flags & PINMEM_PIN_WRITE);
+	atomic_long_dec(&pinmem_stats.pins);
+	atomic_long_sub(pin->nr_pages, &pinmem_stats.pinned_pages);
+	atomic64_inc(&pinmem_stats.total_unpins);
+	atomic64_add(pin->nr_pages, &pinmem_stats.total_unpinned_pages);
+	free_pin(pin);
+}
+
+static void compute_placement(struct pinmem_pin *pin)
+{
+	struct pinmem_placement *place = &pin->place;
+	unsigned long i;
+
+	for (i = 0; i < pin->nr_pages; i++) {
+		struct page *page = pin->pages[i];
+		struct folio *folio = page_folio(page);
+
+		place->zone_pages[pinmem_zone_slot[page_zonenum(page)]]++;
+		if (folio_test_large(folio)) {
+			place->nr_compound++;
+			if (folio_order(folio) >= PMD_SHIFT - PAGE_SHIFT)
+				place->nr_huge++;
+		}
+	}
+}
+
+/* Pin [addr, addr + nr_pages pages) into @pages: all of it, or nothing. */
+static int pin_range(unsigned long addr, unsigned long nr_pages,
+		     unsigned int gup_flags, struct page **pages)
+{
+	unsigned long pinned = 0;
+	int ret;
+
+	while (pinned < nr_pages) {
+		unsigned long batch = min(nr_pages - pinned, PINMEM_PIN_BATCH);
+
+		ret = pin_user_pages_fast(addr + (pinned << PAGE_SHIFT), batch,
+					  gup_flags, pages + pinned);
+		if (ret <= 0) {
+			/* 0 pages and no error: treat as unmapped. */
+			ret = ret ? ret : -EFAULT;
+			goto unpin;
+		}
+		pinned += ret;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto unpin;
+		}
+		cond_resched();
+	}
+	return 0;
+
+unpin:
+	unpin_pages(pages, pinned, false);
+	return ret;
+}
+
+int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
+{
+	unsigned int gup_flags = FOLL_LONGTERM;
+	unsigned long nr_pages, end;
+	struct pinmem_pin *pin;
+	bool overlap;
+	int ret;
+
+	if (args->flags & ~PINMEM_PIN_FLAGS)
+		return -EINVAL;
+	if (!args->length || !PAGE_ALIGNED(args->addr) ||
+	    !PAGE_ALIGNED(args->length))
+		return -EINVAL;
+	if (args->addr > ULONG_MAX || args->length > ULONG_MAX ||
+	    check_add_overflow((unsigned long)args->addr,
+			       (unsigned long)args->length, &end))
+		return -EINVAL;
+	if (!access_ok(u64_to_user_ptr(args->addr), args->length))
+		return -EFAULT;
+	nr_pages = args->length >> PAGE_SHIFT;
+	if (nr_pages > totalram_pages())
+		return -ENOMEM;
+	if (args->flags & PINMEM_PIN_WRITE)
+		gup_flags |= FOLL_WRITE;
+
+	/* Cheap early refusal; insert_pin() checks again under the lock. */
+	mutex_lock(&ctx->lock);
+	overlap = find_overlap(ctx, args->addr, end);
+	mutex_unlock(&ctx->lock);
+	if (overlap)
+		return -EEXIST;
+
+	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+	if (!pin)
+		return -ENOMEM;
+	pin->pages = kvmalloc_array(nr_pages, sizeof(*pin->pages),
+				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!pin->pages) {
+		ret = -ENOMEM;
+		goto free;
+	}
+	pin->uaddr = args->addr;
+	pin->nr_pages = nr_pages;
+	pin->flags = args->flags;
+	pin->tgid = task_tgid_nr(current);
+	get_task_comm(pin->comm, current);
+	refcount_set(&pin->ref, 1);
+
+	ret = pin_range(pin->uaddr, nr_pages, gup_flags, pin->pages);
+	if (ret)
+		goto free;
+	compute_placement(pin);
+	pin->created_ns = ktime_get_boottime_ns();
+
+	mutex_lock(&ctx->lock);
+	ret = insert_pin(ctx, pin);
+	mutex_unlock(&ctx->lock);
+	if (ret)
+		goto unpin;
+
+	atomic_long_inc(&pinmem_stats.pins);
+	atomic_long_add(nr_pages, &pinmem_stats.pinned_pages);
+	atomic64_inc(&pinmem_stats.total_pins);
+	atomic64_add(nr_pages, &pinmem_stats.total_pinned_pages);
+
+	args->handle = pin->handle;
+	args->nr_pages = nr_pages;
+	return 0;
+
+unpin:
+	unpin_pages(pin->pages, nr_pages, false);
+free:
+	free_pin(pin);
+	return ret;
+}
+
+int pinmem_unpin(struct pinmem_ctx *ctx, struct pinmem_unpin_args *args)
+{
+	struct pinmem_pin *pin;
+
+	if (args->flags)
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	pin = find_handle(ctx, args->handle);
+	if (pin)
+		erase_pin(ctx, pin);
+	mutex_unlock(&ctx->lock);
+	if (!pin)
+		return -ENOENT;
+
+	pin_put(pin);
+	return 0;
+}
+
+/* Look a pin up and take a reference on it, so it can be used unlocked. */
+static struct pinmem_pin *pin_get(struct pinmem_ctx *ctx, u64 handle,
+				  bool by_addr, u64 addr)
+{
+	struct pinmem_pin *pin;
+
+	mutex_lock(&ctx->lock);
+	if (by_addr)
+		pin = addr < ULONG_MAX ? find_overlap(ctx, addr, addr + 1) : NULL;
+	else
+		pin = find_handle(ctx, handle);
+	if (pin)
+		refcount_inc(&pin->ref);
+	mutex_unlock(&ctx->lock);
+	return pin;
+}
+
+static int query_pfns(struct pinmem_pin *pin, struct pinmem_query_args *args)
+{
+	u64 __user *upfns = u64_to_user_ptr(args->pfns);
+	u64 i, n;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (args->pfn_first >= pin->nr_pages)
+		return -EINVAL;
+	n = min_t(u64, args->nr_pfns, pin->nr_pages - args->pfn_first);
+	for (i = 0; i < n; i++) {
+		if (put_user((u64)page_to_pfn(pin->pages[args->pfn_first + i]),
+			     upfns + i))
+			return -EFAULT;
+		if (!(i % PINMEM_PIN_BATCH))
+			cond_resched();
+	}
+	args->nr_pfns = n;
+	return 0;
+}
+
+int pinmem_query(struct pinmem_ctx *ctx, struct pinmem_query_args *args)
+{
+	struct pinmem_pin *pin;
+	int ret = 0, i;
+
+	if (args->flags & ~PINMEM_QUERY_FLAGS || args->reserved)
+		return -EINVAL;
+
+	pin = pin_get(ctx, args->handle, args->flags & PINMEM_QUERY_BY_ADDR,
+		      args->addr);
+	if (!pin)
+		return -ENOENT;
+
+	if (args->flags & PINMEM_QUERY_PFNS) {
+		ret = query_pfns(pin, args);
+		if (ret)
+			goto put;
+	}
+	args->handle = pin->handle;
+	args->addr = pin->uaddr;
+	args->length = (u64)pin->nr_pages << PAGE_SHIFT;
+	args->nr_pages = pin->nr_pages;
+	args->pin_flags = pin->flags;
+	for (i = 0; i < PINMEM_ZONE_SLOTS; i++)
+		args->zone_pages[i] = pin->place.zone_pages[i];
+	args->nr_compound = pin->place.nr_compound;
+	args->nr_huge = pin->place.nr_huge;
+put:
+	pin_put(pin);
+	return ret;
+}
+
+/* Copy between the pinned pages and user memory, a page at a time. */
+static int access_pages(struct pinmem_pin *pin, u64 offset, u64 length,
+			void __user *buf, bool write)
+{
+	while (length) {
+		struct page *page = pin->pages[offset >> PAGE_SHIFT];
+		unsigned int in_page = offset_in_page(offset);
+		unsigned int n = min_t(u64, length, PAGE_SIZE - in_page);
+		unsigned long left;
+		void *kaddr;
+
+		kaddr = kmap_local_page(page);
+		if (write)
+			left = copy_from_user(kaddr + in_page, buf, n);
+		else
+			left = copy_to_user(buf, kaddr + in_page, n);
+		kunmap_local(kaddr);
+		if (write)
+			flush_dcache_page(page);
+		if (left)
+			return -EFAULT;
+		offset += n;
+		length -= n;
+		buf += n;
+		cond_resched();
+	}
+	return 0;
+}
+
+int pinmem_access(struct pinmem_ctx *ctx, struct pinmem_access_args *args)
+{
+	bool write = args->flags & PINMEM_ACCESS_WRITE;
+	struct pinmem_pin *pin;
+	u64 end;
+	int ret;
+
+	if (args->flags & ~PINMEM_ACCESS_FLAGS || !args->length ||
+	    check_add_overflow(args->offset, args->length, &end))
+		return -EINVAL;
+
+	pin = pin_get(ctx, args->handle, false, 0);
+	if (!pin)
+		return -ENOENT;
+	if (end > ((u64)pin->nr_pages << PAGE_SHIFT)) {
+		ret = -EINVAL;
+		goto put;
+	}
+	if (write && !(pin->flags & PINMEM_PIN_WRITE)) {
+		ret = -EACCES;
+		goto put;
+	}
+	ret = access_pages(pin, args->offset, args->length,
+			   u64_to_user_ptr(args->buf), write);
+put:
+	pin_put(pin);
+	return ret;
+}
+
+/* Called on the last close: nobody else can reach the context any more. */
+void pinmem_ctx_release_pins(struct pinmem_ctx *ctx)
+{
+	struct pinmem_pin *pin, *next;
+
+	rbtree_postorder_for_each_entry_safe(pin, next, &ctx->by_handle,
+					     handle_node) {
+		pin_put(pin);
+		cond_resched();
+	}
+	ctx->by_handle = RB_ROOT;
+	ctx->by_addr = RB_ROOT;
+	ctx->nr_pins = 0;
+}
+
+/* debugfs iteration helpers; caller holds ctx->lock. */
+struct pinmem_pin *pinmem_pin_first_from(struct pinmem_ctx *ctx, u64 handle)
+{
+	struct rb_node *n = ctx->by_handle.rb_node;
+	struct pinmem_pin *best = NULL;
+
+	while (n) {
+		struct pinmem_pin *pin = rb_entry(n, struct pinmem_pin, handle_node);
+
+		if (handle <= pin->handle) {
+			best = pin;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	return best;
+}
+
+struct pinmem_pin *pinmem_pin_next(struct pinmem_pin *pin)
+{
+	struct rb_node *n = rb_next(&pin->handle_node);
+
+	return n ? rb_entry(n, struct pinmem_pin, handle_node) : NULL;
+}

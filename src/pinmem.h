@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pinmem internals shared by the module's files.
+ */
+#ifndef _PINMEM_H
+#define _PINMEM_H
+
+#include <linux/atomic.h>
+#include <linux/mutex.h>
+#include <linux/rbtree.h>
+#include <linux/refcount.h>
+#include <linux/sched.h>
+#include <linux/types.h>
+#include <uapi/linux/pinmem.h>
+
+/**
+ * struct pinmem_placement - where a pin's pages sit, computed once at pin
+ * time (long-term pinned pages do not move).
+ * @zone_pages: pages per &enum pinmem_zone.
+ * @nr_compound: pages that belong to a compound page.
+ * @nr_huge: pages that belong to a PMD-sized or larger page.
+ */
+struct pinmem_placement {
+	unsigned long zone_pages[PINMEM_ZONE_SLOTS];
+	unsigned long nr_compound;
+	unsigned long nr_huge;
+};
+
+/**
+ * struct pinmem_pin - one pinned user range.
+ * @addr_node: node in &pinmem_ctx.by_addr (key: @uaddr).
+ * @handle_node: node in &pinmem_ctx.by_handle (key: @handle).
+ * @ref: one reference for the trees, one per ACCESS in flight.
+ * @handle: user-visible handle.
+ * @uaddr: first user address.
+ * @nr_pages: number of pages in @pages.
+ * @flags: PINMEM_PIN_* flags.
+ * @tgid: thread group that made the pin.
+ * @comm: its command name at that time.
+ * @created_ns: boot time of the pin.
+ * @place: page placement.
+ * @pages: the pinned pages.
+ */
+struct pinmem_pin {
+	struct rb_node addr_node;
+	struct rb_node handle_node;
+	refcount_t ref;
+	u64 handle;
+	unsigned long uaddr;
+	unsigned long nr_pages;
+	u32 flags;
+	pid_t tgid;
+	char comm[TASK_COMM_LEN];
+	u64 created_ns;
+	struct pinmem_placement place;
+	struct page **pages;
+};
+
+/**
+ * struct pinmem_ctx - one open of /dev/pinmem.
+ * @mm: the address space it is bound to (mmgrab'ed, not mmget'ed).
+ * @id: key in the global context registry.
+ * @lock: protects @by_addr, @by_handle, @next_handle and @nr_pins. Never
+ *	held across GUP, user copies or page freeing.
+ * @by_addr: pins keyed by user address; pins of a context never overlap.
+ * @by_handle: the same pins keyed by handle.
+ * @next_handle: last handle given out.
+ * @nr_pins: number of pins in the trees.
+ */
+struct pinmem_ctx {
+	struct mm_struct *mm;
+	u32 id;
+	struct mutex lock;	/* guards the trees, see above */
+	struct rb_root by_addr;
+	struct rb_root by_handle;
+	u64 next_handle;
+	unsigned long nr_pins;
+};
+
+/* Global counters, reported by debugfs "stats". */
+enum pinmem_op {
+	PINMEM_OP_VERSION,
+	PINMEM_OP_PIN,
+	PINMEM_OP_UNPIN,
+	PINMEM_OP_QUERY,
+	PINMEM_OP_ACCESS,
+	PINMEM_NR_OPS,
+};
+
+#define PINMEM_MAX_ERRNO	134	/* errnos counted one by one, others lumped */
+
+struct pinmem_stats {
+	atomic_long_t contexts;
+	atomic_long_t pins;
+	atomic_long_t pinned_pages;
+	atomic64_t total_pins;
+	atomic64_t total_unpins;
+	atomic64_t total_pinned_pages;
+	atomic64_t total_unpinned_pages;
+	atomic64_t calls[PINMEM_NR_OPS];
+	atomic64_t failures[PINMEM_NR_OPS][PINMEM_MAX_ERRNO + 1];
+};
+
+extern struct pinmem_stats pinmem_stats;
+extern const char * const pinmem_op_names[PINMEM_NR_OPS];
+extern const char * const pinmem_zone_names[PINMEM_ZONE_SLOTS];
+
+/* Context registry (main.c), walked by debugfs under the registry lock. */
+extern struct mutex pinmem_registry_lock;
+struct pinmem_ctx *pinmem_ctx_find(u32 *id);
+
+/* pin.c */
+void pinmem_ctx_init(struct pinmem_ctx *ctx, struct mm_struct *mm);
+void pinmem_ctx_release_pins(struct pinmem_ctx *ctx);
+int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args);
+int pinmem_unpin(struct pinmem_ctx *ctx, struct pinmem_unpin_args *args);
+int pinmem_query(struct pinmem_ctx *ctx, struct pinmem_query_args *args);
+int pinmem_access(struct pinmem_ctx *ctx, struct pinmem_access_args *args);
+struct pinmem_pin *pinmem_pin_first_from(struct pinmem_ctx *ctx, u64 handle);
+struct pinmem_pin *pinmem_pin_next(struct pinmem_pin *pin);
+
+/* debugfs.c */
+void pinmem_debugfs_init(void);
+void pinmem_debugfs_exit(void);
+
+#endif /* _PINMEM_H */

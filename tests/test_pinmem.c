@@ -1,0 +1,894 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinmem functional tests. Run as root inside a VM that has the module
+ * loaded and a ZONE_MOVABLE (movablecore=). TAP output, one case per line.
+ *
+ * After every case the harness checks that nothing is left pinned: the
+ * kernel's own nr_foll_pin_acquired/nr_foll_pin_released counters agree and
+ * debugfs lists no pin of this process.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+#include "util.h"
+
+#define RW (PROT_READ | PROT_WRITE)
+
+static const char *ko_path(void)
+{
+	const char *p = getenv("PINMEM_KO");
+
+	return p ? p : "/lib/modules/pinmem.ko";
+}
+
+/* Nothing pinned by anyone, nothing listed for us. */
+static int nothing_left(void)
+{
+	struct dbg_pin p[1];
+	long out = pins_outstanding();
+	int n = debugfs_pins(getpid(), p, 1);
+
+	if (out != 0) {
+		diag("leak: nr_foll_pin_acquired - released = %ld", out);
+		return T_FAIL;
+	}
+	if (n != 0) {
+		diag("leak: debugfs lists %d pins of pid %d", n, getpid());
+		return T_FAIL;
+	}
+	return T_PASS;
+}
+
+/*
+ * A buffer of @len bytes filled with a pattern, with most of it in
+ * ZONE_MOVABLE (new anonymous pages come from the highest zone first).
+ */
+static char *movable_buffer(size_t len, uint32_t seed, size_t *in_movable)
+{
+	char *buf = map_anon(len, RW);
+
+	if (!buf)
+		return NULL;
+	fill_pattern(buf, len, seed);
+	*in_movable = pages_in_zone(buf, len, "Movable", NULL);
+	return buf;
+}
+
+static int need_movable(void)
+{
+	struct zone_range z[MAX_ZONE_RANGES];
+	int n = zones_load(z, MAX_ZONE_RANGES);
+
+	if (!have_zone(z, n, "Movable"))
+		return skip("kernel has no ZONE_MOVABLE (boot with movablecore=)");
+	return T_PASS;
+}
+
+static int t_version(void)
+{
+	struct pinmem_version_args v = { .size = sizeof(v) };
+	struct stat st;
+	int fd;
+
+	CHECK(stat("/dev/pinmem", &st) == 0);
+	CHECK(S_ISCHR(st.st_mode));
+	CHECK_EQ(st.st_mode & 0777, 0600);
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(ioctl(fd, PINMEM_IOC_VERSION, &v), 0);
+	CHECK_EQ(v.abi_version, PINMEM_ABI_VERSION);
+	CHECK_EQ(ioctl(fd, _IO(PINMEM_IOCTL_TYPE, 0x3f), &v), -1);
+	CHECK_EQ(errno, ENOTTY);
+	close(fd);
+	return T_PASS;
+}
+
+static int t_pin_migrates_out_of_movable(void)
+{
+	const size_t len = 32 * MiB, npages = len / PAGE;
+	struct pinmem_query_args q = { 0 };
+	uint64_t h, nr, *pfns, i, mismatched = 0, sum = 0;
+	size_t before, after, present;
+	char *buf;
+	int fd, z;
+
+	if (need_movable() == T_SKIP)
+		return T_SKIP;
+	buf = movable_buffer(len, 1, &before);
+	CHECK(buf);
+	print_placement("before PIN", buf, len);
+	if (before * 10 < npages * 9) {
+		diag("only %zu of %zu pages in ZONE_MOVABLE before pinning",
+		     before, npages);
+		return T_FAIL;
+	}
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &nr), 0);
+	CHECK_EQ(nr, npages);
+	print_placement("after PIN", buf, len);
+
+	after = pages_in_zone(buf, len, "Movable", &present);
+	CHECK_EQ(present, npages);
+	CHECK_EQ(after, 0);
+	CHECK_EQ(check_pattern(buf, len, 1), 0);
+	CHECK_EQ(pins_outstanding(), npages);
+
+	pfns = calloc(npages, sizeof(*pfns));
+	CHECK(pfns);
+	q.handle = h;
+	q.flags = PINMEM_QUERY_PFNS;
+	q.pfns = (uintptr_t)pfns;
+	q.nr_pfns = npages;
+	CHECK_EQ(pm_query(fd, &q), 0);
+	CHECK_EQ(q.nr_pfns, npages);
+	CHECK_EQ(q.zone_pages[PINMEM_ZONE_MOVABLE], 0);
+	for (z = 0; z < PINMEM_ZONE_SLOTS; z++)
+		sum += q.zone_pages[z];
+	CHECK_EQ(sum, npages);
+	for (i = 0; i < npages; i++)
+		mismatched += pfns[i] != pfn_of(buf + i * PAGE);
+	CHECK_EQ(mismatched, 0);
+	diag("QUERY: DMA=%llu DMA32=%llu Normal=%llu Movable=%llu",
+	     (unsigned long long)q.zone_pages[PINMEM_ZONE_DMA],
+	     (unsigned long long)q.zone_pages[PINMEM_ZONE_DMA32],
+	     (unsigned long long)q.zone_pages[PINMEM_ZONE_NORMAL],
+	     (unsigned long long)q.zone_pages[PINMEM_ZONE_MOVABLE]);
+
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	CHECK_EQ(pins_outstanding(), 0);
+	free(pfns);
+	close(fd);
+	munmap(buf, len);
+	return T_PASS;
+}
+
+/* The device (ACCESS) and the process see the same bytes after migration. */
+static int t_access_coherent_after_migration(void)
+{
+	const size_t len = 4 * MiB;
+	char *buf, *tmp = malloc(len);
+	size_t before;
+	uint64_t h;
+	int fd;
+
+	if (need_movable() == T_SKIP)
+		return T_SKIP;
+	buf = movable_buffer(len, 2, &before);
+	CHECK(buf && tmp);
+	CHECK(before > 0);
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
+	CHECK_EQ(pages_in_zone(buf, len, "Movable", NULL), 0);
+
+	/* device reads what the process wrote before the pin */
+	CHECK_EQ(pm_access(fd, h, 0, len, tmp, 0), 0);
+	CHECK_EQ(check_pattern(tmp, len, 2), 0);
+	/* device writes, process sees */
+	fill_pattern(tmp, len, 3);
+	CHECK_EQ(pm_access(fd, h, 0, len, tmp, PINMEM_ACCESS_WRITE), 0);
+	CHECK_EQ(check_pattern(buf, len, 3), 0);
+	/* process writes, device sees; unaligned offset across a page edge */
+	fill_pattern(buf, len, 4);
+	memset(tmp, 0, len);
+	CHECK_EQ(pm_access(fd, h, PAGE - 8, 2 * PAGE, tmp, 0), 0);
+	CHECK_EQ(memcmp(tmp, buf + PAGE - 8, 2 * PAGE), 0);
+	close(fd);
+	munmap(buf, len);
+	free(tmp);
+	return T_PASS;
+}
+
+static size_t count_thp(const char *buf, size_t len, size_t *compound)
+{
+	size_t off, thp = 0, comp = 0;
+
+	for (off = 0; off < len; off += PAGE) {
+		uint64_t f = kpageflags(pfn_of(buf + off));
+
+		thp += !!(f & (1ULL << KPF_THP));
+		comp += !!(f & ((1ULL << KPF_COMPOUND_HEAD) |
+				(1ULL << KPF_COMPOUND_TAIL)));
+	}
+	*compound = comp;
+	return thp;
+}
+
+static int t_thp_buffer(void)
+{
+	const size_t len = 8 * MiB;
+	struct pinmem_query_args q = { 0 };
+	size_t thp_before, thp_after, comp;
+	char *buf = map_aligned(len, 2 * MiB);
+	uint64_t h;
+	int fd;
+
+	CHECK(buf);
+	if (madvise(buf, len, MADV_HUGEPAGE))
+		return skip("madvise(MADV_HUGEPAGE): %s", strerror(errno));
+	fill_pattern(buf, len, 5);
+	thp_before = count_thp(buf, len, &comp);
+	print_placement("THP buffer before PIN", buf, len);
+	diag("THP pages before PIN: %zu of %zu", thp_before, len / PAGE);
+	if (!thp_before)
+		return skip("no transparent huge pages could be allocated");
+
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
+	print_placement("THP buffer after PIN", buf, len);
+	CHECK_EQ(pages_in_zone(buf, len, "Movable", NULL), 0);
+	CHECK_EQ(check_pattern(buf, len, 5), 0);
+	thp_after = count_thp(buf, len, &comp);
+	q.handle = h;
+	CHECK_EQ(pm_query(fd, &q), 0);
+	diag("after PIN: kpageflags THP=%zu compound=%zu; QUERY huge=%llu compound=%llu",
+	     thp_after, comp, (unsigned long long)q.nr_huge,
+	     (unsigned long long)q.nr_compound);
+	/* the module's view of the pinned pages agrees with the kernel's */
+	CHECK_EQ(q.nr_huge, thp_after);
+	CHECK_EQ(q.nr_compound, comp);
+	CHECK_EQ(pins_outstanding(), len / PAGE);
+	close(fd);
+	munmap(buf, len);
+	return T_PASS;
+}
+
+static int t_unpin_releases(void)
+{
+	const size_t len = 1 * MiB;
+	char *buf = map_anon(len, RW);
+	uint64_t h;
+	int fd = pm_open();
+
+	CHECK(buf && fd >= 0);
+	memset(buf, 1, len);
+	CHECK_EQ(pm_pin(fd, buf, len, 0, &h, NULL), 0);
+	CHECK_EQ(pins_outstanding(), len / PAGE);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	CHECK_EQ(pins_outstanding(), 0);
+	CHECK_EQ(pm_unpin(fd, h), -ENOENT);
+	close(fd);
+	munmap(buf, len);
+	return T_PASS;
+}
+
+static int t_close_releases(void)
+{
+	const size_t chunk = 64 * 1024, n = 16;
+	char *buf = map_anon(chunk * n, RW);
+	struct dbg_pin p[32];
+	size_t i;
+	int fd = pm_open();
+
+	CHECK(buf && fd >= 0);
+	memset(buf, 7, chunk * n);
+	for (i = 0; i < n; i++)
+		CHECK_EQ(pm_pin(fd, buf + i * chunk, chunk, i & 1, NULL, NULL), 0);
+	CHECK_EQ(pins_outstanding(), n * chunk / PAGE);
+	CHECK_EQ(debugfs_pins(getpid(), p, 32), n);
+	close(fd);
+	CHECK_EQ(pins_outstanding(), 0);
+	CHECK_EQ(debugfs_pins(getpid(), p, 32), 0);
+	munmap(buf, chunk * n);
+	return T_PASS;
+}
+
+static int t_exit_releases(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (!pid) {
+		char *buf = map_anon(8 * 64 * 1024, RW);
+		int fd = pm_open(), i;
+
+		if (!buf || fd < 0)
+			_exit(2);
+		memset(buf, 3, 8 * 64 * 1024);
+		for (i = 0; i < 8; i++)
+			if (pm_pin(fd, buf + i * 64 * 1024, 64 * 1024, 1,
+				   NULL, NULL))
+				_exit(3);
+		if (pins_outstanding() != 8 * 16)
+			_exit(4);
+		_exit(0);	/* no close, no unpin */
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	CHECK_EQ(pins_outstanding(), 0);
+	return T_PASS;
+}
+
+static int t_fork_child_refused(void)
+{
+	char *buf = map_anon(PAGE * 4, RW);
+	uint64_t h;
+	int fd = pm_open(), status;
+	pid_t pid;
+
+	CHECK(buf && fd >= 0);
+	memset(buf, 1, PAGE * 4);
+	CHECK_EQ(pm_pin(fd, buf, PAGE * 2, 0, &h, NULL), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		struct pinmem_query_args q = { .handle = h };
+		char c;
+		int bad = 0;
+
+		bad |= (pm_query(fd, &q) != -EPERM) << 0;
+		bad |= (pm_unpin(fd, h) != -EPERM) << 1;
+		bad |= (pm_pin(fd, buf + 2 * PAGE, PAGE, 0, NULL, NULL) != -EPERM) << 2;
+		bad |= (pm_access(fd, h, 0, 1, &c, 0) != -EPERM) << 3;
+		_exit(bad);
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	/* the parent's pin survived the child's attempts */
+	CHECK_EQ(pins_outstanding(), 2);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
+	munmap(buf, PAGE * 4);
+	return T_PASS;
+}
+
+/* After fork, the pinned page stays the parent's (COW copies for the child). */
+static int t_fork_cow_keeps_pinned_page(void)
+{
+	const size_t len = 16 * PAGE;
+	char *buf = map_anon(len, RW), *tmp = malloc(len);
+	uint64_t h;
+	int fd = pm_open(), status;
+	pid_t pid;
+
+	CHECK(buf && tmp && fd >= 0);
+	fill_pattern(buf, len, 10);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		fill_pattern(buf, len, 11);	/* child's own copy */
+		_exit(0);
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK_EQ(pm_access(fd, h, 0, len, tmp, 0), 0);
+	CHECK_EQ(check_pattern(tmp, len, 10), 0);
+	CHECK_EQ(check_pattern(buf, len, 10), 0);
+	fill_pattern(buf, len, 12);
+	CHECK_EQ(pm_access(fd, h, 0, len, tmp, 0), 0);
+	CHECK_EQ(check_pattern(tmp, len, 12), 0);
+	close(fd);
+	munmap(buf, len);
+	free(tmp);
+	return T_PASS;
+}
+
+static int t_munmap_keeps_pinned_page(void)
+{
+	const size_t len = 8 * PAGE;
+	char *buf = map_anon(len, RW), *tmp = malloc(len);
+	uint64_t h;
+	int fd = pm_open();
+
+	CHECK(buf && tmp && fd >= 0);
+	memset(buf, 0, len);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
+	fill_pattern(tmp, len, 20);
+	CHECK_EQ(pm_access(fd, h, 0, len, tmp, PINMEM_ACCESS_WRITE), 0);
+	CHECK_EQ(check_pattern(buf, len, 20), 0);
+	CHECK_EQ(munmap(buf, len), 0);
+	memset(tmp, 0, len);
+	CHECK_EQ(pm_access(fd, h, 0, len, tmp, 0), 0);
+	CHECK_EQ(check_pattern(tmp, len, 20), 0);
+	CHECK_EQ(pins_outstanding(), 8);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
+	free(tmp);
+	return T_PASS;
+}
+
+static int t_debugfs_matches(void)
+{
+	const size_t sizes[3] = { PAGE, 3 * PAGE, 16 * PAGE };
+	char *buf = map_anon(64 * PAGE, RW);
+	uint64_t h[3], pinned = 0;
+	struct dbg_pin p[8];
+	int fd = pm_open(), i, j, n;
+
+	CHECK(buf && fd >= 0);
+	memset(buf, 9, 64 * PAGE);
+	for (i = 0; i < 3; i++) {
+		CHECK_EQ(pm_pin(fd, buf + i * 20 * PAGE, sizes[i],
+				i == 1 ? PINMEM_PIN_WRITE : 0, &h[i], NULL), 0);
+		pinned += sizes[i] / PAGE;
+	}
+	n = debugfs_pins(getpid(), p, 8);
+	CHECK_EQ(n, 3);
+	for (i = 0; i < 3; i++) {
+		for (j = 0; j < n; j++)
+			if (p[j].handle == h[i])
+				break;
+		CHECK(j < n);
+		CHECK_EQ(p[j].start, (uintptr_t)(buf + i * 20 * PAGE));
+		CHECK_EQ(p[j].end, (uintptr_t)(buf + i * 20 * PAGE) + sizes[i]);
+		CHECK_EQ(p[j].pages, sizes[i] / PAGE);
+		CHECK(!strcmp(p[j].flags, i == 1 ? "rw" : "r-"));
+		CHECK(!strncmp(p[j].comm, "test_pinmem", 11));
+	}
+	CHECK(debugfs_stat("pins") >= 3);
+	CHECK(debugfs_stat("pinned_pages") >= (long)pinned);
+	CHECK(debugfs_stat("contexts") >= 1);
+	cat_file("/sys/kernel/debug/pinmem/pins");
+	close(fd);
+	CHECK_EQ(debugfs_stat("pins"), 0);
+	CHECK_EQ(debugfs_stat("pinned_pages"), 0);
+	munmap(buf, 64 * PAGE);
+	return T_PASS;
+}
+
+static int t_handles_never_reused(void)
+{
+	char *buf = map_anon(PAGE, RW);
+	uint64_t h1, h2, h3;
+	int fd = pm_open();
+
+	CHECK(buf && fd >= 0);
+	buf[0] = 1;
+	CHECK_EQ(pm_pin(fd, buf, PAGE, 0, &h1, NULL), 0);
+	CHECK_EQ(pm_unpin(fd, h1), 0);
+	CHECK_EQ(pm_pin(fd, buf, PAGE, 0, &h2, NULL), 0);
+	CHECK(h2 > h1);
+	CHECK_EQ(pm_unpin(fd, h2), 0);
+	CHECK_EQ(pm_pin(fd, buf, PAGE, 0, &h3, NULL), 0);
+	CHECK(h3 > h2);
+	CHECK_EQ(pm_unpin(fd, h1), -ENOENT);
+	close(fd);
+	munmap(buf, PAGE);
+	return T_PASS;
+}
+
+static int t_query_by_address(void)
+{
+	char *buf = map_anon(32 * PAGE, RW);
+	struct pinmem_query_args q = { 0 };
+	uint64_t h1, h2;
+	int fd = pm_open();
+
+	CHECK(buf && fd >= 0);
+	memset(buf, 1, 32 * PAGE);
+	CHECK_EQ(pm_pin(fd, buf, 8 * PAGE, 0, &h1, NULL), 0);
+	CHECK_EQ(pm_pin(fd, buf + 16 * PAGE, 8 * PAGE, PINMEM_PIN_WRITE, &h2, NULL), 0);
+	q.flags = PINMEM_QUERY_BY_ADDR;
+	q.addr = (uintptr_t)buf + 20 * PAGE + 123;
+	CHECK_EQ(pm_query(fd, &q), 0);
+	CHECK_EQ(q.handle, h2);
+	CHECK_EQ(q.addr, (uintptr_t)buf + 16 * PAGE);
+	CHECK_EQ(q.length, 8 * PAGE);
+	CHECK_EQ(q.nr_pages, 8);
+	CHECK_EQ(q.pin_flags, PINMEM_PIN_WRITE);
+	memset(&q, 0, sizeof(q));
+	q.flags = PINMEM_QUERY_BY_ADDR;
+	q.addr = (uintptr_t)buf + 8 * PAGE;	/* just past the first pin */
+	CHECK_EQ(pm_query(fd, &q), -ENOENT);
+	q.addr = (uintptr_t)buf + 8 * PAGE - 1;
+	CHECK_EQ(pm_query(fd, &q), 0);
+	CHECK_EQ(q.handle, h1);
+	close(fd);
+	munmap(buf, 32 * PAGE);
+	return T_PASS;
+}
+
+static int drop_cap_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[0].effective &= ~(1U << CAP_SYS_ADMIN);
+	data[0].permitted &= ~(1U << CAP_SYS_ADMIN);
+	return syscall(SYS_capset, &hdr, data);
+}
+
+static int t_pfns_need_cap_sys_admin(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (!pid) {
+		struct pinmem_query_args q = { 0 };
+		char *buf = map_anon(PAGE, RW);
+		uint64_t pfn = 0, h;
+		int fd = pm_open();	/* opened as root, then the cap goes */
+
+		if (!buf || fd < 0)
+			_exit(10);
+		buf[0] = 1;
+		if (pm_pin(fd, buf, PAGE, 0, &h, NULL))
+			_exit(11);
+		if (drop_cap_sys_admin())
+			_exit(12);
+		q.handle = h;
+		if (pm_query(fd, &q))
+			_exit(13);
+		q.flags = PINMEM_QUERY_PFNS;
+		q.pfns = (uintptr_t)&pfn;
+		q.nr_pfns = 1;
+		if (pm_query(fd, &q) != -EPERM)
+			_exit(14);
+		if (pfn)
+			_exit(15);
+		_exit(0);
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	return T_PASS;
+}
+
+/* ---- bad inputs: each gets its documented errno and pins nothing ---- */
+
+static int bad_pin(void *addr, size_t len, unsigned int flags, int expect)
+{
+	int fd = pm_open(), ret;
+
+	CHECK(fd >= 0);
+	ret = pm_pin(fd, addr, len, flags, NULL, NULL);
+	if (ret != expect)
+		diag("PIN(%p, %#zx, %#x) = %d (%s), expected %d (%s)", addr,
+		     len, flags, ret, strerror(-ret), expect, strerror(-expect));
+	CHECK_EQ(ret, expect);
+	CHECK_EQ(pins_outstanding(), 0);
+	close(fd);
+	return T_PASS;
+}
+
+static char *scratch(size_t pages)
+{
+	char *b = map_anon(pages * PAGE, RW);
+
+	if (b)
+		memset(b, 1, pages * PAGE);
+	return b;
+}
+
+static int t_bad_zero_length(void)
+{
+	return bad_pin(scratch(1), 0, 0, -EINVAL);
+}
+
+static int t_bad_unaligned_addr(void)
+{
+	return bad_pin(scratch(2) + 1, PAGE, 0, -EINVAL);
+}
+
+static int t_bad_unaligned_length(void)
+{
+	return bad_pin(scratch(2), PAGE + 1, 0, -EINVAL);
+}
+
+static int t_bad_overflow(void)
+{
+	return bad_pin((void *)(uintptr_t)(-16 * PAGE), 32 * PAGE, 0, -EINVAL);
+}
+
+static int t_bad_kernel_address(void)
+{
+	return bad_pin((void *)0xffff888000000000UL, PAGE, 0, -EFAULT);
+}
+
+static int t_bad_unmapped_hole(void)
+{
+	char *b = scratch(3);
+
+	CHECK(b);
+	CHECK_EQ(munmap(b + PAGE, PAGE), 0);
+	return bad_pin(b, 3 * PAGE, 0, -EFAULT);
+}
+
+static int t_bad_prot_none(void)
+{
+	char *b = scratch(4);
+
+	CHECK(b);
+	CHECK_EQ(mprotect(b + 2 * PAGE, PAGE, PROT_NONE), 0);
+	return bad_pin(b, 4 * PAGE, 0, -EFAULT);
+}
+
+static int t_bad_readonly_for_write(void)
+{
+	char *b = scratch(4);
+
+	CHECK(b);
+	CHECK_EQ(mprotect(b, 4 * PAGE, PROT_READ), 0);
+	if (bad_pin(b, 4 * PAGE, PINMEM_PIN_WRITE, -EFAULT) != T_PASS)
+		return T_FAIL;
+	/* reading it is fine */
+	{
+		uint64_t h;
+		int fd = pm_open();
+
+		CHECK_EQ(pm_pin(fd, b, 4 * PAGE, 0, &h, NULL), 0);
+		CHECK_EQ(pm_access(fd, h, 0, 1, b, PINMEM_ACCESS_WRITE), -EACCES);
+		close(fd);
+	}
+	return T_PASS;
+}
+
+static int t_bad_unknown_flags(void)
+{
+	return bad_pin(scratch(1), PAGE, 1U << 31, -EINVAL);
+}
+
+static int t_bad_overlap(void)
+{
+	char *b = scratch(8);
+	uint64_t h;
+	int fd = pm_open();
+
+	CHECK(b && fd >= 0);
+	CHECK_EQ(pm_pin(fd, b + 2 * PAGE, 4 * PAGE, 0, &h, NULL), 0);
+	CHECK_EQ(pm_pin(fd, b, 3 * PAGE, 0, NULL, NULL), -EEXIST);
+	CHECK_EQ(pm_pin(fd, b + 5 * PAGE, 3 * PAGE, 0, NULL, NULL), -EEXIST);
+	CHECK_EQ(pm_pin(fd, b + 3 * PAGE, PAGE, 0, NULL, NULL), -EEXIST);
+	CHECK_EQ(pins_outstanding(), 4);
+	/* adjacent is fine */
+	CHECK_EQ(pm_pin(fd, b, 2 * PAGE, 0, NULL, NULL), 0);
+	CHECK_EQ(pm_pin(fd, b + 6 * PAGE, 2 * PAGE, 0, NULL, NULL), 0);
+	CHECK_EQ(pins_outstanding(), 8);
+	close(fd);
+	return T_PASS;
+}
+
+static int t_bad_handles(void)
+{
+	struct pinmem_query_args q = { .handle = 12345 };
+	char c;
+	int fd = pm_open();
+
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_unpin(fd, 0), -ENOENT);
+	CHECK_EQ(pm_unpin(fd, 12345), -ENOENT);
+	CHECK_EQ(pm_query(fd, &q), -ENOENT);
+	CHECK_EQ(pm_access(fd, 7, 0, 1, &c, 0), -ENOENT);
+	close(fd);
+	return T_PASS;
+}
+
+static int t_bad_struct_sizes(void)
+{
+	char *b = scratch(1);
+	struct {
+		struct pinmem_pin_args a;
+		uint64_t tail[4];
+	} big = { 0 };
+	struct pinmem_pin_args a = { 0 };
+	struct pinmem_unpin_args u = { 0 };
+	int fd = pm_open();
+
+	CHECK(b && fd >= 0);
+	a.addr = (uintptr_t)b;
+	a.length = PAGE;
+	a.size = PINMEM_PIN_SIZE_VER0 - 8;	/* too short */
+	CHECK_EQ(ioctl(fd, PINMEM_IOC_PIN, &a), -1);
+	CHECK_EQ(errno, EINVAL);
+	a.size = 0;
+	CHECK_EQ(ioctl(fd, PINMEM_IOC_PIN, &a), -1);
+	CHECK_EQ(errno, EINVAL);
+	a.size = 8192;				/* absurd */
+	CHECK_EQ(ioctl(fd, PINMEM_IOC_PIN, &a), -1);
+	CHECK_EQ(errno, E2BIG);
+	big.a = a;
+	big.a.size = sizeof(big);		/* a newer program ... */
+	big.tail[2] = 1;			/* ... asking for something new */
+	CHECK_EQ(ioctl(fd, PINMEM_IOC_PIN, &big), -1);
+	CHECK_EQ(errno, E2BIG);
+	CHECK_EQ(pins_outstanding(), 0);
+	big.tail[2] = 0;			/* zero tail: accepted */
+	CHECK_EQ(ioctl(fd, PINMEM_IOC_PIN, &big), 0);
+	CHECK(big.a.handle != 0);
+	CHECK_EQ(big.a.nr_pages, 1);
+	CHECK_EQ(big.tail[0] | big.tail[1] | big.tail[3], 0);
+	u.size = sizeof(u);
+	u.handle = big.a.handle;
+	u.flags = 4;				/* unknown UNPIN flag */
+	CHECK_EQ(ioctl(fd, PINMEM_IOC_UNPIN, &u), -1);
+	CHECK_EQ(errno, EINVAL);
+	u.flags = 0;
+	CHECK_EQ(ioctl(fd, PINMEM_IOC_UNPIN, &u), 0);
+	/* argument pointer itself bad */
+	CHECK_EQ(ioctl(fd, PINMEM_IOC_PIN, (void *)16), -1);
+	CHECK_EQ(errno, EFAULT);
+	close(fd);
+	return T_PASS;
+}
+
+static int t_bad_query_and_access_args(void)
+{
+	struct pinmem_query_args q = { 0 };
+	char *b = scratch(4), tmp[64];
+	uint64_t h;
+	int fd = pm_open();
+
+	CHECK(b && fd >= 0);
+	CHECK_EQ(pm_pin(fd, b, 2 * PAGE, PINMEM_PIN_WRITE, &h, NULL), 0);
+	q.handle = h;
+	q.reserved = 1;
+	CHECK_EQ(pm_query(fd, &q), -EINVAL);
+	q.reserved = 0;
+	q.flags = 1U << 7;
+	CHECK_EQ(pm_query(fd, &q), -EINVAL);
+	q.flags = PINMEM_QUERY_PFNS;
+	q.pfn_first = 2;			/* past the end */
+	q.nr_pfns = 1;
+	q.pfns = (uintptr_t)tmp;
+	CHECK_EQ(pm_query(fd, &q), -EINVAL);
+	q.pfn_first = 0;
+	q.pfns = 16;				/* bad buffer */
+	CHECK_EQ(pm_query(fd, &q), -EFAULT);
+	CHECK_EQ(pm_access(fd, h, 2 * PAGE - 8, 16, tmp, 0), -EINVAL);
+	CHECK_EQ(pm_access(fd, h, 0, 0, tmp, 0), -EINVAL);
+	CHECK_EQ(pm_access(fd, h, ~0ULL, 2, tmp, 0), -EINVAL);
+	CHECK_EQ(pm_access(fd, h, 0, 8, tmp, 1U << 5), -EINVAL);
+	CHECK_EQ(pm_access(fd, h, 0, 8, (void *)16, 0), -EFAULT);
+	CHECK_EQ(pm_access(fd, h, 2 * PAGE - 8, 8, tmp, 0), 0);
+	CHECK_EQ(pins_outstanding(), 2);
+	close(fd);
+	return T_PASS;
+}
+
+/* SIGKILL while a large PIN migrates pages: it dies promptly, nothing stays. */
+static int t_sigkill_during_large_pin(void)
+{
+	const size_t len = 128 * MiB;
+	struct timespec t0, t1;
+	int p[2], status;
+	char c;
+	pid_t pid;
+
+	if (need_movable() == T_SKIP)
+		return T_SKIP;
+	CHECK_EQ(pipe(p), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		char *buf = map_anon(len, RW);
+		int fd = pm_open();
+
+		if (!buf || fd < 0)
+			_exit(2);
+		memset(buf, 5, len);
+		c = 'r';
+		if (write(p[1], &c, 1) != 1)	/* about to pin */
+			_exit(3);
+		c = pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL) ? 'e' : 'p';
+		if (write(p[1], &c, 1) != 1)
+			_exit(4);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	CHECK_EQ(read(p[0], &c, 1), 1);
+	CHECK_EQ(c, 'r');
+	usleep(200 * 1000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(kill(pid, SIGKILL), 0);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	c = 0;
+	if (read(p[0], &c, 1) != 1)
+		c = 0;
+	diag("pin %s when killed; reaped %.0f ms after SIGKILL",
+	     c == 'p' ? "had completed" : c == 'e' ? "had failed" :
+	     "was in progress",
+	     (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	close(p[0]);
+	CHECK_EQ(pins_outstanding(), 0);
+	return T_PASS;
+}
+
+static int t_rmmod_while_open_fails(void)
+{
+	int fd = pm_open();
+
+	CHECK(fd >= 0);
+	CHECK_EQ(syscall(SYS_delete_module, "pinmem", O_NONBLOCK), -1);
+	CHECK(errno == EWOULDBLOCK || errno == EBUSY);
+	CHECK(access("/dev/pinmem", F_OK) == 0);
+	close(fd);
+	return T_PASS;
+}
+
+static int t_rmmod_after_close_and_reload(void)
+{
+	char *buf = map_anon(PAGE * 4, RW);
+	int fd = pm_open(), kfd, i;
+	uint64_t h;
+
+	CHECK(buf && fd >= 0);
+	memset(buf, 1, 4 * PAGE);
+	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, 0, &h, NULL), 0);
+	close(fd);
+	CHECK_EQ(syscall(SYS_delete_module, "pinmem", O_NONBLOCK), 0);
+	CHECK(access("/sys/module/pinmem", F_OK) != 0);
+	CHECK_EQ(pins_outstanding(), 0);
+	kfd = open(ko_path(), O_RDONLY | O_CLOEXEC);
+	CHECK(kfd >= 0);
+	CHECK_EQ(syscall(SYS_finit_module, kfd, "", 0), 0);
+	close(kfd);
+	for (i = 0; i < 100 && access("/dev/pinmem", F_OK); i++)
+		usleep(10000);
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, 0, &h, NULL), 0);
+	CHECK_EQ(h, 1);
+	close(fd);
+	CHECK_EQ(debugfs_stat("total_pins"), 1);
+	return T_PASS;
+}
+
+static const struct tcase cases[] = {
+	{ "version_and_device_node", t_version },
+	{ "pin_migrates_out_of_movable", t_pin_migrates_out_of_movable },
+	{ "access_coherent_after_migration", t_access_coherent_after_migration },
+	{ "thp_buffer", t_thp_buffer },
+	{ "unpin_releases", t_unpin_releases },
+	{ "close_releases_all_pins", t_close_releases },
+	{ "exit_releases_all_pins", t_exit_releases },
+	{ "fork_child_refused_eperm", t_fork_child_refused },
+	{ "fork_cow_keeps_pinned_page", t_fork_cow_keeps_pinned_page },
+	{ "munmap_keeps_pinned_page", t_munmap_keeps_pinned_page },
+	{ "debugfs_matches_pins", t_debugfs_matches },
+	{ "handles_never_reused", t_handles_never_reused },
+	{ "query_by_address", t_query_by_address },
+	{ "pfns_need_cap_sys_admin", t_pfns_need_cap_sys_admin },
+	{ "bad_zero_length_einval", t_bad_zero_length },
+	{ "bad_unaligned_addr_einval", t_bad_unaligned_addr },
+	{ "bad_unaligned_length_einval", t_bad_unaligned_length },
+	{ "bad_addr_length_overflow_einval", t_bad_overflow },
+	{ "bad_kernel_address_efault", t_bad_kernel_address },
+	{ "bad_unmapped_hole_efault", t_bad_unmapped_hole },
+	{ "bad_prot_none_efault", t_bad_prot_none },
+	{ "bad_readonly_pinned_for_write_efault", t_bad_readonly_for_write },
+	{ "bad_unknown_flags_einval", t_bad_unknown_flags },
+	{ "bad_overlap_eexist", t_bad_overlap },
+	{ "bad_handles_enoent", t_bad_handles },
+	{ "bad_struct_sizes", t_bad_struct_sizes },
+	{ "bad_query_and_access_args", t_bad_query_and_access_args },
+	{ "sigkill_during_large_pin", t_sigkill_during_large_pin },
+	{ "rmmod_while_open_fails", t_rmmod_while_open_fails },
+	{ "rmmod_after_close_and_reload", t_rmmod_after_close_and_reload },
+};
+
+int main(void)
+{
+	if (access("/dev/pinmem", F_OK)) {
+		printf("1..0 # SKIP /dev/pinmem missing: module not loaded\n");
+		return 1;
+	}
+	diag("FOLL_PIN references outstanding before the tests: %ld",
+	     pins_set_baseline());
+	return tap_run(cases, sizeof(cases) / sizeof(cases[0]), nothing_left);
+}

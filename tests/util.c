@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int pm_open(void)
+{
+	return open("/dev/pinmem", O_RDWR | O_CLOEXEC);
+}
+
+static int pm_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+int pm_pin(int fd, void *addr, size_t len, unsigned int flags,
+	   uint64_t *handle, uint64_t *nr_pages)
+{
+	struct pinmem_pin_args a = {
+		.size = sizeof(a), .flags = flags,
+		.addr = (uintptr_t)addr, .length = len,
+	};
+	int ret = pm_ioctl(fd, PINMEM_IOC_PIN, &a);
+
+	if (!ret && handle)
+		*handle = a.handle;
+	if (!ret && nr_pages)
+		*nr_pages = a.nr_pages;
+	return ret;
+}
+
+int pm_unpin(int fd, uint64_t handle)
+{
+	struct pinmem_unpin_args a = { .size = sizeof(a), .handle = handle };
+
+	return pm_ioctl(fd, PINMEM_IOC_UNPIN, &a);
+}
+
+int pm_query(int fd, struct pinmem_query_args *q)
+{
+	q->size = sizeof(*q);
+	return pm_ioctl(fd, PINMEM_IOC_QUERY, q);
+}
+
+int pm_access(int fd, uint64_t handle, uint64_t off, uint64_t len,
+	      void *buf, unsigned int flags)
+{
+	struct pinmem_access_args a = {
+		.size = sizeof(a), .flags = flags, .handle = handle,
+		.offset = off, .length = len, .buf = (uintptr_t)buf,
+	};
+
+	return pm_ioctl(fd, PINMEM_IOC_ACCESS, &a);
+}
+
+int zones_load(struct zone_range *z, int max)
+{
+	FILE *f = fopen("/proc/zoneinfo", "r");
+	char line[512], name[16] = "";
+	uint64_t spanned = 0, v;
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line;
+
+		while (*p == ' ')
+			p++;
+		if (sscanf(line, "Node %*d, zone %15s", name) == 1) {
+			spanned = 0;
+		} else if (sscanf(p, "spanned %lu", &v) == 1) {
+			spanned = v;
+		} else if (sscanf(p, "start_pfn: %lu", &v) == 1 && n < max &&
+			   spanned) {
+			snprintf(z[n].name, sizeof(z[n].name), "%s", name);
+			z[n].start = v;
+			z[n].end = v + spanned;
+			n++;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+const char *zone_of_pfn(const struct zone_range *z, int n, uint64_t pfn)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (pfn >= z[i].start && pfn < z[i].end)
+			return z[i].name;
+	return "?";
+}
+
+bool have_zone(const struct zone_range *z, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(z[i].name, name))
+			return true;
+	return false;
+}
+
+static int pagemap_fd = -1;
+
+uint64_t pfn_of(const void *addr)
+{
+	uint64_t e;
+
+	if (pagemap_fd < 0)
+		pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pread(pagemap_fd, &e, sizeof(e),
+		  ((uintptr_t)addr / PAGE) * sizeof(e)) != sizeof(e))
+		return 0;
+	if (!(e & (1ULL << 63)))
+		return 0;
+	return e & ((1ULL << 55) - 1);
+}
+
+size_t pages_in_zone(const void *addr, size_t len, const char *name,
+		     size_t *present)
+{
+	struct zone_range z[MAX_ZONE_RANGES];
+	int nz = zones_load(z, MAX_ZONE_RANGES);
+	size_t off, in = 0, pres = 0;
+
+	for (off = 0; off < len; off += PAGE) {
+		uint64_t pfn = pfn_of((const char *)addr + off);
+
+		if (!pfn)
+			continue;
+		pres++;
+		if (!strcmp(zone_of_pfn(z, nz, pfn), name))
+			in++;
+	}
+	if (present)
+		*present = pres;
+	return in;
+}
+
+void print_placement(const char *label, const void *addr, size_t len)
+{
+	struct zone_range z[MAX_ZONE_RANGES];
+	int nz = zones_load(z, MAX_ZONE_RANGES), i;
+	size_t count[MAX_ZONE_RANGES + 1] = { 0 }, off;
+
+	for (off = 0; off < len; off += PAGE) {
+		uint64_t pfn = pfn_of((const char *)addr + off);
+
+		for (i = 0; i < nz; i++)
+			if (pfn && pfn >= z[i].start && pfn < z[i].end)
+				break;
+		count[pfn ? i : nz]++;
+	}
+	printf("# %s:", label);
+	for (i = 0; i < nz; i++)
+		if (count[i])
+			printf(" %s=%zu", z[i].name, count[i]);
+	if (count[nz])
+		printf(" not-present=%zu", count[nz]);
+	printf(" (of %zu pages)\n", len / PAGE);
+}
+
+uint64_t kpageflags(uint64_t pfn)
+{
+	static int fd = -1;
+	uint64_t v = 0;
+
+	if (fd < 0)
+		fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	if (pread(fd, &v, sizeof(v), pfn * sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+long vmstat(const char *name)
+{
+	FILE *f = fopen("/proc/vmstat", "r");
+	char key[64];
+	long v, ret = -1;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &v) == 2)
+		if (!strcmp(key, name)) {
+			ret = v;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+/* vmstat counters are per-cpu and folded lazily: fold them first. */
+static long pins_raw(void)
+{
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, "1", 1) != 1)
+			perror("stat_refresh");
+		close(fd);
+	}
+	return vmstat("nr_foll_pin_acquired") - vmstat("nr_foll_pin_released");
+}
+
+static long pins_base;
+
+long pins_set_baseline(void)
+{
+	pins_base = pins_raw();
+	return pins_base;
+}
+
+long pins_outstanding(void)
+{
+	return pins_raw() - pins_base;
+}
+
+int debugfs_pins(int pid, struct dbg_pin *out, int max)
+{
+	FILE *f = fopen("/sys/kernel/debug/pinmem/pins", "r");
+	char line[1024];
+	int n = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f)) {	/* header */
+		fclose(f);
+		return -EIO;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct dbg_pin p;
+
+		if (sscanf(line, "%u %d %31s %lu %lx %lx %lu %3s", &p.ctx,
+			   &p.pid, p.comm, &p.handle, &p.start, &p.end,
+			   &p.pages, p.flags) != 8)
+			continue;
+		if (p.pid != pid)
+			continue;
+		if (n < max)
+			out[n] = p;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+long debugfs_stat(const char *key)
+{
+	FILE *f = fopen("/sys/kernel/debug/pinmem/stats", "r");
+	char line[256];
+	size_t kl = strlen(key);
+	long ret = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ' ') {
+			ret = strtol(line + kl + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+void cat_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+
+	if (!f) {
+		printf("# (cannot open %s: %s)\n", path, strerror(errno));
+		return;
+	}
+	printf("# --- %s\n", path);
+	while (fgets(line, sizeof(line), f))
+		printf("#   %s", line);
+	fclose(f);
+}
+
+/* Every 8 bytes a distinct value derived from seed and position. */
+static uint64_t pattern_at(uint32_t seed, size_t i)
+{
+	uint64_t x = ((uint64_t)seed << 32) ^ (i * 0x9E3779B97F4A7C15ULL);
+
+	return x ^ (x >> 29);
+}
+
+void fill_pattern(void *buf, size_t len, uint32_t seed)
+{
+	uint64_t *p = buf;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		p[i] = pattern_at(seed, i);
+}
+
+/* Number of 8-byte words that differ from the pattern. */
+size_t check_pattern(const void *buf, size_t len, uint32_t seed)
+{
+	const uint64_t *p = buf;
+	size_t i, bad = 0;
+
+	for (i = 0; i < len / 8; i++)
+		bad += p[i] != pattern_at(seed, i);
+	return bad;
+}
+
+void *map_anon(size_t len, int prot)
+{
+	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void *map_aligned(size_t len, size_t align)
+{
+	char *p = map_anon(len + align, PROT_READ | PROT_WRITE);
+	uintptr_t a;
+
+	if (!p)
+		return NULL;
+	a = ((uintptr_t)p + align - 1) & ~(align - 1);
+	if (a > (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	munmap((char *)a + len, (uintptr_t)p + align - a);
+	return (void *)a;
+}
+
+static char *tap_skip_reason;
+
+void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+int skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tap_skip_reason, 256, fmt, ap);
+	va_end(ap);
+	return T_SKIP;
+}
+
+/*
+ * Each case runs in a child process, so a case that fails half-way cannot
+ * leave pins or fds behind for the next one. The child checks after_each()
+ * before it exits (the case must have released what it pinned); the parent
+ * checks it again once the child is gone (exit releases everything).
+ */
+static int run_case(const struct tcase *c, int (*after_each)(void))
+{
+	int status, r;
+	pid_t pid;
+
+	tap_skip_reason[0] = 0;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return T_FAIL;
+	if (!pid) {
+		r = c->fn();
+		if (r == T_PASS && after_each)
+			r = after_each();
+		fflush(stdout);
+		_exit(r);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return T_FAIL;
+	if (WIFSIGNALED(status)) {
+		diag("case died of signal %d", WTERMSIG(status));
+		r = T_FAIL;
+	} else {
+		r = WEXITSTATUS(status);
+	}
+	if (r != T_SKIP && after_each && after_each() != T_PASS) {
+		diag("left behind after the case's process exited");
+		r = T_FAIL;
+	}
+	return r;
+}
+
+int tap_run(const struct tcase *cases, int n, int (*after_each)(void))
+{
+	const char *only = getenv("PINMEM_ONLY");
+	int i, failed = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	tap_skip_reason = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (tap_skip_reason == MAP_FAILED)
+		return 2;
+	printf("TAP version 13\n1..%d\n", n);
+	for (i = 0; i < n; i++) {
+		int r;
+
+		if (only && !strstr(cases[i].name, only)) {
+			printf("ok %d - %s # SKIP not selected by PINMEM_ONLY\n",
+			       i + 1, cases[i].name);
+			continue;
+		}
+		r = run_case(&cases[i], after_each);
+		if (r == T_PASS)
+			printf("ok %d - %s\n", i + 1, cases[i].name);
+		else if (r == T_SKIP)
+			printf("ok %d - %s # SKIP %s\n", i + 1, cases[i].name,
+			       tap_skip_reason);
+		else
+			printf("not ok %d - %s\n", i + 1, cases[i].name);
+		failed += r != T_PASS && r != T_SKIP;
+	}
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by pinmem's in-VM tests and demo: ioctl wrappers, a tiny
+ * TAP harness, and readers for /proc/self/pagemap, /proc/zoneinfo,
+ * /proc/vmstat, /proc/kpageflags and pinmem's debugfs files.
+ */
+#ifndef PINMEM_TEST_UTIL_H
+#define PINMEM_TEST_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <linux/pinmem.h>
+
+#define PAGE 4096UL
+#define MiB (1024UL * 1024UL)
+
+/* ioctl wrappers: 0 or -errno */
+int pm_open(void);
+int pm_pin(int fd, void *addr, size_t len, unsigned int flags,
+	   uint64_t *handle, uint64_t *nr_pages);
+int pm_unpin(int fd, uint64_t handle);
+int pm_query(int fd, struct pinmem_query_args *q);
+int pm_access(int fd, uint64_t handle, uint64_t off, uint64_t len,
+	      void *buf, unsigned int flags);
+
+/* zones from /proc/zoneinfo, summed over nodes by name */
+#define MAX_ZONE_RANGES 32
+struct zone_range {
+	char name[16];
+	uint64_t start, end;	/* pfns, [start, end) */
+};
+int zones_load(struct zone_range *z, int max);
+const char *zone_of_pfn(const struct zone_range *z, int n, uint64_t pfn);
+bool have_zone(const struct zone_range *z, int n, const char *name);
+
+/* /proc/self/pagemap; 0 when not present or not visible */
+uint64_t pfn_of(const void *addr);
+/* pages of [addr, addr+len) whose pfn lies in zone @name; *present gets mapped pages */
+size_t pages_in_zone(const void *addr, size_t len, const char *name,
+		     size_t *present);
+void print_placement(const char *label, const void *addr, size_t len);
+
+/* /proc/kpageflags bits */
+#define KPF_COMPOUND_HEAD 15
+#define KPF_COMPOUND_TAIL 16
+#define KPF_THP 22
+uint64_t kpageflags(uint64_t pfn);
+
+long vmstat(const char *name);
+/*
+ * nr_foll_pin_acquired - nr_foll_pin_released, less what was already
+ * outstanding when pins_set_baseline() ran (the kernel itself may hold a few
+ * FOLL_PIN references before any test starts).
+ */
+long pins_set_baseline(void);
+long pins_outstanding(void);
+
+/* debugfs pins lines of one pid */
+struct dbg_pin {
+	unsigned int ctx;
+	int pid;
+	char comm[32];
+	uint64_t handle, start, end, pages;
+	char flags[4];
+};
+int debugfs_pins(int pid, struct dbg_pin *out, int max);
+long debugfs_stat(const char *key);
+void cat_file(const char *path);
+
+void fill_pattern(void *buf, size_t len, uint32_t seed);
+size_t check_pattern(const void *buf, size_t len, uint32_t seed);
+
+/* anonymous memory, touched so it exists */
+void *map_anon(size_t len, int prot);
+void *map_aligned(size_t len, size_t align);
+
+/* TAP */
+enum { T_PASS, T_FAIL, T_SKIP };
+void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		diag("%s:%d: check failed: %s", __FILE__, __LINE__, #cond); \
+		return T_FAIL;						\
+	}								\
+} while (0)
+
+#define CHECK_EQ(a, b) do {						\
+	long long _a = (long long)(a), _b = (long long)(b);		\
+	if (_a != _b) {							\
+		diag("%s:%d: %s == %lld, expected %s == %lld",		\
+		     __FILE__, __LINE__, #a, _a, #b, _b);		\
+		return T_FAIL;						\
+	}								\
+} while (0)
+
+struct tcase {
+	const char *name;
+	int (*fn)(void);
+};
+int tap_run(const struct tcase *cases, int n, int (*after_each)(void));
+
+#endif
