@@ -23,6 +23,19 @@
 
 struct pinmem_stats pinmem_stats;
 
+unsigned int pinmem_max_pins = 1U << 20;
+module_param_named(max_pins, pinmem_max_pins, uint, 0644);
+MODULE_PARM_DESC(max_pins, "Most pins one context may hold (default 1048576)");
+
+unsigned long pinmem_max_pages;
+module_param_named(max_pages, pinmem_max_pages, ulong, 0644);
+MODULE_PARM_DESC(max_pages,
+		 "Most pages one context may pin, 0 for no limit beyond RLIMIT_MEMLOCK (default 0)");
+
+static ushort pinmem_dev_mode = 0600;
+module_param_named(dev_mode, pinmem_dev_mode, ushort, 0444);
+MODULE_PARM_DESC(dev_mode, "Mode of /dev/pinmem (default 0600; see also the udev rule)");
+
 /*
  * Contexts by id. The registry lock is held by open/close around insertion
  * and removal, and by a debugfs reader for the span of one read() chunk, so
@@ -240,6 +253,7 @@ static int __init pinmem_init(void)
 {
 	int ret;
 
+	pinmem_misc.mode = pinmem_dev_mode & 0666;
 	ret = misc_register(&pinmem_misc);
 	if (ret) {
 		pr_err("cannot register /dev/pinmem: %d\n", ret);

@@ -8,17 +8,25 @@
  * guards the trees: GUP, user copies and unpinning run outside it, so a slow
  * pin (migration of a gigabyte under TCG takes seconds) never stalls QUERY,
  * ACCESS or a debugfs reader.
+ *
+ * Every pin is charged to its mm's pinned_vm and checked against
+ * RLIMIT_MEMLOCK (CAP_IPC_LOCK bypasses), as RDMA's ib_umem does, and
+ * uncharged when the pages are unpinned, even if the process is long gone
+ * (the context holds the mm_struct with mmgrab()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/overflow.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <linux/vmstat.h>
 
 #include "pinmem.h"
 
@@ -134,7 +142,6 @@ static int insert_pin(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
 	}
 	rb_link_node(&pin->handle_node, parent, link);
 	rb_insert_color(&pin->handle_node, &ctx->by_handle);
-	ctx->nr_pins++;
 	return 0;
 }
 
@@ -143,6 +150,105 @@ static void erase_pin(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
 	rb_erase(&pin->addr_node, &ctx->by_addr);
 	rb_erase(&pin->handle_node, &ctx->by_handle);
 	ctx->nr_pins--;
+	ctx->nr_pages -= pin->nr_pages;
+}
+
+/* Charge @nr pages to @mm's pinned_vm within RLIMIT_MEMLOCK. */
+static int account_pages(struct mm_struct *mm, unsigned long nr)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	s64 pinned = atomic64_add_return(nr, &mm->pinned_vm);
+
+	if (pinned > limit && !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(nr, &mm->pinned_vm);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void unaccount_pages(struct mm_struct *mm, unsigned long nr)
+{
+	atomic64_sub(nr, &mm->pinned_vm);
+}
+
+/*
+ * Free pages a long-term pin may land on: outside ZONE_MOVABLE and CMA,
+ * above each zone's high watermark.
+ */
+static unsigned long free_pinnable_pages(void)
+{
+	unsigned long sum = 0;
+	int nid, i;
+
+	for_each_online_node(nid) {
+		pg_data_t *pgdat = NODE_DATA(nid);
+
+		for (i = 0; i < MAX_NR_ZONES; i++) {
+			struct zone *zone = &pgdat->node_zones[i];
+			long free;
+
+			if (i == ZONE_MOVABLE || !populated_zone(zone))
+				continue;
+			free = zone_page_state(zone, NR_FREE_PAGES) -
+			       zone_page_state(zone, NR_FREE_CMA_PAGES) -
+			       high_wmark_pages(zone);
+			if (free > 0)
+				sum += free;
+		}
+	}
+	return sum;
+}
+
+/*
+ * A lower bound of the pages the pin will need from free_pinnable_pages():
+ * the ones present in ZONE_MOVABLE (to be migrated), plus, for a write pin,
+ * the ones not present yet (to be faulted in). Walks without faulting.
+ */
+static unsigned long pages_needing_memory(unsigned long addr,
+					  unsigned long nr_pages, bool write)
+{
+	struct page *pages[64];
+	unsigned long done = 0, need = 0;
+
+	while (done < nr_pages) {
+		int batch = min_t(unsigned long, nr_pages - done, ARRAY_SIZE(pages));
+		int n = get_user_pages_fast_only(addr + (done << PAGE_SHIFT),
+						 batch, 0, pages);
+		int i;
+
+		n = max(n, 0);
+		for (i = 0; i < n; i++) {
+			need += page_zonenum(pages[i]) == ZONE_MOVABLE;
+			put_page(pages[i]);
+		}
+		done += n;
+		if (n < batch) {	/* not present: skip it */
+			need += write;
+			done++;
+		}
+		cond_resched();
+	}
+	return need;
+}
+
+/*
+ * Refuse up front a pin that clearly cannot fit: migrating pages out of
+ * ZONE_MOVABLE into memory that is not there ends in the OOM killer, not
+ * in an error. On kernels with free CMA memory the pages sitting in CMA
+ * cannot be told apart from a module, so the whole range is assumed to
+ * need room.
+ */
+static int check_fit(unsigned long addr, unsigned long nr_pages, bool write)
+{
+	unsigned long avail = free_pinnable_pages();
+
+	if (nr_pages <= avail)
+		return 0;
+	if (global_zone_page_state(NR_FREE_CMA_PAGES))
+		return -ENOMEM;
+	if (pages_needing_memory(addr, nr_pages, write) > avail)
+		return -ENOMEM;
+	return 0;
 }
 
 static void unpin_pages(struct page **pages, unsigned long nr, bool dirty)
@@ -169,6 +275,7 @@ static void pin_put(struct pinmem_pin *pin)
 	if (!refcount_dec_and_test(&pin->ref))
 		return;
 	unpin_pages(pin->pages, pin->nr_pages, pin->flags & PINMEM_PIN_WRITE);
+	unaccount_pages(pin->mm, pin->nr_pages);
 	atomic_long_dec(&pinmem_stats.pins);
 	atomic_long_sub(pin->nr_pages, &pinmem_stats.pinned_pages);
 	atomic64_inc(&pinmem_stats.total_unpins);
@@ -225,12 +332,45 @@ unpin:
 	return ret;
 }
 
+/*
+ * Check the per-context limits and reserve a slot and the pages under them,
+ * refusing early a range that overlaps an existing pin (insert_pin() checks
+ * again, as another thread may pin in between).
+ */
+static int reserve(struct pinmem_ctx *ctx, unsigned long start,
+		   unsigned long nr_pages)
+{
+	unsigned long end = start + (nr_pages << PAGE_SHIFT);
+	int ret = 0;
+
+	mutex_lock(&ctx->lock);
+	if (find_overlap(ctx, start, end))
+		ret = -EEXIST;
+	else if (ctx->nr_pins >= pinmem_max_pins ||
+		 (pinmem_max_pages && ctx->nr_pages + nr_pages > pinmem_max_pages))
+		ret = -ENOMEM;
+	if (!ret) {
+		ctx->nr_pins++;
+		ctx->nr_pages += nr_pages;
+	}
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+static void unreserve(struct pinmem_ctx *ctx, unsigned long nr_pages)
+{
+	mutex_lock(&ctx->lock);
+	ctx->nr_pins--;
+	ctx->nr_pages -= nr_pages;
+	mutex_unlock(&ctx->lock);
+}
+
 int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 {
-	unsigned int gup_flags = FOLL_LONGTERM;
+	bool write = args->flags & PINMEM_PIN_WRITE;
+	unsigned int gup_flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
 	unsigned long nr_pages, end;
 	struct pinmem_pin *pin;
-	bool overlap;
 	int ret;
 
 	if (args->flags & ~PINMEM_PIN_FLAGS)
@@ -247,25 +387,26 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	nr_pages = args->length >> PAGE_SHIFT;
 	if (nr_pages > totalram_pages())
 		return -ENOMEM;
-	if (args->flags & PINMEM_PIN_WRITE)
-		gup_flags |= FOLL_WRITE;
 
-	/* Cheap early refusal; insert_pin() checks again under the lock. */
-	mutex_lock(&ctx->lock);
-	overlap = find_overlap(ctx, args->addr, end);
-	mutex_unlock(&ctx->lock);
-	if (overlap)
-		return -EEXIST;
+	ret = reserve(ctx, args->addr, nr_pages);
+	if (ret)
+		return ret;
+	ret = account_pages(ctx->mm, nr_pages);
+	if (ret)
+		goto unreserve;
+	ret = check_fit(args->addr, nr_pages, write);
+	if (ret)
+		goto unaccount;
 
+	ret = -ENOMEM;
 	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 	if (!pin)
-		return -ENOMEM;
+		goto unaccount;
 	pin->pages = kvmalloc_array(nr_pages, sizeof(*pin->pages),
 				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!pin->pages) {
-		ret = -ENOMEM;
+	if (!pin->pages)
 		goto free;
-	}
+	pin->mm = ctx->mm;
 	pin->uaddr = args->addr;
 	pin->nr_pages = nr_pages;
 	pin->flags = args->flags;
@@ -298,6 +439,10 @@ unpin:
 	unpin_pages(pin->pages, nr_pages, false);
 free:
 	free_pin(pin);
+unaccount:
+	unaccount_pages(ctx->mm, nr_pages);
+unreserve:
+	unreserve(ctx, nr_pages);
 	return ret;
 }
 
@@ -461,6 +606,7 @@ void pinmem_ctx_release_pins(struct pinmem_ctx *ctx)
 	ctx->by_handle = RB_ROOT;
 	ctx->by_addr = RB_ROOT;
 	ctx->nr_pins = 0;
+	ctx->nr_pages = 0;
 }
 
 /* debugfs iteration helpers; caller holds ctx->lock. */

@@ -39,6 +39,7 @@ struct pinmem_placement {
  * @comm: its command name at that time.
  * @created_ns: boot time of the pin.
  * @place: page placement.
+ * @mm: the address space charged for the pages (the context's).
  * @pages: the pinned pages.
  */
 struct pinmem_pin {
@@ -53,6 +54,7 @@ struct pinmem_pin {
 	char comm[TASK_COMM_LEN];
 	u64 created_ns;
 	struct pinmem_placement place;
+	struct mm_struct *mm;
 	struct page **pages;
 };
 
@@ -60,12 +62,13 @@ struct pinmem_pin {
  * struct pinmem_ctx - one open of /dev/pinmem.
  * @mm: the address space it is bound to (mmgrab'ed, not mmget'ed).
  * @id: key in the global context registry.
- * @lock: protects @by_addr, @by_handle, @next_handle and @nr_pins. Never
+ * @lock: protects the trees, @next_handle, @nr_pins and @nr_pages. Never
  *	held across GUP, user copies or page freeing.
  * @by_addr: pins keyed by user address; pins of a context never overlap.
  * @by_handle: the same pins keyed by handle.
  * @next_handle: last handle given out.
- * @nr_pins: number of pins in the trees.
+ * @nr_pins: pins in the trees, plus pins being made.
+ * @nr_pages: pages of those pins, checked against pinmem_max_pages.
  */
 struct pinmem_ctx {
 	struct mm_struct *mm;
@@ -75,7 +78,12 @@ struct pinmem_ctx {
 	struct rb_root by_handle;
 	u64 next_handle;
 	unsigned long nr_pins;
+	unsigned long nr_pages;
 };
+
+/* Per-context limits (module parameters, main.c). */
+extern unsigned int pinmem_max_pins;
+extern unsigned long pinmem_max_pages;
 
 /* Global counters, reported by debugfs "stats". */
 enum pinmem_op {

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -809,6 +810,159 @@ static int t_sigkill_during_large_pin(void)
 	return T_PASS;
 }
 
+static long vmpin_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * An unprivileged process (setuid after opening the device as root) is
+ * charged exactly in VmPin and refused past RLIMIT_MEMLOCK.
+ */
+static int t_memlock_limit_unprivileged(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (!pid) {
+		struct rlimit rl = { 16 * PAGE, 16 * PAGE };
+		char *buf = map_anon(32 * PAGE, RW);
+		uint64_t h1, h2;
+		int fd = pm_open();
+
+		if (!buf || fd < 0)
+			_exit(10);
+		memset(buf, 1, 32 * PAGE);
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) || setuid(65534))
+			_exit(11);
+		if (vmpin_kb() != 0)
+			_exit(12);
+		if (pm_pin(fd, buf, 12 * PAGE, 0, &h1, NULL))
+			_exit(13);
+		if (vmpin_kb() != 12 * 4)
+			_exit(14);
+		if (pm_pin(fd, buf + 16 * PAGE, 5 * PAGE, 0, NULL, NULL) != -ENOMEM)
+			_exit(15);
+		if (vmpin_kb() != 12 * 4)
+			_exit(16);
+		if (pm_pin(fd, buf + 16 * PAGE, 4 * PAGE, 0, &h2, NULL))
+			_exit(17);
+		if (vmpin_kb() != 16 * 4)
+			_exit(18);
+		if (pm_unpin(fd, h1) || vmpin_kb() != 4 * 4)
+			_exit(19);
+		close(fd);
+		if (vmpin_kb() != 0)
+			_exit(20);
+		_exit(0);
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	return T_PASS;
+}
+
+/* CAP_IPC_LOCK bypasses RLIMIT_MEMLOCK, and is still charged. */
+static int t_memlock_cap_ipc_lock_bypasses(void)
+{
+	struct rlimit rl = { PAGE, PAGE };
+	char *buf = map_anon(64 * PAGE, RW);
+	uint64_t h;
+	int fd = pm_open();
+
+	CHECK(buf && fd >= 0);
+	memset(buf, 1, 64 * PAGE);
+	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	CHECK_EQ(pm_pin(fd, buf, 64 * PAGE, 0, &h, NULL), 0);
+	CHECK_EQ(vmpin_kb(), 64 * 4);
+	close(fd);
+	CHECK_EQ(vmpin_kb(), 0);
+	return T_PASS;
+}
+
+static int write_param(const char *name, const char *val)
+{
+	char path[128];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "/sys/module/pinmem/parameters/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static int t_context_limits(void)
+{
+	char *buf = map_anon(16 * PAGE, RW);
+	int fd = pm_open(), i, r1, r2;
+
+	CHECK(buf && fd >= 0);
+	memset(buf, 1, 16 * PAGE);
+	CHECK_EQ(write_param("max_pins", "3"), 0);
+	for (i = 0; i < 3; i++)
+		CHECK_EQ(pm_pin(fd, buf + i * PAGE, PAGE, 0, NULL, NULL), 0);
+	r1 = pm_pin(fd, buf + 3 * PAGE, PAGE, 0, NULL, NULL);
+	CHECK_EQ(write_param("max_pins", "1048576"), 0);
+	CHECK_EQ(r1, -ENOMEM);
+	CHECK_EQ(write_param("max_pages", "8"), 0);
+	r1 = pm_pin(fd, buf + 4 * PAGE, 6 * PAGE, 0, NULL, NULL);
+	r2 = pm_pin(fd, buf + 10 * PAGE, 5 * PAGE, 0, NULL, NULL);
+	CHECK_EQ(write_param("max_pages", "0"), 0);
+	CHECK_EQ(r1, -ENOMEM);	/* 3 + 6 > 8 */
+	CHECK_EQ(r2, 0);	/* 3 + 5 == 8 */
+	CHECK_EQ(pins_outstanding(), 8);
+	close(fd);
+	return T_PASS;
+}
+
+/*
+ * More than the memory outside ZONE_MOVABLE can take: refused with
+ * -ENOMEM before any migration, and nobody is OOM-killed.
+ */
+static int t_pin_too_big_to_fit(void)
+{
+	long free_pages = 0, oom_before = vmstat("oom_kill");
+	struct zone_range z[MAX_ZONE_RANGES];
+	size_t len, in_movable;
+	char *buf;
+	int fd;
+
+	if (need_movable() == T_SKIP)
+		return T_SKIP;
+	zones_load(z, MAX_ZONE_RANGES);
+	free_pages = vmstat("nr_free_pages");
+	/* most of the movable zone's free memory, wholly in it */
+	len = (size_t)(free_pages * 0.8) * PAGE;
+	len = len > 520 * MiB ? 520 * MiB : len & ~(2 * MiB - 1);
+	buf = movable_buffer(len, 30, &in_movable);
+	CHECK(buf);
+	diag("buffer %zu MiB, %zu of %zu pages in Movable, %ld pages free",
+	     len / MiB, in_movable, len / PAGE, free_pages);
+	if (in_movable * 2 < len / PAGE)
+		return skip("buffer did not land in ZONE_MOVABLE");
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL), -ENOMEM);
+	CHECK_EQ(vmstat("oom_kill"), oom_before);
+	CHECK_EQ(check_pattern(buf, len, 30), 0);
+	close(fd);
+	return T_PASS;
+}
+
 static int t_rmmod_while_open_fails(void)
 {
 	int fd = pm_open();
@@ -878,6 +1032,10 @@ static const struct tcase cases[] = {
 	{ "bad_struct_sizes", t_bad_struct_sizes },
 	{ "bad_query_and_access_args", t_bad_query_and_access_args },
 	{ "sigkill_during_large_pin", t_sigkill_during_large_pin },
+	{ "memlock_limit_unprivileged", t_memlock_limit_unprivileged },
+	{ "memlock_cap_ipc_lock_bypasses", t_memlock_cap_ipc_lock_bypasses },
+	{ "context_limits_enomem", t_context_limits },
+	{ "pin_too_big_to_fit_enomem", t_pin_too_big_to_fit },
 	{ "rmmod_while_open_fails", t_rmmod_while_open_fails },
 	{ "rmmod_after_close_and_reload", t_rmmod_after_close_and_reload },
 };

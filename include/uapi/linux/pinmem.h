@@ -71,9 +71,16 @@ enum pinmem_zone {
  * error nothing stays pinned. Errors: -EINVAL (zero length, misalignment,
  * @addr + @length overflow, unknown flags), -EFAULT (range not entirely
  * mapped with the needed access, kernel address, VM_IO/VM_PFNMAP mapping),
- * -EEXIST (range overlaps a pin of this context), -ENOMEM (out of memory or
- * more pages than the machine has), -EINTR (fatal signal while pinning),
- * -EPERM (fd used from another mm).
+ * -EEXIST (range overlaps a pin of this context), -ENOMEM (out of memory;
+ * more pages than the machine has; the caller's RLIMIT_MEMLOCK would be
+ * exceeded, unless it has CAP_IPC_LOCK; the context's max_pins/max_pages
+ * module-parameter limits would be exceeded; or the pages that must be
+ * migrated clearly cannot fit in the free memory outside ZONE_MOVABLE/CMA,
+ * which would otherwise end in the OOM killer), -EINTR (fatal signal while
+ * pinning), -EPERM (fd used from another mm).
+ *
+ * Pinned pages are charged to the process's pinned_vm (VmPin in
+ * /proc/pid/status) until they are unpinned.
  */
 struct pinmem_pin_args {
 	__u32 size;
