@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pinmem debugfs: /sys/kernel/debug/pinmem/{pins,stats}, root only.
+ * pinmem debugfs: /sys/kernel/debug/pinmem/{pins,stats,cma}, root only.
  *
  * "pins" streams one line per pin through seq_file. It does not build a
  * snapshot: the reader keeps a cursor (context id, handle) and re-finds its
@@ -189,6 +189,7 @@ void pinmem_debugfs_init(void)
 	debugfs_create_file("pins", 0400, pinmem_debugfs_dir, NULL, &pins_fops);
 	debugfs_create_file("stats", 0400, pinmem_debugfs_dir, NULL,
 			    &stats_fops);
+	pinmem_contig_debugfs(pinmem_debugfs_dir);
 }
 
 void pinmem_debugfs_exit(void)

@@ -51,6 +51,8 @@ const char * const pinmem_op_names[PINMEM_NR_OPS] = {
 	[PINMEM_OP_UNPIN] = "UNPIN",
 	[PINMEM_OP_QUERY] = "QUERY",
 	[PINMEM_OP_ACCESS] = "ACCESS",
+	[PINMEM_OP_CONTIG_ALLOC] = "CONTIG_ALLOC",
+	[PINMEM_OP_CONTIG_FREE] = "CONTIG_FREE",
 };
 
 /* Indexed by _IOC_NR() of the command, which is the pinmem_op. */
@@ -69,6 +71,12 @@ static const struct pinmem_ioctl_desc {
 		sizeof(struct pinmem_query_args), PINMEM_QUERY_SIZE_VER0 },
 	[PINMEM_OP_ACCESS] = { PINMEM_IOC_ACCESS,
 		sizeof(struct pinmem_access_args), PINMEM_ACCESS_SIZE_VER0 },
+	[PINMEM_OP_CONTIG_ALLOC] = { PINMEM_IOC_CONTIG_ALLOC,
+		sizeof(struct pinmem_contig_alloc_args),
+		PINMEM_CONTIG_ALLOC_SIZE_VER0 },
+	[PINMEM_OP_CONTIG_FREE] = { PINMEM_IOC_CONTIG_FREE,
+		sizeof(struct pinmem_contig_free_args),
+		PINMEM_CONTIG_FREE_SIZE_VER0 },
 };
 
 /* The structs as first published must keep their size. */
@@ -77,6 +85,10 @@ static_assert(sizeof(struct pinmem_pin_args) == PINMEM_PIN_SIZE_VER0);
 static_assert(sizeof(struct pinmem_unpin_args) == PINMEM_UNPIN_SIZE_VER0);
 static_assert(sizeof(struct pinmem_query_args) == PINMEM_QUERY_SIZE_VER0);
 static_assert(sizeof(struct pinmem_access_args) == PINMEM_ACCESS_SIZE_VER0);
+static_assert(sizeof(struct pinmem_contig_alloc_args) ==
+	      PINMEM_CONTIG_ALLOC_SIZE_VER0);
+static_assert(sizeof(struct pinmem_contig_free_args) ==
+	      PINMEM_CONTIG_FREE_SIZE_VER0);
 
 union pinmem_args {
 	struct pinmem_version_args version;
@@ -84,6 +96,8 @@ union pinmem_args {
 	struct pinmem_unpin_args unpin;
 	struct pinmem_query_args query;
 	struct pinmem_access_args access;
+	struct pinmem_contig_alloc_args contig_alloc;
+	struct pinmem_contig_free_args contig_free;
 };
 
 /* The first context with an id >= *id, or NULL. Caller holds the registry lock. */
@@ -139,6 +153,7 @@ static int pinmem_release(struct inode *inode, struct file *file)
 	mutex_unlock(&pinmem_registry_lock);
 
 	pinmem_ctx_release_pins(ctx);
+	pinmem_contig_release_all(ctx);
 	atomic_long_dec(&pinmem_stats.contexts);
 	mmdrop(ctx->mm);
 	kfree(ctx);
@@ -182,6 +197,10 @@ static int pinmem_dispatch(struct pinmem_ctx *ctx, enum pinmem_op op,
 		return pinmem_query(ctx, &a->query);
 	case PINMEM_OP_ACCESS:
 		return pinmem_access(ctx, &a->access);
+	case PINMEM_OP_CONTIG_ALLOC:
+		return pinmem_contig_alloc(ctx, &a->contig_alloc);
+	case PINMEM_OP_CONTIG_FREE:
+		return pinmem_contig_free(ctx, &a->contig_free);
 	default:
 		return -ENOTTY;
 	}
@@ -217,14 +236,17 @@ static long pinmem_ioctl(struct file *file, unsigned int cmd,
 		goto out;
 	if (copy_to_user(uarg, &a, min_t(u32, usize, desc->ksize))) {
 		ret = -EFAULT;
-		/* The caller cannot learn the handle: do not leave the pin. */
+		/* The caller cannot learn the handle: do not leave the object. */
 		if (op == PINMEM_OP_PIN) {
-			struct pinmem_unpin_args undo = {
-				.size = sizeof(undo),
-				.handle = a.pin.handle,
-			};
+			struct pinmem_unpin_args undo = { .handle = a.pin.handle };
 
 			pinmem_unpin(ctx, &undo);
+		} else if (op == PINMEM_OP_CONTIG_ALLOC) {
+			struct pinmem_contig_free_args undo = {
+				.handle = a.contig_alloc.handle,
+			};
+
+			pinmem_contig_free(ctx, &undo);
 		}
 	}
 out:
@@ -233,11 +255,21 @@ out:
 	return ret;
 }
 
+static int pinmem_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct pinmem_ctx *ctx = file->private_data;
+
+	if (current->mm != ctx->mm)
+		return -EPERM;
+	return pinmem_contig_mmap(ctx, vma);
+}
+
 static const struct file_operations pinmem_fops = {
 	.owner = THIS_MODULE,
 	.open = pinmem_open,
 	.release = pinmem_release,
 	.unlocked_ioctl = pinmem_ioctl,
+	.mmap = pinmem_mmap,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
 };
@@ -259,15 +291,23 @@ static int __init pinmem_init(void)
 		pr_err("cannot register /dev/pinmem: %d\n", ret);
 		return ret;
 	}
+	ret = pinmem_contig_init(pinmem_misc.this_device);
+	if (ret)
+		goto deregister;
 	pinmem_debugfs_init();
 	pr_info("version %s, ABI %d, /dev/pinmem ready\n", PINMEM_VERSION,
 		PINMEM_ABI_VERSION);
 	return 0;
+
+deregister:
+	misc_deregister(&pinmem_misc);
+	return ret;
 }
 
 static void __exit pinmem_exit(void)
 {
 	pinmem_debugfs_exit();
+	pinmem_contig_exit();
 	misc_deregister(&pinmem_misc);
 	WARN_ON(!xa_empty(&pinmem_ctxs));
 }

@@ -66,6 +66,7 @@ void pinmem_ctx_init(struct pinmem_ctx *ctx, struct mm_struct *mm)
 	mutex_init(&ctx->lock);
 	ctx->by_addr = RB_ROOT;
 	ctx->by_handle = RB_ROOT;
+	ctx->contigs = RB_ROOT;
 }
 
 static unsigned long pin_end(const struct pinmem_pin *pin)
@@ -110,6 +111,25 @@ static struct pinmem_pin *find_handle(struct pinmem_ctx *ctx, u64 handle)
 }
 
 /*
+ * Give @node the context's next handle and insert it in @root, a tree keyed
+ * by handle. Handles only grow, so the new node is the rightmost one.
+ * Caller holds ctx->lock.
+ */
+u64 pinmem_insert_handle(struct pinmem_ctx *ctx, struct rb_root *root,
+			 struct rb_node *node)
+{
+	struct rb_node **link = &root->rb_node, *parent = NULL;
+
+	while (*link) {
+		parent = *link;
+		link = &parent->rb_right;
+	}
+	rb_link_node(node, parent, link);
+	rb_insert_color(node, root);
+	return ++ctx->next_handle;
+}
+
+/*
  * Insert @pin in both trees and give it a handle, unless it overlaps an
  * existing pin. Caller holds ctx->lock.
  */
@@ -132,16 +152,8 @@ static int insert_pin(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
 	rb_link_node(&pin->addr_node, parent, link);
 	rb_insert_color(&pin->addr_node, &ctx->by_addr);
 
-	/* Handles only grow, so the new one is the rightmost in by_handle. */
-	pin->handle = ++ctx->next_handle;
-	link = &ctx->by_handle.rb_node;
-	parent = NULL;
-	while (*link) {
-		parent = *link;
-		link = &parent->rb_right;
-	}
-	rb_link_node(&pin->handle_node, parent, link);
-	rb_insert_color(&pin->handle_node, &ctx->by_handle);
+	pin->handle = pinmem_insert_handle(ctx, &ctx->by_handle,
+					   &pin->handle_node);
 	return 0;
 }
 
@@ -154,7 +166,7 @@ static void erase_pin(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
 }
 
 /* Charge @nr pages to @mm's pinned_vm within RLIMIT_MEMLOCK. */
-static int account_pages(struct mm_struct *mm, unsigned long nr)
+int pinmem_account(struct mm_struct *mm, unsigned long nr)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	s64 pinned = atomic64_add_return(nr, &mm->pinned_vm);
@@ -166,7 +178,7 @@ static int account_pages(struct mm_struct *mm, unsigned long nr)
 	return 0;
 }
 
-static void unaccount_pages(struct mm_struct *mm, unsigned long nr)
+void pinmem_unaccount(struct mm_struct *mm, unsigned long nr)
 {
 	atomic64_sub(nr, &mm->pinned_vm);
 }
@@ -275,7 +287,7 @@ static void pin_put(struct pinmem_pin *pin)
 	if (!refcount_dec_and_test(&pin->ref))
 		return;
 	unpin_pages(pin->pages, pin->nr_pages, pin->flags & PINMEM_PIN_WRITE);
-	unaccount_pages(pin->mm, pin->nr_pages);
+	pinmem_unaccount(pin->mm, pin->nr_pages);
 	atomic_long_dec(&pinmem_stats.pins);
 	atomic_long_sub(pin->nr_pages, &pinmem_stats.pinned_pages);
 	atomic64_inc(&pinmem_stats.total_unpins);
@@ -368,13 +380,17 @@ static void unreserve(struct pinmem_ctx *ctx, unsigned long nr_pages)
 int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 {
 	bool write = args->flags & PINMEM_PIN_WRITE;
-	unsigned int gup_flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
+	bool longterm = !(args->flags & PINMEM_PIN_SHORTTERM);
+	unsigned int gup_flags = (longterm ? FOLL_LONGTERM : 0) |
+				 (write ? FOLL_WRITE : 0);
 	unsigned long nr_pages, end;
 	struct pinmem_pin *pin;
 	int ret;
 
 	if (args->flags & ~PINMEM_PIN_FLAGS)
 		return -EINVAL;
+	if (!longterm && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	if (!args->length || !PAGE_ALIGNED(args->addr) ||
 	    !PAGE_ALIGNED(args->length))
 		return -EINVAL;
@@ -391,10 +407,11 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	ret = reserve(ctx, args->addr, nr_pages);
 	if (ret)
 		return ret;
-	ret = account_pages(ctx->mm, nr_pages);
+	ret = pinmem_account(ctx->mm, nr_pages);
 	if (ret)
 		goto unreserve;
-	ret = check_fit(args->addr, nr_pages, write);
+	/* Only a long-term pin migrates pages out of ZONE_MOVABLE/CMA. */
+	ret = longterm ? check_fit(args->addr, nr_pages, write) : 0;
 	if (ret)
 		goto unaccount;
 
@@ -440,7 +457,7 @@ unpin:
 free:
 	free_pin(pin);
 unaccount:
-	unaccount_pages(ctx->mm, nr_pages);
+	pinmem_unaccount(ctx->mm, nr_pages);
 unreserve:
 	unreserve(ctx, nr_pages);
 	return ret;

@@ -69,6 +69,7 @@ struct pinmem_pin {
  * @next_handle: last handle given out.
  * @nr_pins: pins in the trees, plus pins being made.
  * @nr_pages: pages of those pins, checked against pinmem_max_pages.
+ * @contigs: contiguous buffers (contig.c), keyed by handle.
  */
 struct pinmem_ctx {
 	struct mm_struct *mm;
@@ -79,6 +80,7 @@ struct pinmem_ctx {
 	u64 next_handle;
 	unsigned long nr_pins;
 	unsigned long nr_pages;
+	struct rb_root contigs;
 };
 
 /* Per-context limits (module parameters, main.c). */
@@ -92,6 +94,8 @@ enum pinmem_op {
 	PINMEM_OP_UNPIN,
 	PINMEM_OP_QUERY,
 	PINMEM_OP_ACCESS,
+	PINMEM_OP_CONTIG_ALLOC,
+	PINMEM_OP_CONTIG_FREE,
 	PINMEM_NR_OPS,
 };
 
@@ -124,8 +128,26 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args);
 int pinmem_unpin(struct pinmem_ctx *ctx, struct pinmem_unpin_args *args);
 int pinmem_query(struct pinmem_ctx *ctx, struct pinmem_query_args *args);
 int pinmem_access(struct pinmem_ctx *ctx, struct pinmem_access_args *args);
+int pinmem_account(struct mm_struct *mm, unsigned long nr);
+void pinmem_unaccount(struct mm_struct *mm, unsigned long nr);
+u64 pinmem_insert_handle(struct pinmem_ctx *ctx, struct rb_root *root,
+			 struct rb_node *node);
 struct pinmem_pin *pinmem_pin_first_from(struct pinmem_ctx *ctx, u64 handle);
 struct pinmem_pin *pinmem_pin_next(struct pinmem_pin *pin);
+
+/* contig.c */
+struct device;
+struct dentry;
+struct vm_area_struct;
+int pinmem_contig_init(struct device *dev);
+void pinmem_contig_exit(void);
+void pinmem_contig_debugfs(struct dentry *dir);
+int pinmem_contig_alloc(struct pinmem_ctx *ctx,
+			struct pinmem_contig_alloc_args *args);
+int pinmem_contig_free(struct pinmem_ctx *ctx,
+		       struct pinmem_contig_free_args *args);
+int pinmem_contig_mmap(struct pinmem_ctx *ctx, struct vm_area_struct *vma);
+void pinmem_contig_release_all(struct pinmem_ctx *ctx);
 
 /* debugfs.c */
 void pinmem_debugfs_init(void);

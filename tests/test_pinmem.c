@@ -963,6 +963,184 @@ static int t_pin_too_big_to_fit(void)
 	return T_PASS;
 }
 
+static bool kernel_has_dma_cma(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/pinmem/cma", "r");
+	char line[128];
+	bool yes = false;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strcmp(line, "dma_cma_configured yes\n"))
+			yes = true;
+	if (f)
+		fclose(f);
+	return yes;
+}
+
+/* A contiguous buffer: mmap-able, contiguous, charged, freed when unmapped. */
+static int t_contig_alloc_mmap(void)
+{
+	const size_t len = 1 * MiB;
+	struct pinmem_contig_alloc_args a = { .length = len };
+	uint64_t first, i, noncontig = 0;
+	char *p, *p2;
+	int fd = pm_open();
+
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_contig_alloc(fd, &a), 0);
+	diag("1 MiB buffer: handle %llu phys %#llx placement %#x",
+	     (unsigned long long)a.handle, (unsigned long long)a.phys_addr,
+	     a.placement);
+	CHECK(a.phys_addr != 0);		/* we are root */
+	CHECK_EQ(a.phys_addr % len, 0);	/* naturally aligned */
+	CHECK_EQ(vmpin_kb(), len / 1024);
+	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), len);
+	p = mmap(NULL, len, RW, MAP_SHARED, fd, a.mmap_offset);
+	CHECK(p != MAP_FAILED);
+	fill_pattern(p, len, 40);
+	/* physically contiguous, where the module says */
+	first = pfn_of(p);
+	for (i = 0; i < len / PAGE; i++)
+		noncontig += pfn_of(p + i * PAGE) != first + i;
+	if (first) {
+		CHECK_EQ(first * PAGE, a.phys_addr);
+		CHECK_EQ(noncontig, 0);
+	} else {
+		diag("pagemap shows no PFNs for the VM_PFNMAP mapping");
+	}
+	/* a second mapping sees the same memory */
+	p2 = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, a.mmap_offset);
+	CHECK(p2 != MAP_FAILED);
+	CHECK_EQ(check_pattern(p2, len, 40), 0);
+	CHECK_EQ(munmap(p2, len), 0);
+	/* freed while mapped: the mapping keeps it alive */
+	CHECK_EQ(pm_contig_free(fd, a.handle), 0);
+	CHECK_EQ(pm_contig_free(fd, a.handle), -ENOENT);
+	CHECK_EQ(check_pattern(p, len, 40), 0);
+	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), len);
+	CHECK_EQ(munmap(p, len), 0);
+	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), 0);
+	CHECK_EQ(vmpin_kb(), 0);
+	close(fd);
+	return T_PASS;
+}
+
+static int t_contig_released_on_close(void)
+{
+	struct pinmem_contig_alloc_args a = { .length = 64 * 1024 };
+	int fd = pm_open(), i;
+
+	CHECK(fd >= 0);
+	for (i = 0; i < 4; i++)
+		CHECK_EQ(pm_contig_alloc(fd, &a), 0);
+	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), 4 * 64 * 1024);
+	close(fd);
+	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), 0);
+	CHECK_EQ(vmpin_kb(), 0);
+	return T_PASS;
+}
+
+/* The module's own mapping is VM_PFNMAP: pinning it is refused. */
+static int t_contig_mapping_cannot_be_pinned(void)
+{
+	struct pinmem_contig_alloc_args a = { .length = 16 * PAGE };
+	char *p;
+	int fd = pm_open();
+
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_contig_alloc(fd, &a), 0);
+	p = mmap(NULL, 16 * PAGE, RW, MAP_SHARED, fd, a.mmap_offset);
+	CHECK(p != MAP_FAILED);
+	CHECK_EQ(pm_pin(fd, p, 16 * PAGE, 0, NULL, NULL), -EFAULT);
+	CHECK_EQ(pm_pin(fd, p, 16 * PAGE, PINMEM_PIN_WRITE, NULL, NULL), -EFAULT);
+	munmap(p, 16 * PAGE);
+	close(fd);
+	return T_PASS;
+}
+
+static int t_contig_bad_args(void)
+{
+	struct pinmem_contig_alloc_args a = { 0 };
+	void *p;
+	int fd = pm_open();
+
+	CHECK(fd >= 0);
+	a.length = 0;
+	CHECK_EQ(pm_contig_alloc(fd, &a), -EINVAL);
+	a.length = PAGE + 1;
+	CHECK_EQ(pm_contig_alloc(fd, &a), -EINVAL);
+	a.length = 4 * PAGE;
+	a.align = 3 * PAGE;			/* not a power of two */
+	CHECK_EQ(pm_contig_alloc(fd, &a), -EINVAL);
+	a.align = 8 * PAGE;			/* above the buffer's size */
+	CHECK_EQ(pm_contig_alloc(fd, &a), -EINVAL);
+	a.align = 0;
+	a.flags = 1U << 9;
+	CHECK_EQ(pm_contig_alloc(fd, &a), -EINVAL);
+	a.flags = 0;
+	a.reserved = 1;
+	CHECK_EQ(pm_contig_alloc(fd, &a), -EINVAL);
+	a.reserved = 0;
+	if (debugfs_value("cma", "pool_bytes") == 0) {
+		a.flags = PINMEM_CONTIG_POOL;
+		CHECK_EQ(pm_contig_alloc(fd, &a), -ENODEV);
+		a.flags = 0;
+	}
+	if (!kernel_has_dma_cma()) {
+		a.length = 8 * MiB;	/* above the buddy allocator's largest block */
+		CHECK_EQ(pm_contig_alloc(fd, &a), -E2BIG);
+	}
+	CHECK_EQ(pm_contig_free(fd, 99), -ENOENT);
+	a.length = 4 * PAGE;
+	CHECK_EQ(pm_contig_alloc(fd, &a), 0);
+	p = mmap(NULL, 2 * PAGE, RW, MAP_SHARED, fd, a.mmap_offset);
+	CHECK(p == MAP_FAILED && errno == EINVAL);	/* partial */
+	p = mmap(NULL, 4 * PAGE, RW, MAP_PRIVATE, fd, a.mmap_offset);
+	CHECK(p == MAP_FAILED && errno == EINVAL);	/* private */
+	p = mmap(NULL, 4 * PAGE, RW, MAP_SHARED, fd, a.mmap_offset + 1000 * PAGE);
+	CHECK(p == MAP_FAILED && errno == EINVAL);	/* no such buffer */
+	CHECK_EQ(pm_unpin(fd, a.handle), -ENOENT);	/* not a pin */
+	close(fd);
+	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), 0);
+	return T_PASS;
+}
+
+/*
+ * The contrast on ZONE_MOVABLE: a short-term pin (CAP_SYS_ADMIN only)
+ * leaves the pages where they are, the long-term one moves them.
+ */
+static int t_shortterm_pin_stays_in_movable(void)
+{
+	const size_t len = 4 * MiB;
+	size_t before;
+	char *buf;
+	uint64_t h;
+	int fd, status;
+	pid_t pid;
+
+	if (need_movable() == T_SKIP)
+		return T_SKIP;
+	buf = movable_buffer(len, 50, &before);
+	CHECK(buf);
+	CHECK(before * 10 >= len / PAGE * 9);
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_SHORTTERM, &h, NULL), 0);
+	CHECK_EQ(pages_in_zone(buf, len, "Movable", NULL), before);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	/* unprivileged: refused */
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid)
+		_exit(drop_cap_sys_admin() ? 2 :
+		      pm_pin(fd, buf, len, PINMEM_PIN_SHORTTERM, NULL, NULL) != -EPERM);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	close(fd);
+	return T_PASS;
+}
+
 static int t_rmmod_while_open_fails(void)
 {
 	int fd = pm_open();
@@ -990,7 +1168,7 @@ static int t_rmmod_after_close_and_reload(void)
 	CHECK_EQ(pins_outstanding(), 0);
 	kfd = open(ko_path(), O_RDONLY | O_CLOEXEC);
 	CHECK(kfd >= 0);
-	CHECK_EQ(syscall(SYS_finit_module, kfd, "", 0), 0);
+	CHECK_EQ(syscall(SYS_finit_module, kfd, "pool_mb=2", 0), 0);
 	close(kfd);
 	for (i = 0; i < 100 && access("/dev/pinmem", F_OK); i++)
 		usleep(10000);
@@ -998,8 +1176,34 @@ static int t_rmmod_after_close_and_reload(void)
 	CHECK(fd >= 0);
 	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, 0, &h, NULL), 0);
 	CHECK_EQ(h, 1);
-	close(fd);
 	CHECK_EQ(debugfs_stat("total_pins"), 1);
+
+	/* the reserved pool serves aligned buffers until it is full */
+	CHECK_EQ(debugfs_value("cma", "pool_bytes"), 2 * MiB);
+	{
+		struct pinmem_contig_alloc_args a = {
+			.flags = PINMEM_CONTIG_POOL, .length = 64 * 1024,
+			.align = 256 * 1024,
+		};
+		struct pinmem_contig_alloc_args b = {
+			.flags = PINMEM_CONTIG_POOL, .length = 2 * MiB,
+		};
+		char *p;
+
+		CHECK_EQ(pm_contig_alloc(fd, &a), 0);
+		CHECK_EQ(a.placement, PINMEM_CONTIG_IN_POOL);
+		CHECK_EQ(a.phys_addr % (256 * 1024), 0);
+		CHECK_EQ(pm_contig_alloc(fd, &b), -ENOMEM);
+		p = mmap(NULL, 64 * 1024, RW, MAP_SHARED, fd, a.mmap_offset);
+		CHECK(p != MAP_FAILED);
+		fill_pattern(p, 64 * 1024, 60);
+		CHECK_EQ(check_pattern(p, 64 * 1024, 60), 0);
+		munmap(p, 64 * 1024);
+		CHECK_EQ(debugfs_value("cma", "pool_free_bytes"),
+			 2 * MiB - 64 * 1024);
+	}
+	close(fd);
+	CHECK_EQ(debugfs_value("cma", "pool_free_bytes"), 2 * MiB);
 	return T_PASS;
 }
 
@@ -1036,8 +1240,13 @@ static const struct tcase cases[] = {
 	{ "memlock_cap_ipc_lock_bypasses", t_memlock_cap_ipc_lock_bypasses },
 	{ "context_limits_enomem", t_context_limits },
 	{ "pin_too_big_to_fit_enomem", t_pin_too_big_to_fit },
+	{ "contig_alloc_mmap", t_contig_alloc_mmap },
+	{ "contig_released_on_close", t_contig_released_on_close },
+	{ "contig_mapping_cannot_be_pinned", t_contig_mapping_cannot_be_pinned },
+	{ "contig_bad_args", t_contig_bad_args },
+	{ "shortterm_pin_stays_in_movable", t_shortterm_pin_stays_in_movable },
 	{ "rmmod_while_open_fails", t_rmmod_while_open_fails },
-	{ "rmmod_after_close_and_reload", t_rmmod_after_close_and_reload },
+	{ "rmmod_after_close_and_reload_with_pool", t_rmmod_after_close_and_reload },
 };
 
 int main(void)

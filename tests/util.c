@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +62,76 @@ int pm_access(int fd, uint64_t handle, uint64_t off, uint64_t len,
 	};
 
 	return pm_ioctl(fd, PINMEM_IOC_ACCESS, &a);
+}
+
+int pm_contig_alloc(int fd, struct pinmem_contig_alloc_args *a)
+{
+	a->size = sizeof(*a);
+	return pm_ioctl(fd, PINMEM_IOC_CONTIG_ALLOC, a);
+}
+
+int pm_contig_free(int fd, uint64_t handle)
+{
+	struct pinmem_contig_free_args a = { .size = sizeof(a), .handle = handle };
+
+	return pm_ioctl(fd, PINMEM_IOC_CONTIG_FREE, &a);
+}
+
+bool cma_range(uint64_t *start, uint64_t *end)
+{
+	char *log, *line;
+	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	bool found = false;
+
+	if (len <= 0)
+		return false;
+	log = calloc(1, len + 1);
+	if (!log)
+		return false;
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, len);
+	for (line = strtok(log, "\n"); len > 0 && line; line = strtok(NULL, "\n")) {
+		char *p = strstr(line, "cma: Reserved ");
+		unsigned long mib, base;
+
+		if (p && sscanf(p, "cma: Reserved %lu MiB at %lx", &mib, &base) == 2) {
+			*start = base;
+			*end = base + (mib << 20);
+			found = true;
+		}
+	}
+	free(log);
+	return found;
+}
+
+size_t pages_in_phys_range(const void *addr, size_t len, uint64_t start,
+			   uint64_t end)
+{
+	size_t off, in = 0;
+
+	for (off = 0; off < len; off += PAGE) {
+		uint64_t pa = pfn_of((const char *)addr + off) * PAGE;
+
+		in += pa && pa >= start && pa < end;
+	}
+	return in;
+}
+
+long meminfo_kb(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	size_t kl = strlen(key);
+	long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			v = strtol(line + kl + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
 }
 
 int zones_load(struct zone_range *z, int max)
@@ -259,11 +330,19 @@ int debugfs_pins(int pid, struct dbg_pin *out, int max)
 
 long debugfs_stat(const char *key)
 {
-	FILE *f = fopen("/sys/kernel/debug/pinmem/stats", "r");
+	return debugfs_value("stats", key);
+}
+
+long debugfs_value(const char *file, const char *key)
+{
+	char path[128];
+	FILE *f;
 	char line[256];
 	size_t kl = strlen(key);
 	long ret = -1;
 
+	snprintf(path, sizeof(path), "/sys/kernel/debug/pinmem/%s", file);
+	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))

@@ -26,6 +26,16 @@ int pm_query(int fd, struct pinmem_query_args *q);
 int pm_access(int fd, uint64_t handle, uint64_t off, uint64_t len,
 	      void *buf, unsigned int flags);
 
+int pm_contig_alloc(int fd, struct pinmem_contig_alloc_args *a);
+int pm_contig_free(int fd, uint64_t handle);
+
+/* CMA area the kernel reported at boot ("cma: Reserved N MiB at 0x...") */
+bool cma_range(uint64_t *start, uint64_t *end);
+/* pages of [addr, addr+len) whose physical address is in [start, end) */
+size_t pages_in_phys_range(const void *addr, size_t len, uint64_t start,
+			   uint64_t end);
+long meminfo_kb(const char *key);
+
 /* zones from /proc/zoneinfo, summed over nodes by name */
 #define MAX_ZONE_RANGES 32
 struct zone_range {
@@ -68,6 +78,8 @@ struct dbg_pin {
 };
 int debugfs_pins(int pid, struct dbg_pin *out, int max);
 long debugfs_stat(const char *key);
+/* "key value" line of a debugfs file of pinmem's */
+long debugfs_value(const char *file, const char *key);
 void cat_file(const char *path);
 
 void fill_pattern(void *buf, size_t len, uint32_t seed);

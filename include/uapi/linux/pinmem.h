@@ -54,7 +54,14 @@ enum pinmem_zone {
 /* PIN flags */
 /** define PINMEM_PIN_WRITE - the device will write: pin for write, dirty on unpin. */
 #define PINMEM_PIN_WRITE	(1U << 0)
-#define PINMEM_PIN_FLAGS	(PINMEM_PIN_WRITE)
+/**
+ * define PINMEM_PIN_SHORTTERM - pin WITHOUT FOLL_LONGTERM: pages stay in
+ * ZONE_MOVABLE/CMA and block migration and contiguous allocations while
+ * pinned. The failure the kernel's long-term pinning fixed, kept only so
+ * tests and demos can show it; requires CAP_SYS_ADMIN, else -EPERM.
+ */
+#define PINMEM_PIN_SHORTTERM	(1U << 1)
+#define PINMEM_PIN_FLAGS	(PINMEM_PIN_WRITE | PINMEM_PIN_SHORTTERM)
 
 /**
  * struct pinmem_pin_args - argument of %PINMEM_IOC_PIN.
@@ -201,6 +208,73 @@ struct pinmem_version_args {
 
 #define PINMEM_VERSION_SIZE_VER0	8
 
+/* CONTIG_ALLOC flags */
+/** define PINMEM_CONTIG_POOL - carve the buffer from the pool reserved at load. */
+#define PINMEM_CONTIG_POOL	(1U << 0)
+#define PINMEM_CONTIG_FLAGS	(PINMEM_CONTIG_POOL)
+
+/* CONTIG_ALLOC placement bits */
+/** define PINMEM_CONTIG_IN_CMA - the buffer came out of a CMA area (measured). */
+#define PINMEM_CONTIG_IN_CMA	(1U << 0)
+/** define PINMEM_CONTIG_IN_POOL - the buffer came out of the module's pool. */
+#define PINMEM_CONTIG_IN_POOL	(1U << 1)
+
+/**
+ * struct pinmem_contig_alloc_args - argument of %PINMEM_IOC_CONTIG_ALLOC.
+ * @size: sizeof(struct pinmem_contig_alloc_args).
+ * @flags: %PINMEM_CONTIG_POOL, or 0 to ask the DMA/CMA core.
+ * @length: bytes; page aligned, nonzero.
+ * @align: 0 (page) or a power of two >= the page size; without
+ *	%PINMEM_CONTIG_POOL at most the buffer's size rounded up to a power of
+ *	two.
+ * @handle: out: the buffer's handle (same space as pin handles).
+ * @mmap_offset: out: the offset to pass to mmap(MAP_SHARED) to map the
+ *	whole buffer. Such a mapping is VM_PFNMAP: PIN of it fails with -EFAULT.
+ * @phys_addr: out: physical (bus) address, with CAP_SYS_ADMIN; else 0.
+ * @placement: out: %PINMEM_CONTIG_IN_CMA, %PINMEM_CONTIG_IN_POOL. IN_CMA is
+ *	measured (free CMA pages dropped by the buffer's size while it was
+ *	allocated), never assumed: dma-direct silently falls back to the page
+ *	allocator when CMA cannot serve a request.
+ * @reserved: must be 0.
+ *
+ * Allocates a physically contiguous buffer through the DMA API on the
+ * pinmem device (dma_alloc_pages(), which takes it from the default CMA
+ * area when the kernel has one), charged to RLIMIT_MEMLOCK like pins, and
+ * freed by %PINMEM_IOC_CONTIG_FREE or on close (or, if still mapped, when
+ * the last mapping goes). Errors: -EINVAL (bad length, alignment, flags),
+ * -E2BIG (larger than the page allocator's largest block on a kernel
+ * without CONFIG_DMA_CMA), -ENODEV (%PINMEM_CONTIG_POOL but no pool was
+ * reserved: load with pool_mb=), -ENOMEM (no contiguous memory, alignment
+ * not met, or RLIMIT_MEMLOCK).
+ */
+struct pinmem_contig_alloc_args {
+	__u32 size;
+	__u32 flags;
+	__u64 length;
+	__u64 align;
+	__u64 handle;
+	__u64 mmap_offset;
+	__u64 phys_addr;
+	__u32 placement;
+	__u32 reserved;
+};
+
+#define PINMEM_CONTIG_ALLOC_SIZE_VER0	56
+
+/**
+ * struct pinmem_contig_free_args - argument of %PINMEM_IOC_CONTIG_FREE.
+ * @size: sizeof(struct pinmem_contig_free_args).
+ * @flags: must be 0.
+ * @handle: the buffer. Errors: -ENOENT (no such buffer in this context).
+ */
+struct pinmem_contig_free_args {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+};
+
+#define PINMEM_CONTIG_FREE_SIZE_VER0	16
+
 #define PINMEM_IOCTL_TYPE	0xB8
 
 /*
@@ -212,5 +286,7 @@ struct pinmem_version_args {
 #define PINMEM_IOC_UNPIN	_IO(PINMEM_IOCTL_TYPE, 0x02)
 #define PINMEM_IOC_QUERY	_IO(PINMEM_IOCTL_TYPE, 0x03)
 #define PINMEM_IOC_ACCESS	_IO(PINMEM_IOCTL_TYPE, 0x04)
+#define PINMEM_IOC_CONTIG_ALLOC	_IO(PINMEM_IOCTL_TYPE, 0x05)
+#define PINMEM_IOC_CONTIG_FREE	_IO(PINMEM_IOCTL_TYPE, 0x06)
 
 #endif /* _UAPI_LINUX_PINMEM_H */

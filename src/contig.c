@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinmem: physically contiguous buffers from the DMA/CMA core.
+ *
+ * Buffers come from dma_alloc_pages() on the pinmem device, which under
+ * dma-direct tries the default CMA area first (cma_alloc() itself is not
+ * exported to modules on older kernels), or from a pool reserved the same
+ * way at load time. Whether a buffer really came from CMA is measured from
+ * the drop of NR_FREE_CMA_PAGES across the allocation, which is why
+ * allocations are serialised by pinmem_contig_lock.
+ *
+ * A buffer is referenced by its context's tree and by every VMA mapping
+ * it, so it outlives a CONTIG_FREE or close() until the last munmap().
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/debugfs.h>
+#include <linux/dma-mapping.h>
+#include <linux/genalloc.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/vmstat.h>
+
+#include "pinmem.h"
+
+static unsigned int pinmem_pool_mb;
+module_param_named(pool_mb, pinmem_pool_mb, uint, 0444);
+MODULE_PARM_DESC(pool_mb, "MiB of contiguous memory to reserve at load for PINMEM_CONTIG_POOL (default 0)");
+
+/**
+ * struct pinmem_contig - one contiguous buffer.
+ * @node: in &pinmem_ctx.contigs, keyed by @handle.
+ * @list: in pinmem_contig_list, for debugfs.
+ * @ref: the context's tree holds one, each VMA one.
+ * @handle: user-visible handle.
+ * @size: bytes.
+ * @page: first page.
+ * @dma: DMA address.
+ * @placement: PINMEM_CONTIG_IN_* bits.
+ * @mm: address space charged for it (mmgrab'ed: it may outlive the context).
+ * @tgid: who allocated it.
+ * @comm: its command name.
+ * @created_ns: boot time of the allocation.
+ */
+struct pinmem_contig {
+	struct rb_node node;
+	struct list_head list;
+	refcount_t ref;
+	u64 handle;
+	size_t size;
+	struct page *page;
+	dma_addr_t dma;
+	u32 placement;
+	struct mm_struct *mm;
+	pid_t tgid;
+	char comm[TASK_COMM_LEN];
+	u64 created_ns;
+};
+
+static struct device *contig_dev;
+
+/* Serialises allocations (for the CMA measurement) and guards the list. */
+static DEFINE_MUTEX(pinmem_contig_lock);
+static LIST_HEAD(pinmem_contig_list);
+
+static struct {
+	struct gen_pool *gp;
+	struct page *page;
+	dma_addr_t dma;
+	size_t size;
+} pool;
+
+static struct {
+	u64 allocs, frees, failures;
+	u64 bytes_in_use, cma_bytes_in_use;
+	unsigned long cma_free_at_load;
+} cstats;
+
+static void contig_release(struct pinmem_contig *c)
+{
+	mutex_lock(&pinmem_contig_lock);
+	list_del(&c->list);
+	if (c->placement & PINMEM_CONTIG_IN_POOL)
+		gen_pool_free(pool.gp, (unsigned long)page_address(c->page),
+			      c->size);
+	else
+		dma_free_pages(contig_dev, c->size, c->page, c->dma,
+			       DMA_BIDIRECTIONAL);
+	cstats.frees++;
+	cstats.bytes_in_use -= c->size;
+	if (c->placement & PINMEM_CONTIG_IN_CMA)
+		cstats.cma_bytes_in_use -= c->size;
+	mutex_unlock(&pinmem_contig_lock);
+
+	pinmem_unaccount(c->mm, c->size >> PAGE_SHIFT);
+	mmdrop(c->mm);
+	kfree(c);
+}
+
+static void contig_put(struct pinmem_contig *c)
+{
+	if (refcount_dec_and_test(&c->ref))
+		contig_release(c);
+}
+
+static struct pinmem_contig *find_contig(struct pinmem_ctx *ctx, u64 handle)
+{
+	struct rb_node *n = ctx->contigs.rb_node;
+
+	while (n) {
+		struct pinmem_contig *c = rb_entry(n, struct pinmem_contig, node);
+
+		if (handle < c->handle)
+			n = n->rb_left;
+		else if (handle > c->handle)
+			n = n->rb_right;
+		else
+			return c;
+	}
+	return NULL;
+}
+
+/* Allocate @c's memory; caller holds pinmem_contig_lock. */
+static int contig_get_memory(struct pinmem_contig *c, u64 align, bool from_pool)
+{
+	unsigned long nr = c->size >> PAGE_SHIFT, cma_before, cma_after;
+
+	if (from_pool) {
+		struct genpool_data_align data = { .align = align };
+		unsigned long vaddr;
+
+		vaddr = gen_pool_alloc_algo(pool.gp, c->size,
+					    gen_pool_first_fit_align, &data);
+		if (!vaddr)
+			return -ENOMEM;
+		c->page = virt_to_page((void *)vaddr);
+		c->dma = pool.dma + (page_to_phys(c->page) - page_to_phys(pool.page));
+		c->placement = PINMEM_CONTIG_IN_POOL;
+		return 0;
+	}
+
+	cma_before = global_zone_page_state(NR_FREE_CMA_PAGES);
+	c->page = dma_alloc_pages(contig_dev, c->size, &c->dma,
+				  DMA_BIDIRECTIONAL, GFP_KERNEL | __GFP_NOWARN);
+	cma_after = global_zone_page_state(NR_FREE_CMA_PAGES);
+	if (!c->page)
+		return -ENOMEM;
+	if (!IS_ALIGNED(page_to_phys(c->page), align)) {
+		dma_free_pages(contig_dev, c->size, c->page, c->dma,
+			       DMA_BIDIRECTIONAL);
+		return -ENOMEM;
+	}
+	if (cma_before >= cma_after + nr)
+		c->placement = PINMEM_CONTIG_IN_CMA;
+	return 0;
+}
+
+int pinmem_contig_alloc(struct pinmem_ctx *ctx,
+			struct pinmem_contig_alloc_args *args)
+{
+	bool from_pool = args->flags & PINMEM_CONTIG_POOL;
+	u64 align = args->align ? args->align : PAGE_SIZE;
+	struct pinmem_contig *c;
+	unsigned long nr;
+	int ret;
+
+	if (args->flags & ~PINMEM_CONTIG_FLAGS || args->reserved)
+		return -EINVAL;
+	if (!args->length || !PAGE_ALIGNED(args->length) ||
+	    args->length > SIZE_MAX)
+		return -EINVAL;
+	if (!is_power_of_2(align) || align < PAGE_SIZE ||
+	    (!from_pool && align > roundup_pow_of_two(args->length)))
+		return -EINVAL;
+	nr = args->length >> PAGE_SHIFT;
+	if (nr > totalram_pages())
+		return -ENOMEM;
+	if (from_pool && !pool.gp)
+		return -ENODEV;
+	if (!from_pool && !IS_ENABLED(CONFIG_DMA_CMA) && nr > MAX_ORDER_NR_PAGES)
+		return -E2BIG;
+
+	ret = pinmem_account(ctx->mm, nr);
+	if (ret)
+		return ret;
+	ret = -ENOMEM;
+	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	if (!c)
+		goto unaccount;
+	c->size = args->length;
+	c->mm = ctx->mm;
+	c->tgid = task_tgid_nr(current);
+	get_task_comm(c->comm, current);
+	refcount_set(&c->ref, 1);
+
+	mutex_lock(&pinmem_contig_lock);
+	ret = contig_get_memory(c, align, from_pool);
+	if (ret) {
+		cstats.failures++;
+		mutex_unlock(&pinmem_contig_lock);
+		goto free;
+	}
+	c->created_ns = ktime_get_boottime_ns();
+	list_add_tail(&c->list, &pinmem_contig_list);
+	cstats.allocs++;
+	cstats.bytes_in_use += c->size;
+	if (c->placement & PINMEM_CONTIG_IN_CMA)
+		cstats.cma_bytes_in_use += c->size;
+	mutex_unlock(&pinmem_contig_lock);
+	mmgrab(c->mm);
+
+	mutex_lock(&ctx->lock);
+	c->handle = pinmem_insert_handle(ctx, &ctx->contigs, &c->node);
+	mutex_unlock(&ctx->lock);
+
+	args->handle = c->handle;
+	args->mmap_offset = c->handle << PAGE_SHIFT;
+	args->phys_addr = capable(CAP_SYS_ADMIN) ? page_to_phys(c->page) : 0;
+	args->placement = c->placement;
+	return 0;
+
+free:
+	kfree(c);
+unaccount:
+	pinmem_unaccount(ctx->mm, nr);
+	return ret;
+}
+
+int pinmem_contig_free(struct pinmem_ctx *ctx,
+		       struct pinmem_contig_free_args *args)
+{
+	struct pinmem_contig *c;
+
+	if (args->flags)
+		return -EINVAL;
+	mutex_lock(&ctx->lock);
+	c = find_contig(ctx, args->handle);
+	if (c)
+		rb_erase(&c->node, &ctx->contigs);
+	mutex_unlock(&ctx->lock);
+	if (!c)
+		return -ENOENT;
+	contig_put(c);
+	return 0;
+}
+
+void pinmem_contig_release_all(struct pinmem_ctx *ctx)
+{
+	struct pinmem_contig *c, *next;
+
+	rbtree_postorder_for_each_entry_safe(c, next, &ctx->contigs, node)
+		contig_put(c);
+	ctx->contigs = RB_ROOT;
+}
+
+static void contig_vm_open(struct vm_area_struct *vma)
+{
+	struct pinmem_contig *c = vma->vm_private_data;
+
+	refcount_inc(&c->ref);
+}
+
+static void contig_vm_close(struct vm_area_struct *vma)
+{
+	contig_put(vma->vm_private_data);
+}
+
+static const struct vm_operations_struct contig_vm_ops = {
+	.open = contig_vm_open,
+	.close = contig_vm_close,
+};
+
+/* mmap(MAP_SHARED) of a whole buffer at its mmap_offset. */
+int pinmem_contig_mmap(struct pinmem_ctx *ctx, struct vm_area_struct *vma)
+{
+	struct pinmem_contig *c;
+	int ret;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	mutex_lock(&ctx->lock);
+	c = find_contig(ctx, vma->vm_pgoff);
+	if (c)
+		refcount_inc(&c->ref);
+	mutex_unlock(&ctx->lock);
+	if (!c)
+		return -EINVAL;
+	if (vma->vm_end - vma->vm_start != c->size) {
+		ret = -EINVAL;
+		goto put;
+	}
+	vma->vm_pgoff = 0;
+	ret = dma_mmap_pages(contig_dev, vma, c->size, c->page);
+	if (ret)
+		goto put;
+	vma->vm_private_data = c;	/* the VMA keeps our reference */
+	vma->vm_ops = &contig_vm_ops;
+	return 0;
+put:
+	contig_put(c);
+	return ret;
+}
+
+static int cma_show(struct seq_file *m, void *unused)
+{
+	u64 now = ktime_get_boottime_ns();
+	struct pinmem_contig *c;
+
+	mutex_lock(&pinmem_contig_lock);
+	seq_printf(m, "dma_cma_configured %s\n",
+		   IS_ENABLED(CONFIG_DMA_CMA) ? "yes" : "no");
+	seq_printf(m, "cma_free_at_load_kib %lu\n",
+		   cstats.cma_free_at_load << (PAGE_SHIFT - 10));
+	seq_printf(m, "cma_free_now_kib %lu\n",
+		   global_zone_page_state(NR_FREE_CMA_PAGES) << (PAGE_SHIFT - 10));
+	seq_printf(m, "pool_bytes %zu\n", pool.size);
+	seq_printf(m, "pool_free_bytes %zu\n",
+		   pool.gp ? gen_pool_avail(pool.gp) : 0);
+	seq_printf(m, "bytes_in_use %llu\n", cstats.bytes_in_use);
+	seq_printf(m, "cma_bytes_in_use %llu\n", cstats.cma_bytes_in_use);
+	seq_printf(m, "allocations %llu\n", cstats.allocs);
+	seq_printf(m, "frees %llu\n", cstats.frees);
+	seq_printf(m, "failures %llu\n", cstats.failures);
+	seq_puts(m, "pid comm bytes phys age_ms source\n");
+	list_for_each_entry(c, &pinmem_contig_list, list) {
+		phys_addr_t phys = page_to_phys(c->page);
+
+		seq_printf(m, "%d ", c->tgid);
+		seq_escape(m, c->comm, " \t\n\\");
+		seq_printf(m, " %zu %pa %llu %s\n", c->size, &phys,
+			   div_u64(now - c->created_ns, NSEC_PER_MSEC),
+			   c->placement & PINMEM_CONTIG_IN_POOL ? "pool" :
+			   c->placement & PINMEM_CONTIG_IN_CMA ? "cma" : "buddy");
+	}
+	mutex_unlock(&pinmem_contig_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(cma);
+
+void pinmem_contig_debugfs(struct dentry *dir)
+{
+	debugfs_create_file("cma", 0400, dir, NULL, &cma_fops);
+}
+
+int pinmem_contig_init(struct device *dev)
+{
+	int ret;
+
+	contig_dev = dev;
+	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	if (ret)
+		return ret;
+	cstats.cma_free_at_load = global_zone_page_state(NR_FREE_CMA_PAGES);
+	if (!pinmem_pool_mb)
+		return 0;
+
+	pool.size = (size_t)pinmem_pool_mb << 20;
+	pool.page = dma_alloc_pages(dev, pool.size, &pool.dma,
+				    DMA_BIDIRECTIONAL, GFP_KERNEL | __GFP_NOWARN);
+	if (!pool.page) {
+		pr_err("cannot reserve a %u MiB contiguous pool\n", pinmem_pool_mb);
+		ret = -ENOMEM;
+		goto clear;
+	}
+	pool.gp = gen_pool_create(PAGE_SHIFT, -1);
+	if (!pool.gp) {
+		ret = -ENOMEM;
+		goto free;
+	}
+	ret = gen_pool_add_virt(pool.gp, (unsigned long)page_address(pool.page),
+				page_to_phys(pool.page), pool.size, -1);
+	if (ret)
+		goto destroy;
+	pr_info("reserved a %u MiB contiguous pool\n", pinmem_pool_mb);
+	return 0;
+
+destroy:
+	gen_pool_destroy(pool.gp);
+	pool.gp = NULL;
+free:
+	dma_free_pages(dev, pool.size, pool.page, pool.dma, DMA_BIDIRECTIONAL);
+clear:
+	pool.page = NULL;
+	pool.size = 0;
+	return ret;
+}
+
+void pinmem_contig_exit(void)
+{
+	if (!pool.gp)
+		return;
+	gen_pool_destroy(pool.gp);
+	dma_free_pages(contig_dev, pool.size, pool.page, pool.dma,
+		       DMA_BIDIRECTIONAL);
+	pool.gp = NULL;
+}
