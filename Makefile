@@ -22,10 +22,10 @@ clean:
 	$(MAKE) -C tests clean
 
 check:
-	scripts/check
+	@scripts/check
 
 demo:
-	scripts/vm-run amd64 --demo
+	@scripts/vm-run amd64 --demo
 
 lint:
 	scripts/lint

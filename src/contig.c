@@ -5,9 +5,12 @@
  * Buffers come from dma_alloc_pages() on the pinmem device, which under
  * dma-direct tries the default CMA area first (cma_alloc() itself is not
  * exported to modules on older kernels), or from a pool reserved the same
- * way at load time. Whether a buffer really came from CMA is measured from
- * the drop of NR_FREE_CMA_PAGES across the allocation, which is why
- * allocations are serialised by pinmem_contig_lock.
+ * way at load time. dma-direct falls back silently to the page allocator
+ * when CMA cannot serve a request, so whether a buffer really came from CMA
+ * is measured: the kernel's CMA_ALLOC_SUCCESS event count moves across the
+ * allocation (allocations are serialised by pinmem_contig_lock for that).
+ * The drop of free CMA pages is no measure: the pages cma_alloc() migrates
+ * out of the range may land outside CMA.
  *
  * A buffer is referenced by its context's tree and by every VMA mapping
  * it, so it outlives a CONTIG_FREE or close() until the last munmap().
@@ -125,10 +128,25 @@ static struct pinmem_contig *find_contig(struct pinmem_ctx *ctx, u64 handle)
 	return NULL;
 }
 
+/* cma_alloc() successes so far; 0 on kernels without CMA. */
+static unsigned long cma_alloc_successes(void)
+{
+#if defined(CONFIG_CMA) && defined(CONFIG_VM_EVENT_COUNTERS)
+	unsigned long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(vm_event_states, cpu).event[CMA_ALLOC_SUCCESS];
+	return sum;
+#else
+	return 0;
+#endif
+}
+
 /* Allocate @c's memory; caller holds pinmem_contig_lock. */
 static int contig_get_memory(struct pinmem_contig *c, u64 align, bool from_pool)
 {
-	unsigned long nr = c->size >> PAGE_SHIFT, cma_before, cma_after;
+	unsigned long cma_before;
 
 	if (from_pool) {
 		struct genpool_data_align data = { .align = align };
@@ -144,10 +162,9 @@ static int contig_get_memory(struct pinmem_contig *c, u64 align, bool from_pool)
 		return 0;
 	}
 
-	cma_before = global_zone_page_state(NR_FREE_CMA_PAGES);
+	cma_before = cma_alloc_successes();
 	c->page = dma_alloc_pages(contig_dev, c->size, &c->dma,
 				  DMA_BIDIRECTIONAL, GFP_KERNEL | __GFP_NOWARN);
-	cma_after = global_zone_page_state(NR_FREE_CMA_PAGES);
 	if (!c->page)
 		return -ENOMEM;
 	if (!IS_ALIGNED(page_to_phys(c->page), align)) {
@@ -155,7 +172,7 @@ static int contig_get_memory(struct pinmem_contig *c, u64 align, bool from_pool)
 			       DMA_BIDIRECTIONAL);
 		return -ENOMEM;
 	}
-	if (cma_before >= cma_after + nr)
+	if (cma_alloc_successes() != cma_before)
 		c->placement = PINMEM_CONTIG_IN_CMA;
 	return 0;
 }

@@ -213,8 +213,12 @@ static unsigned long free_pinnable_pages(void)
 
 /*
  * A lower bound of the pages the pin will need from free_pinnable_pages():
- * the ones present in ZONE_MOVABLE (to be migrated), plus, for a write pin,
- * the ones not present yet (to be faulted in). Walks without faulting.
+ * the present ones a long-term pin cannot keep where they are (ZONE_MOVABLE
+ * or CMA), which must be migrated, plus, for a write pin, the ones not
+ * present yet, which must be faulted in. GUP-fast with FOLL_LONGTERM stops
+ * at exactly those pages, so it tells them apart without the pageblock
+ * helpers modules cannot reach; it never faults, and what it pins here is
+ * unpinned at once.
  */
 static unsigned long pages_needing_memory(unsigned long addr,
 					  unsigned long nr_pages, bool write)
@@ -223,19 +227,22 @@ static unsigned long pages_needing_memory(unsigned long addr,
 	unsigned long done = 0, need = 0;
 
 	while (done < nr_pages) {
+		unsigned long at = addr + (done << PAGE_SHIFT);
 		int batch = min_t(unsigned long, nr_pages - done, ARRAY_SIZE(pages));
-		int n = get_user_pages_fast_only(addr + (done << PAGE_SHIFT),
-						 batch, 0, pages);
-		int i;
+		int n = pin_user_pages_fast_only(at, batch, FOLL_LONGTERM, pages);
 
 		n = max(n, 0);
-		for (i = 0; i < n; i++) {
-			need += page_zonenum(pages[i]) == ZONE_MOVABLE;
-			put_page(pages[i]);
-		}
+		unpin_user_pages(pages, n);
 		done += n;
-		if (n < batch) {	/* not present: skip it */
-			need += write;
+		if (n < batch) {
+			/* Present but not pinnable in place, or not present. */
+			at += (unsigned long)n << PAGE_SHIFT;
+			if (get_user_pages_fast_only(at, 1, 0, pages) == 1) {
+				put_page(pages[0]);
+				need++;
+			} else {
+				need += write;
+			}
 			done++;
 		}
 		cond_resched();
@@ -245,10 +252,8 @@ static unsigned long pages_needing_memory(unsigned long addr,
 
 /*
  * Refuse up front a pin that clearly cannot fit: migrating pages out of
- * ZONE_MOVABLE into memory that is not there ends in the OOM killer, not
- * in an error. On kernels with free CMA memory the pages sitting in CMA
- * cannot be told apart from a module, so the whole range is assumed to
- * need room.
+ * ZONE_MOVABLE or CMA into memory that is not there ends in the OOM killer,
+ * not in an error. The walk only runs when the whole range would not fit.
  */
 static int check_fit(unsigned long addr, unsigned long nr_pages, bool write)
 {
@@ -256,8 +261,6 @@ static int check_fit(unsigned long addr, unsigned long nr_pages, bool write)
 
 	if (nr_pages <= avail)
 		return 0;
-	if (global_zone_page_state(NR_FREE_CMA_PAGES))
-		return -ENOMEM;
 	if (pages_needing_memory(addr, nr_pages, write) > avail)
 		return -ENOMEM;
 	return 0;

@@ -232,8 +232,8 @@ struct pinmem_version_args {
  *	whole buffer. Such a mapping is VM_PFNMAP: PIN of it fails with -EFAULT.
  * @phys_addr: out: physical (bus) address, with CAP_SYS_ADMIN; else 0.
  * @placement: out: %PINMEM_CONTIG_IN_CMA, %PINMEM_CONTIG_IN_POOL. IN_CMA is
- *	measured (free CMA pages dropped by the buffer's size while it was
- *	allocated), never assumed: dma-direct silently falls back to the page
+ *	measured (the kernel counted a successful cma_alloc() during the
+ *	allocation), never assumed: dma-direct silently falls back to the page
  *	allocator when CMA cannot serve a request.
  * @reserved: must be 0.
  *

@@ -1,0 +1,128 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # fields are used by vm-run
+# pinmem VM test targets.  Sourced by scripts/vm-run and scripts/check.
+#
+# A target is one function `target_<name>` that sets the T_* fields below.
+# Adding a kernel/arch = adding one function here (and, if it should run in
+# `make check`, listing it in CHECK_TARGETS_DEFAULT).
+#
+# Fields (defaults are applied by target_defaults before the target function):
+#   T_DEBARCH        Debian arch of the guest (amd64, arm64, ...)
+#   T_KARCH          ARCH= for the module build
+#   T_CROSS_COMPILE  CROSS_COMPILE= for the module build ("" = native)
+#   T_KMAKE_ARGS     extra make args for the module build (e.g. CC=gcc-14)
+#   T_TEST_CC        CC for the static test binaries (passed to tests/Makefile)
+#   T_HOST_PKGS      host packages needed for this target (qemu, cross gcc...)
+#   T_QEMU           qemu binary
+#   T_QEMU_ARGS      machine/cpu/smp args
+#   T_MEM            guest memory (MiB)
+#   T_CONSOLE        serial console device name
+#   T_BOOT_PARAMS    target specific kernel params (common ones are added)
+#   T_KERNEL         "apt"   : stock Debian kernel fetched with apt-get download
+#                    "local" : prebuilt tree, see T_KDIR/T_KIMAGE/T_PREPARE
+#   T_META_PKG       (apt) meta package whose Depends names the image package
+#                    (e.g. linux-image-amd64 -> linux-image-6.1.0-NN-amd64);
+#                    the ABI is resolved at run time, never hardcoded.
+#   T_APT_RELEASE    (apt) release to take candidates from (e.g.
+#                    bookworm-backports); "" = default candidate
+#   T_IMAGE_SUFFIX   (apt) image package = linux-image-$KREL$T_IMAGE_SUFFIX
+#   T_KIMAGE         kernel image; relative paths are relative to the
+#                    extraction root; @KREL@ is substituted
+#   T_KDIR           (local) kernel build dir for M= builds
+#   T_PREPARE        (local) optional command run first (e.g. build the kernel);
+#                    if it prints "KDIR=<dir>" that sets T_KDIR, and if its
+#                    last stdout line is an existing file, that is T_KIMAGE
+#   T_TIMEOUT        hard VM timeout in seconds (PINMEM_TIMEOUT overrides)
+#   T_BUSYBOX_PKG    package providing a static /bin/busybox for T_DEBARCH
+#                    (downloaded as $T_BUSYBOX_PKG:$T_DEBARCH and extracted)
+
+CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 arm64}"
+
+# Kernel params used by every target (mode param is added by vm-run).
+COMMON_BOOT_PARAMS="panic=-1 loglevel=5 printk.time=1"
+
+target_defaults() {
+	T_DEBARCH=""
+	T_KARCH=""
+	T_CROSS_COMPILE=""
+	T_KMAKE_ARGS=""
+	T_TEST_CC="gcc"
+	T_HOST_PKGS=""
+	T_QEMU=""
+	T_QEMU_ARGS=""
+	T_MEM=1024
+	T_CONSOLE=""
+	T_BOOT_PARAMS=""
+	T_KERNEL="apt"
+	T_META_PKG=""
+	T_APT_RELEASE=""
+	T_IMAGE_SUFFIX="-unsigned"
+	T_KIMAGE="boot/vmlinuz-@KREL@"
+	T_KDIR=""
+	T_PREPARE=""
+	T_TIMEOUT=900
+	T_BUSYBOX_PKG="busybox-static"
+}
+
+# Debian 12 stock 6.1 kernel, x86_64, TCG.
+target_amd64() {
+	T_DEBARCH=amd64
+	T_KARCH=x86_64
+	T_TEST_CC=gcc
+	T_HOST_PKGS="qemu-system-x86"
+	T_QEMU=qemu-system-x86_64
+	T_QEMU_ARGS="-accel tcg -cpu max -smp 2"
+	T_MEM=1024
+	T_CONSOLE=ttyS0
+	T_BOOT_PARAMS="movablecore=600M"
+	T_META_PKG=linux-image-amd64
+}
+
+# Debian 12 stock 6.1 kernel, arm64, TCG; cross-built module and tests.
+target_arm64() {
+	T_DEBARCH=arm64
+	T_KARCH=arm64
+	T_CROSS_COMPILE=aarch64-linux-gnu-
+	T_TEST_CC=aarch64-linux-gnu-gcc
+	T_HOST_PKGS="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+	T_QEMU=qemu-system-aarch64
+	T_QEMU_ARGS="-M virt -accel tcg -cpu max,pauth-impdef=on -smp 2"
+	T_MEM=1024
+	T_CONSOLE=ttyAMA0
+	# CMA big enough that anonymous pages land in it (they do while CMA's
+	# free part exceeds half of all free memory); no movablecore=, so the
+	# ZONE_MOVABLE cases skip here and run on amd64.
+	T_BOOT_PARAMS="cma=512M"
+	T_META_PKG=linux-image-arm64
+}
+
+# Self-built x86_64 debug kernel (KASAN, lockdep, kmemleak...; see
+# scripts/build-debug-kernel, which prints KDIR=... and the bzImage path).
+# Slow to build the first time (cached afterwards); not in CHECK_TARGETS_DEFAULT
+# unless listed there.
+target_debug() {
+	target_amd64
+	T_KERNEL=local
+	T_PREPARE="scripts/build-debug-kernel"
+	T_TIMEOUT=1800
+}
+
+# Example of a further entry (not enabled):
+#
+# target_amd64_612() {            # bookworm-backports 6.12 kernel
+#	target_amd64
+#	T_APT_RELEASE=bookworm-backports   # needs bookworm-backports in sources
+#	T_KMAKE_ARGS="CC=gcc-14"           # whatever the bpo headers expect
+# }
+
+targets_list() {
+	declare -F | awk '{print $3}' | sed -n 's/^target_//p' | grep -v '^defaults$'
+}
+
+# load_target NAME: set T_* for NAME; returns 1 if unknown.
+load_target() {
+	local name=$1
+	declare -F "target_${name}" >/dev/null || return 1
+	target_defaults
+	"target_${name}"
+}
