@@ -4,11 +4,15 @@
 #
 #   make [KDIR=/path/to/kernel/build]   build pinmem.ko (default: running kernel)
 #   make clean
-#   make demo      boot a stock kernel in QEMU and show a pin leaving ZONE_MOVABLE
+#   make demo      boot stock kernels in QEMU: a pin leaving ZONE_MOVABLE (amd64),
+#                  and long- vs short-term pins against a CMA allocation (arm64)
 #   make check     the whole test suite, in QEMU, on every target kernel
-#   make lint      checkpatch --strict, sparse (C=2) and W=1 against KDIR
+#   make lint      checkpatch --strict, and sparse (C=2) + W=1 on every target's headers
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
+# The VM runs keep the whole console log in ~/.cache/pinmem/logs; print only
+# results (PINMEM_QUIET=0 to watch the consoles live).
+export PINMEM_QUIET ?= 1
 PWD := $(shell pwd)
 
 all: modules
@@ -26,6 +30,7 @@ check:
 
 demo:
 	@scripts/vm-run amd64 --demo
+	@scripts/vm-run arm64 --demo
 
 lint:
 	scripts/lint
