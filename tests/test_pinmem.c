@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -442,6 +443,161 @@ static int t_debugfs_matches(void)
 	CHECK_EQ(debugfs_stat("pins"), 0);
 	CHECK_EQ(debugfs_stat("pinned_pages"), 0);
 	munmap(buf, 64 * PAGE);
+	return T_PASS;
+}
+
+/*
+ * Many pins read back through small read()s: every pin appears once, in
+ * handle order, however the seq_file chunks fall.
+ */
+static int t_debugfs_streams_many_pins(void)
+{
+	const size_t n = 20000;
+	char *buf = map_anon(n * PAGE, RW), chunk[173], line[256];
+	uint64_t expect = 1, h;
+	size_t i, len = 0, seen = 0, reads = 0;
+	struct timespec t0, t1;
+	int fd = pm_open(), dfd;
+	ssize_t r;
+
+	CHECK(buf && fd >= 0);
+	memset(buf, 1, n * PAGE);
+	for (i = 0; i < n; i++) {
+		CHECK_EQ(pm_pin(fd, buf + i * PAGE, PAGE, 0, &h, NULL), 0);
+		CHECK_EQ(h, i + 1);
+	}
+	dfd = open("/sys/kernel/debug/pinmem/pins", O_RDONLY | O_CLOEXEC);
+	CHECK(dfd >= 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((r = read(dfd, chunk, sizeof(chunk))) > 0) {
+		reads++;
+		for (i = 0; i < (size_t)r; i++) {
+			unsigned int ctx;
+			unsigned long hh, start;
+			int pid;
+
+			if (chunk[i] != '\n') {
+				CHECK(len < sizeof(line) - 1);
+				line[len++] = chunk[i];
+				continue;
+			}
+			line[len] = 0;
+			len = 0;
+			if (sscanf(line, "%u %d %*s %lu %lx", &ctx, &pid, &hh,
+				   &start) != 4 || pid != getpid())
+				continue;
+			CHECK_EQ(hh, expect);
+			CHECK_EQ(start, (uintptr_t)buf + (hh - 1) * PAGE);
+			expect++;
+			seen++;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK_EQ(r, 0);
+	close(dfd);
+	CHECK_EQ(seen, n);
+	diag("%zu pins read back in %zu reads of %zu bytes, %.0f ms", seen,
+	     reads, sizeof(chunk),
+	     (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	close(fd);
+	CHECK_EQ(pins_outstanding(), 0);
+	munmap(buf, n * PAGE);
+	return T_PASS;
+}
+
+/* Another open of /dev/pinmem is another context: it cannot see our pins. */
+static int t_other_context_cannot_use_handles(void)
+{
+	struct pinmem_query_args q = { 0 };
+	char *buf = map_anon(4 * PAGE, RW), c;
+	int fd1 = pm_open(), fd2 = pm_open();
+	uint64_t h;
+
+	CHECK(buf && fd1 >= 0 && fd2 >= 0);
+	memset(buf, 1, 4 * PAGE);
+	CHECK_EQ(pm_pin(fd1, buf, 4 * PAGE, 0, &h, NULL), 0);
+	q.handle = h;
+	CHECK_EQ(pm_query(fd2, &q), -ENOENT);
+	q.flags = PINMEM_QUERY_BY_ADDR;
+	q.addr = (uintptr_t)buf;
+	CHECK_EQ(pm_query(fd2, &q), -ENOENT);
+	CHECK_EQ(pm_access(fd2, h, 0, 1, &c, 0), -ENOENT);
+	CHECK_EQ(pm_unpin(fd2, h), -ENOENT);
+	/* the same range may be pinned by the other context */
+	CHECK_EQ(pm_pin(fd2, buf, 4 * PAGE, 0, NULL, NULL), 0);
+	CHECK_EQ(pins_outstanding(), 8);
+	close(fd2);
+	CHECK_EQ(pins_outstanding(), 4);
+	CHECK_EQ(pm_unpin(fd1, h), 0);
+	close(fd1);
+	return T_PASS;
+}
+
+/* An fd passed over a unix socket to another process is refused there. */
+static int t_fd_passed_over_socket_refused(void)
+{
+	char *buf = map_anon(4 * PAGE, RW);
+	int sv[2], fd, status;
+	uint64_t h;
+	pid_t pid;
+
+	CHECK(buf);
+	memset(buf, 1, 4 * PAGE);
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();	/* before the open: the child never had the fd */
+	CHECK(pid >= 0);
+	if (!pid) {
+		char cbuf[CMSG_SPACE(sizeof(int))], c, tmp[8];
+		struct iovec iov = { &c, 1 };
+		struct msghdr msg = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+		};
+		struct pinmem_query_args q = { 0 };
+		char *mine = map_anon(PAGE, RW);
+		uint64_t hh;
+		int got, bad = 0;
+
+		if (recvmsg(sv[1], &msg, 0) != 1 || !CMSG_FIRSTHDR(&msg))
+			_exit(10);
+		memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+		if (read(sv[1], &hh, sizeof(hh)) != sizeof(hh))
+			_exit(11);
+		q.handle = hh;
+		mine[0] = 1;
+		bad |= (pm_query(got, &q) != -EPERM) << 0;
+		bad |= (pm_access(got, hh, 0, 8, tmp, 0) != -EPERM) << 1;
+		bad |= (pm_unpin(got, hh) != -EPERM) << 2;
+		bad |= (pm_pin(got, mine, PAGE, 0, NULL, NULL) != -EPERM) << 3;
+		bad |= (mmap(NULL, PAGE, RW, MAP_SHARED, got, 0) != MAP_FAILED ||
+			errno != EPERM) << 4;
+		_exit(bad);
+	}
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, 0, &h, NULL), 0);
+	{
+		char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, c = 'f';
+		struct iovec iov = { &c, 1 };
+		struct msghdr msg = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+		};
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		CHECK_EQ(sendmsg(sv[0], &msg, 0), 1);
+		CHECK_EQ(write(sv[0], &h, sizeof(h)), sizeof(h));
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	CHECK_EQ(pins_outstanding(), 4);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
 	return T_PASS;
 }
 
@@ -1219,6 +1375,9 @@ static const struct tcase cases[] = {
 	{ "fork_cow_keeps_pinned_page", t_fork_cow_keeps_pinned_page },
 	{ "munmap_keeps_pinned_page", t_munmap_keeps_pinned_page },
 	{ "debugfs_matches_pins", t_debugfs_matches },
+	{ "debugfs_streams_many_pins", t_debugfs_streams_many_pins },
+	{ "other_context_cannot_use_handles", t_other_context_cannot_use_handles },
+	{ "fd_passed_over_socket_refused", t_fd_passed_over_socket_refused },
 	{ "handles_never_reused", t_handles_never_reused },
 	{ "query_by_address", t_query_by_address },
 	{ "pfns_need_cap_sys_admin", t_pfns_need_cap_sys_admin },
