@@ -407,6 +407,108 @@ static int t_munmap_keeps_pinned_page(void)
 	return T_PASS;
 }
 
+/*
+ * madvise(MADV_DONTNEED) drops the process's mapping of pinned pages: the
+ * process gets fresh zero pages, the pin (the device) keeps the old ones.
+ */
+static int t_madv_dontneed_keeps_pinned_page(void)
+{
+	const size_t len = 8 * PAGE;
+	char *buf = map_anon(len, RW), *tmp = malloc(len);
+	uint64_t h;
+	size_t i, zero = 0;
+	int fd = pm_open();
+
+	CHECK(buf && tmp && fd >= 0);
+	fill_pattern(buf, len, 70);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
+	CHECK_EQ(madvise(buf, len, MADV_DONTNEED), 0);
+	for (i = 0; i < len; i++)
+		zero += !buf[i];
+	CHECK_EQ(zero, len);
+	CHECK_EQ(pm_access(fd, h, 0, len, tmp, 0), 0);
+	CHECK_EQ(check_pattern(tmp, len, 70), 0);
+	fill_pattern(buf, len, 71);	/* the process's new pages */
+	CHECK_EQ(pm_access(fd, h, 0, len, tmp, 0), 0);
+	CHECK_EQ(check_pattern(tmp, len, 70), 0);
+	CHECK_EQ(pins_outstanding(), 8);
+	close(fd);
+	free(tmp);
+	return T_PASS;
+}
+
+/* mremap() moves the mapping, not the pages: still the same memory. */
+static int t_mremap_keeps_pinned_page(void)
+{
+	const size_t len = 8 * PAGE;
+	char *buf = map_anon(len, RW), *tmp = malloc(len), *dst, *moved;
+	uint64_t h;
+	int fd = pm_open();
+
+	CHECK(buf && tmp && fd >= 0);
+	dst = map_anon(len, PROT_NONE);
+	CHECK(dst);
+	fill_pattern(buf, len, 80);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
+	moved = mremap(buf, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	CHECK(moved == dst);
+	CHECK_EQ(check_pattern(moved, len, 80), 0);
+	fill_pattern(moved, len, 81);
+	CHECK_EQ(pm_access(fd, h, 0, len, tmp, 0), 0);
+	CHECK_EQ(check_pattern(tmp, len, 81), 0);
+	fill_pattern(tmp, len, 82);
+	CHECK_EQ(pm_access(fd, h, 0, len, tmp, PINMEM_ACCESS_WRITE), 0);
+	CHECK_EQ(check_pattern(moved, len, 82), 0);
+	close(fd);
+	free(tmp);
+	return T_PASS;
+}
+
+/* A process that exits holding thousands of pins leaves nothing behind. */
+static int t_exit_with_thousands_of_pins(void)
+{
+	const int n = 5000;
+	struct timespec t0, t1;
+	int status, p[2];
+	char c;
+	pid_t pid;
+
+	CHECK_EQ(pipe(p), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		char *buf = map_anon((size_t)n * PAGE, RW);
+		int fd = pm_open(), i;
+
+		if (!buf || fd < 0)
+			_exit(2);
+		memset(buf, 1, (size_t)n * PAGE);
+		for (i = 0; i < n; i++)
+			if (pm_pin(fd, buf + (size_t)i * PAGE, PAGE, i & 1, NULL, NULL))
+				_exit(3);
+		c = 'p';
+		if (write(p[1], &c, 1) != 1)
+			_exit(4);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	CHECK_EQ(read(p[0], &c, 1), 1);
+	CHECK_EQ(pins_outstanding(), n);
+	CHECK_EQ(debugfs_stat("pins"), n);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(kill(pid, SIGKILL), 0);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	diag("exit releasing %d pins took %.0f ms", n,
+	     (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	CHECK_EQ(pins_outstanding(), 0);
+	CHECK_EQ(debugfs_stat("pins"), 0);
+	CHECK_EQ(debugfs_stat("contexts"), 0);
+	close(p[0]);
+	return T_PASS;
+}
+
 static int t_debugfs_matches(void)
 {
 	const size_t sizes[3] = { PAGE, 3 * PAGE, 16 * PAGE };
@@ -1374,6 +1476,9 @@ static const struct tcase cases[] = {
 	{ "fork_child_refused_eperm", t_fork_child_refused },
 	{ "fork_cow_keeps_pinned_page", t_fork_cow_keeps_pinned_page },
 	{ "munmap_keeps_pinned_page", t_munmap_keeps_pinned_page },
+	{ "madv_dontneed_keeps_pinned_page", t_madv_dontneed_keeps_pinned_page },
+	{ "mremap_keeps_pinned_page", t_mremap_keeps_pinned_page },
+	{ "exit_with_thousands_of_pins", t_exit_with_thousands_of_pins },
 	{ "debugfs_matches_pins", t_debugfs_matches },
 	{ "debugfs_streams_many_pins", t_debugfs_streams_many_pins },
 	{ "other_context_cannot_use_handles", t_other_context_cannot_use_handles },
