@@ -83,7 +83,9 @@ enum pinmem_zone {
  * exceeded, unless it has CAP_IPC_LOCK; the context's max_pins/max_pages
  * module-parameter limits would be exceeded; or the pages that must be
  * migrated clearly cannot fit in the free memory outside ZONE_MOVABLE/CMA,
- * which would otherwise end in the OOM killer), -EINTR (fatal signal while
+ * which would otherwise end in the OOM killer; or the kernel failed to
+ * migrate a page, e.g. one transiently referenced by a fork in progress:
+ * retrying may succeed), -EINTR (fatal signal while
  * pinning), -EPERM (fd used from another mm).
  *
  * Pinned pages are charged to the process's pinned_vm (VmPin in
