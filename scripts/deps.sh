@@ -56,6 +56,18 @@ ensure_foreign_arch() {
 	apt_update
 }
 
+# ensure_apt_suite SUITE: make apt see SUITE of Debian's archive (e.g.
+# bookworm-backports, whose packages apt never prefers on its own).
+ensure_apt_suite() {
+	local suite=$1
+	grep -rqsw -- "$suite" /etc/apt/sources.list /etc/apt/sources.list.d/ && return 0
+	msg "adding $suite to apt sources"
+	echo "deb http://deb.debian.org/debian $suite main" |
+		_as_root tee "/etc/apt/sources.list.d/pinmem-$suite.list" >/dev/null
+	_APT_UPDATED=0
+	apt_update
+}
+
 # apt_candidate PKG[:ARCH] [RELEASE]: print candidate version ("" if none).
 apt_candidate() {
 	local opt=()

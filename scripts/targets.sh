@@ -36,7 +36,7 @@
 #   T_BUSYBOX_PKG    package providing a static /bin/busybox for T_DEBARCH
 #                    (downloaded as $T_BUSYBOX_PKG:$T_DEBARCH and extracted)
 
-CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 arm64}"
+CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 arm64 amd64_612}"
 
 # Kernel params used by every target (mode param is added by vm-run).
 COMMON_BOOT_PARAMS="panic=-1 loglevel=5 printk.time=1"
@@ -107,13 +107,13 @@ target_debug() {
 	T_TIMEOUT=1800
 }
 
-# Example of a further entry (not enabled):
-#
-# target_amd64_612() {            # bookworm-backports 6.12 kernel
-#	target_amd64
-#	T_APT_RELEASE=bookworm-backports   # needs bookworm-backports in sources
-#	T_KMAKE_ARGS="CC=gcc-14"           # whatever the bpo headers expect
-# }
+# Debian's 6.12 kernel from bookworm-backports, x86_64 (has /dev/udmabuf;
+# no CMA). Its headers want gcc-12 and pahole for module BTF.
+target_amd64_612() {
+	target_amd64
+	T_APT_RELEASE=bookworm-backports
+	T_HOST_PKGS="$T_HOST_PKGS gcc-12 dwarves"
+}
 
 targets_list() {
 	declare -F | awk '{print $3}' | sed -n 's/^target_//p' | grep -v '^defaults$'

@@ -28,6 +28,7 @@
 #include <linux/uaccess.h>
 #include <linux/vmstat.h>
 
+#include "compat.h"
 #include "pinmem.h"
 
 /* Pages per pin_user_pages_fast() call; signals and rescheduling in between. */
@@ -215,10 +216,7 @@ static unsigned long free_pinnable_pages(void)
  * A lower bound of the pages the pin will need from free_pinnable_pages():
  * the present ones a long-term pin cannot keep where they are (ZONE_MOVABLE
  * or CMA), which must be migrated, plus, for a write pin, the ones not
- * present yet, which must be faulted in. GUP-fast with FOLL_LONGTERM stops
- * at exactly those pages, so it tells them apart without the pageblock
- * helpers modules cannot reach; it never faults, and what it pins here is
- * unpinned at once.
+ * present yet, which must be faulted in. Never faults.
  */
 static unsigned long pages_needing_memory(unsigned long addr,
 					  unsigned long nr_pages, bool write)
@@ -227,17 +225,15 @@ static unsigned long pages_needing_memory(unsigned long addr,
 	unsigned long done = 0, need = 0;
 
 	while (done < nr_pages) {
-		unsigned long at = addr + (done << PAGE_SHIFT);
 		int batch = min_t(unsigned long, nr_pages - done, ARRAY_SIZE(pages));
-		int n = pin_user_pages_fast_only(at, batch, FOLL_LONGTERM, pages);
+		int n = pinmem_probe_pinnable(addr + (done << PAGE_SHIFT), batch,
+					      pages);
 
-		n = max(n, 0);
-		unpin_user_pages(pages, n);
 		done += n;
 		if (n < batch) {
 			/* Present but not pinnable in place, or not present. */
-			at += (unsigned long)n << PAGE_SHIFT;
-			if (get_user_pages_fast_only(at, 1, 0, pages) == 1) {
+			if (get_user_pages_fast_only(addr + (done << PAGE_SHIFT),
+						     1, 0, pages) == 1) {
 				put_page(pages[0]);
 				need++;
 			} else {
