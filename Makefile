@@ -7,6 +7,7 @@
 #   make demo      boot stock kernels in QEMU: a pin leaving ZONE_MOVABLE (amd64),
 #                  and long- vs short-term pins against a CMA allocation (arm64)
 #   make check     the whole test suite, in QEMU, on every target kernel
+#   make bench     benchmarks in QEMU: pinmem vs bare GUP, io_uring, udmabuf, mlock
 #   make lint      checkpatch --strict, and sparse (C=2) + W=1 on every target's headers
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -33,6 +34,9 @@ demo:
 	@scripts/vm-run arm64 --demo
 
 lint:
-	scripts/lint
+	@scripts/lint
 
-.PHONY: all modules clean check demo lint
+bench:
+	@scripts/bench
+
+.PHONY: all modules clean check demo lint bench

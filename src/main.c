@@ -53,6 +53,7 @@ const char * const pinmem_op_names[PINMEM_NR_OPS] = {
 	[PINMEM_OP_ACCESS] = "ACCESS",
 	[PINMEM_OP_CONTIG_ALLOC] = "CONTIG_ALLOC",
 	[PINMEM_OP_CONTIG_FREE] = "CONTIG_FREE",
+	[PINMEM_OP_BENCH_BARE] = "BENCH_BARE",
 };
 
 /* Indexed by _IOC_NR() of the command, which is the pinmem_op. */
@@ -77,6 +78,8 @@ static const struct pinmem_ioctl_desc {
 	[PINMEM_OP_CONTIG_FREE] = { PINMEM_IOC_CONTIG_FREE,
 		sizeof(struct pinmem_contig_free_args),
 		PINMEM_CONTIG_FREE_SIZE_VER0 },
+	[PINMEM_OP_BENCH_BARE] = { PINMEM_IOC_BENCH_BARE,
+		sizeof(struct pinmem_bench_args), PINMEM_BENCH_SIZE_VER0 },
 };
 
 /* The structs as first published must keep their size. */
@@ -89,6 +92,7 @@ static_assert(sizeof(struct pinmem_contig_alloc_args) ==
 	      PINMEM_CONTIG_ALLOC_SIZE_VER0);
 static_assert(sizeof(struct pinmem_contig_free_args) ==
 	      PINMEM_CONTIG_FREE_SIZE_VER0);
+static_assert(sizeof(struct pinmem_bench_args) == PINMEM_BENCH_SIZE_VER0);
 
 union pinmem_args {
 	struct pinmem_version_args version;
@@ -98,6 +102,7 @@ union pinmem_args {
 	struct pinmem_access_args access;
 	struct pinmem_contig_alloc_args contig_alloc;
 	struct pinmem_contig_free_args contig_free;
+	struct pinmem_bench_args bench;
 };
 
 /* The first context with an id >= *id, or NULL. Caller holds the registry lock. */
@@ -201,6 +206,8 @@ static int pinmem_dispatch(struct pinmem_ctx *ctx, enum pinmem_op op,
 		return pinmem_contig_alloc(ctx, &a->contig_alloc);
 	case PINMEM_OP_CONTIG_FREE:
 		return pinmem_contig_free(ctx, &a->contig_free);
+	case PINMEM_OP_BENCH_BARE:
+		return pinmem_bench_bare(ctx, &a->bench);
 	default:
 		return -ENOTTY;
 	}

@@ -6,6 +6,7 @@
 #define _PINMEM_H
 
 #include <linux/atomic.h>
+#include <linux/errno.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/refcount.h>
@@ -96,6 +97,7 @@ enum pinmem_op {
 	PINMEM_OP_ACCESS,
 	PINMEM_OP_CONTIG_ALLOC,
 	PINMEM_OP_CONTIG_FREE,
+	PINMEM_OP_BENCH_BARE,
 	PINMEM_NR_OPS,
 };
 
@@ -148,6 +150,17 @@ int pinmem_contig_free(struct pinmem_ctx *ctx,
 		       struct pinmem_contig_free_args *args);
 int pinmem_contig_mmap(struct pinmem_ctx *ctx, struct vm_area_struct *vma);
 void pinmem_contig_release_all(struct pinmem_ctx *ctx);
+
+/* bench.c, built only with PINMEM_BENCH=y */
+#ifdef PINMEM_BENCH
+int pinmem_bench_bare(struct pinmem_ctx *ctx, struct pinmem_bench_args *args);
+#else
+static inline int pinmem_bench_bare(struct pinmem_ctx *ctx,
+				    struct pinmem_bench_args *args)
+{
+	return -ENOTTY;
+}
+#endif
 
 /* debugfs.c */
 void pinmem_debugfs_init(void);

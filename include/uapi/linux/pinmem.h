@@ -277,6 +277,35 @@ struct pinmem_contig_free_args {
 
 #define PINMEM_CONTIG_FREE_SIZE_VER0	16
 
+/**
+ * struct pinmem_bench_args - argument of %PINMEM_IOC_BENCH_BARE.
+ * @size: sizeof(struct pinmem_bench_args).
+ * @flags: %PINMEM_PIN_WRITE or 0.
+ * @addr: start of the range, page aligned.
+ * @length: bytes, page aligned, nonzero.
+ * @batch: pages per pin_user_pages_fast() call; 0 means 512.
+ * @pin_ns: out: time to pin the whole range.
+ * @unpin_ns: out: time to unpin it.
+ *
+ * The bare kernel cost pinmem is measured against: pin_user_pages_fast()
+ * with FOLL_LONGTERM over the range in @batch-page calls, then
+ * unpin_user_pages(), timed in the kernel, with no tracking, accounting or
+ * checks beyond the argument ones. Only in modules built with
+ * PINMEM_BENCH=y (``make bench`` does); otherwise -ENOTTY. Not part of
+ * the stable ABI.
+ */
+struct pinmem_bench_args {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 length;
+	__u64 batch;
+	__u64 pin_ns;
+	__u64 unpin_ns;
+};
+
+#define PINMEM_BENCH_SIZE_VER0	48
+
 #define PINMEM_IOCTL_TYPE	0xB8
 
 /*
@@ -290,5 +319,6 @@ struct pinmem_contig_free_args {
 #define PINMEM_IOC_ACCESS	_IO(PINMEM_IOCTL_TYPE, 0x04)
 #define PINMEM_IOC_CONTIG_ALLOC	_IO(PINMEM_IOCTL_TYPE, 0x05)
 #define PINMEM_IOC_CONTIG_FREE	_IO(PINMEM_IOCTL_TYPE, 0x06)
+#define PINMEM_IOC_BENCH_BARE	_IO(PINMEM_IOCTL_TYPE, 0x07)
 
 #endif /* _UAPI_LINUX_PINMEM_H */
