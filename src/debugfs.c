@@ -123,8 +123,8 @@ static int pins_show(struct seq_file *m, void *v)
 		if (pin->place.zone_pages[i])
 			seq_printf(m, " %s=%lu", pinmem_zone_names[i],
 				   pin->place.zone_pages[i]);
-	seq_printf(m, " compound=%lu huge=%lu\n", pin->place.nr_compound,
-		   pin->place.nr_huge);
+	seq_printf(m, " compound=%lu huge=%lu runs=%lu\n",
+		   pin->place.nr_compound, pin->place.nr_huge, pin->runs.nr);
 	return 0;
 }
 

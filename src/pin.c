@@ -34,24 +34,6 @@
 /* Pages per pin_user_pages_fast() call; signals and rescheduling in between. */
 #define PINMEM_PIN_BATCH	512UL
 
-/* The kernel's zone numbers depend on its config; map them to the UAPI's. */
-static const u8 pinmem_zone_slot[MAX_NR_ZONES] = {
-#ifdef CONFIG_ZONE_DMA
-	[ZONE_DMA] = PINMEM_ZONE_DMA,
-#endif
-#ifdef CONFIG_ZONE_DMA32
-	[ZONE_DMA32] = PINMEM_ZONE_DMA32,
-#endif
-	[ZONE_NORMAL] = PINMEM_ZONE_NORMAL,
-#ifdef CONFIG_HIGHMEM
-	[ZONE_HIGHMEM] = PINMEM_ZONE_HIGHMEM,
-#endif
-	[ZONE_MOVABLE] = PINMEM_ZONE_MOVABLE,
-#ifdef CONFIG_ZONE_DEVICE
-	[ZONE_DEVICE] = PINMEM_ZONE_DEVICE,
-#endif
-};
-
 const char * const pinmem_zone_names[PINMEM_ZONE_SLOTS] = {
 	[PINMEM_ZONE_DMA] = "DMA",
 	[PINMEM_ZONE_DMA32] = "DMA32",
@@ -262,84 +244,61 @@ static int check_fit(unsigned long addr, unsigned long nr_pages, bool write)
 	return 0;
 }
 
-static void unpin_pages(struct page **pages, unsigned long nr, bool dirty)
-{
-	unsigned long done = 0;
-
-	while (done < nr) {
-		unsigned long n = min(nr - done, PINMEM_PIN_BATCH);
-
-		unpin_user_pages_dirty_lock(pages + done, n, dirty);
-		done += n;
-		cond_resched();
-	}
-}
-
-static void free_pin(struct pinmem_pin *pin)
-{
-	kvfree(pin->pages);
-	kfree(pin);
-}
-
 static void pin_put(struct pinmem_pin *pin)
 {
 	if (!refcount_dec_and_test(&pin->ref))
 		return;
-	unpin_pages(pin->pages, pin->nr_pages, pin->flags & PINMEM_PIN_WRITE);
+	pinmem_runs_release(&pin->runs, pin->flags & PINMEM_PIN_WRITE);
 	pinmem_unaccount(pin->mm, pin->nr_pages);
 	atomic_long_dec(&pinmem_stats.pins);
 	atomic_long_sub(pin->nr_pages, &pinmem_stats.pinned_pages);
 	atomic64_inc(&pinmem_stats.total_unpins);
 	atomic64_add(pin->nr_pages, &pinmem_stats.total_unpinned_pages);
-	free_pin(pin);
+	kfree(pin);
 }
 
-static void compute_placement(struct pinmem_pin *pin)
+/*
+ * Pin every page of @pin's range into its runs, counting its placement:
+ * all of it, or nothing.
+ */
+static int pin_range(struct pinmem_pin *pin, unsigned int gup_flags)
 {
-	struct pinmem_placement *place = &pin->place;
-	unsigned long i;
+	unsigned long done = 0;
+	struct page **batch;
+	int ret = 0;
 
-	for (i = 0; i < pin->nr_pages; i++) {
-		struct page *page = pin->pages[i];
-		struct folio *folio = page_folio(page);
+	batch = kmalloc_array(PINMEM_PIN_BATCH, sizeof(*batch), GFP_KERNEL);
+	if (!batch)
+		return -ENOMEM;
+	while (done < pin->nr_pages) {
+		unsigned long n = min(pin->nr_pages - done, PINMEM_PIN_BATCH);
 
-		place->zone_pages[pinmem_zone_slot[page_zonenum(page)]]++;
-		if (folio_test_large(folio)) {
-			place->nr_compound++;
-			if (folio_order(folio) >= PMD_SHIFT - PAGE_SHIFT)
-				place->nr_huge++;
-		}
-	}
-}
-
-/* Pin [addr, addr + nr_pages pages) into @pages: all of it, or nothing. */
-static int pin_range(unsigned long addr, unsigned long nr_pages,
-		     unsigned int gup_flags, struct page **pages)
-{
-	unsigned long pinned = 0;
-	int ret;
-
-	while (pinned < nr_pages) {
-		unsigned long batch = min(nr_pages - pinned, PINMEM_PIN_BATCH);
-
-		ret = pin_user_pages_fast(addr + (pinned << PAGE_SHIFT), batch,
-					  gup_flags, pages + pinned);
+		ret = pin_user_pages_fast(pin->uaddr + (done << PAGE_SHIFT), n,
+					  gup_flags, batch);
 		if (ret <= 0) {
 			/* 0 pages and no error: treat as unmapped. */
 			ret = ret ? ret : -EFAULT;
-			goto unpin;
+			break;
 		}
-		pinned += ret;
+		n = ret;
+		ret = pinmem_runs_add(&pin->runs, batch, n, pin->nr_pages,
+				      &pin->place);
+		if (ret) {
+			unpin_user_pages(batch, n);
+			break;
+		}
+		done += n;
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
-			goto unpin;
+			break;
 		}
 		cond_resched();
 	}
-	return 0;
-
-unpin:
-	unpin_pages(pages, pinned, false);
+	kfree(batch);
+	if (ret)
+		pinmem_runs_release(&pin->runs, false);
+	else
+		pinmem_runs_trim(&pin->runs);
 	return ret;
 }
 
@@ -418,10 +377,6 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 	if (!pin)
 		goto unaccount;
-	pin->pages = kvmalloc_array(nr_pages, sizeof(*pin->pages),
-				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!pin->pages)
-		goto free;
 	pin->mm = ctx->mm;
 	pin->uaddr = args->addr;
 	pin->nr_pages = nr_pages;
@@ -430,10 +385,9 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	get_task_comm(pin->comm, current);
 	refcount_set(&pin->ref, 1);
 
-	ret = pin_range(pin->uaddr, nr_pages, gup_flags, pin->pages);
+	ret = pin_range(pin, gup_flags);
 	if (ret)
 		goto free;
-	compute_placement(pin);
 	pin->created_ns = ktime_get_boottime_ns();
 
 	mutex_lock(&ctx->lock);
@@ -452,9 +406,9 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	return 0;
 
 unpin:
-	unpin_pages(pin->pages, nr_pages, false);
+	pinmem_runs_release(&pin->runs, false);
 free:
-	free_pin(pin);
+	kfree(pin);
 unaccount:
 	pinmem_unaccount(ctx->mm, nr_pages);
 unreserve:
@@ -501,6 +455,7 @@ static struct pinmem_pin *pin_get(struct pinmem_ctx *ctx, u64 handle,
 static int query_pfns(struct pinmem_pin *pin, struct pinmem_query_args *args)
 {
 	u64 __user *upfns = u64_to_user_ptr(args->pfns);
+	struct pinmem_runs_iter it;
 	u64 i, n;
 
 	if (!capable(CAP_SYS_ADMIN))
@@ -508,9 +463,9 @@ static int query_pfns(struct pinmem_pin *pin, struct pinmem_query_args *args)
 	if (args->pfn_first >= pin->nr_pages)
 		return -EINVAL;
 	n = min_t(u64, args->nr_pfns, pin->nr_pages - args->pfn_first);
+	pinmem_runs_seek(&it, &pin->runs, args->pfn_first);
 	for (i = 0; i < n; i++) {
-		if (put_user((u64)page_to_pfn(pin->pages[args->pfn_first + i]),
-			     upfns + i))
+		if (put_user((u64)pinmem_runs_next_pfn(&it), upfns + i))
 			return -EFAULT;
 		if (!(i % PINMEM_PIN_BATCH))
 			cond_resched();
@@ -555,8 +510,11 @@ put:
 static int access_pages(struct pinmem_pin *pin, u64 offset, u64 length,
 			void __user *buf, bool write)
 {
+	struct pinmem_runs_iter it;
+
+	pinmem_runs_seek(&it, &pin->runs, offset >> PAGE_SHIFT);
 	while (length) {
-		struct page *page = pin->pages[offset >> PAGE_SHIFT];
+		struct page *page = pfn_to_page(pinmem_runs_next_pfn(&it));
 		unsigned int in_page = offset_in_page(offset);
 		unsigned int n = min_t(u64, length, PAGE_SIZE - in_page);
 		unsigned long left;

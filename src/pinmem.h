@@ -15,7 +15,7 @@
 #include <uapi/linux/pinmem.h>
 
 /**
- * struct pinmem_placement - where a pin's pages sit, computed once at pin
+ * struct pinmem_placement - where a pin's pages sit, counted once at pin
  * time (long-term pinned pages do not move).
  * @zone_pages: pages per &enum pinmem_zone.
  * @nr_compound: pages that belong to a compound page.
@@ -28,20 +28,48 @@ struct pinmem_placement {
 };
 
 /**
+ * struct pinmem_runs - the pages of a pin as runs of consecutive PFNs (runs.c).
+ * @v: the runs, packed PFN and length.
+ * @nr: runs in use.
+ * @cap: runs allocated.
+ * @folio_start: while building: first PFN of the last folio seen.
+ * @folio_end: while building: its end.
+ * @slot: while building: its &enum pinmem_zone.
+ * @large: while building: it is a compound page.
+ * @huge: while building: it is PMD-sized or larger.
+ */
+struct pinmem_runs {
+	u64 *v;
+	unsigned long nr;
+	unsigned long cap;
+	unsigned long folio_start;
+	unsigned long folio_end;
+	u8 slot;
+	bool large;
+	bool huge;
+};
+
+struct pinmem_runs_iter {
+	const struct pinmem_runs *r;
+	unsigned long run;
+	unsigned long off;
+};
+
+/**
  * struct pinmem_pin - one pinned user range.
  * @addr_node: node in &pinmem_ctx.by_addr (key: @uaddr).
  * @handle_node: node in &pinmem_ctx.by_handle (key: @handle).
  * @ref: one reference for the trees, one per ACCESS in flight.
  * @handle: user-visible handle.
  * @uaddr: first user address.
- * @nr_pages: number of pages in @pages.
+ * @nr_pages: number of pages pinned.
  * @flags: PINMEM_PIN_* flags.
  * @tgid: thread group that made the pin.
  * @comm: its command name at that time.
  * @created_ns: boot time of the pin.
  * @place: page placement.
  * @mm: the address space charged for the pages (the context's).
- * @pages: the pinned pages.
+ * @runs: the pinned pages.
  */
 struct pinmem_pin {
 	struct rb_node addr_node;
@@ -56,7 +84,7 @@ struct pinmem_pin {
 	u64 created_ns;
 	struct pinmem_placement place;
 	struct mm_struct *mm;
-	struct page **pages;
+	struct pinmem_runs runs;
 };
 
 /**
@@ -136,6 +164,16 @@ u64 pinmem_insert_handle(struct pinmem_ctx *ctx, struct rb_root *root,
 			 struct rb_node *node);
 struct pinmem_pin *pinmem_pin_first_from(struct pinmem_ctx *ctx, u64 handle);
 struct pinmem_pin *pinmem_pin_next(struct pinmem_pin *pin);
+
+/* runs.c */
+int pinmem_runs_add(struct pinmem_runs *r, struct page **pages,
+		    unsigned int n, unsigned long limit,
+		    struct pinmem_placement *place);
+void pinmem_runs_trim(struct pinmem_runs *r);
+void pinmem_runs_release(struct pinmem_runs *r, bool dirty);
+void pinmem_runs_seek(struct pinmem_runs_iter *it, const struct pinmem_runs *r,
+		      unsigned long index);
+unsigned long pinmem_runs_next_pfn(struct pinmem_runs_iter *it);
 
 /* contig.c */
 struct device;

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinmem: the pages of a pin, kept as runs of consecutive page frames.
+ *
+ * One u64 per run: the first PFN in the low PINMEM_RUN_PFN_BITS bits, the
+ * length minus one above. A 2 MiB THP costs 8 bytes instead of 4 KiB of page
+ * pointers; scattered 4 KiB pages cost what a pointer array would. A run is
+ * unpinned with one unpin_user_page_range_dirty_lock() call, which touches
+ * each folio once, not each page.
+ *
+ * Runs are built from the page arrays GUP returns, batch by batch; the
+ * placement (zone, compound, huge) is counted in the same pass, looking at
+ * a folio's struct page once per folio.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bits.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "pinmem.h"
+
+#define PINMEM_RUN_PFN_BITS	40
+#define PINMEM_RUN_PFN_MASK	(BIT_ULL(PINMEM_RUN_PFN_BITS) - 1)
+#define PINMEM_RUN_MAX		BIT_ULL(64 - PINMEM_RUN_PFN_BITS)
+
+/* The kernel's zone numbers depend on its config; map them to the UAPI's. */
+static const u8 pinmem_zone_slot[MAX_NR_ZONES] = {
+#ifdef CONFIG_ZONE_DMA
+	[ZONE_DMA] = PINMEM_ZONE_DMA,
+#endif
+#ifdef CONFIG_ZONE_DMA32
+	[ZONE_DMA32] = PINMEM_ZONE_DMA32,
+#endif
+	[ZONE_NORMAL] = PINMEM_ZONE_NORMAL,
+#ifdef CONFIG_HIGHMEM
+	[ZONE_HIGHMEM] = PINMEM_ZONE_HIGHMEM,
+#endif
+	[ZONE_MOVABLE] = PINMEM_ZONE_MOVABLE,
+#ifdef CONFIG_ZONE_DEVICE
+	[ZONE_DEVICE] = PINMEM_ZONE_DEVICE,
+#endif
+};
+
+static unsigned long run_pfn(u64 run)
+{
+	return run & PINMEM_RUN_PFN_MASK;
+}
+
+static unsigned long run_len(u64 run)
+{
+	return (run >> PINMEM_RUN_PFN_BITS) + 1;
+}
+
+/* Make room for @more runs; capacity never exceeds @limit (the pin's pages). */
+static int runs_reserve(struct pinmem_runs *r, unsigned long more,
+			unsigned long limit)
+{
+	unsigned long cap = r->cap;
+	u64 *v;
+
+	if (r->nr + more <= cap)
+		return 0;
+	cap = max3(cap * 2, r->nr + more, 64UL);
+	cap = min(cap, limit);
+	v = kvmalloc_array(cap, sizeof(*v), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!v)
+		return -ENOMEM;
+	if (r->nr)
+		memcpy(v, r->v, r->nr * sizeof(*v));
+	kvfree(r->v);
+	r->v = v;
+	r->cap = cap;
+	return 0;
+}
+
+/**
+ * pinmem_runs_add() - append pinned pages to @r and count their placement.
+ * @r: the runs.
+ * @pages: pages returned by GUP, in address order.
+ * @n: number of @pages.
+ * @limit: the pin's total number of pages.
+ * @place: placement counters to update.
+ *
+ * All or nothing: on -ENOMEM nothing of @pages was added.
+ */
+int pinmem_runs_add(struct pinmem_runs *r, struct page **pages,
+		    unsigned int n, unsigned long limit,
+		    struct pinmem_placement *place)
+{
+	unsigned int i;
+
+	if (runs_reserve(r, n, limit))
+		return -ENOMEM;
+
+	for (i = 0; i < n; i++) {
+		unsigned long pfn = page_to_pfn(pages[i]);
+		u64 *last = r->nr ? &r->v[r->nr - 1] : NULL;
+
+		/* Placement: the folio's struct page is read once per folio. */
+		if (pfn < r->folio_start || pfn >= r->folio_end) {
+			struct folio *folio = page_folio(pages[i]);
+
+			r->folio_start = pfn - folio_page_idx(folio, pages[i]);
+			r->folio_end = r->folio_start + folio_nr_pages(folio);
+			r->slot = pinmem_zone_slot[page_zonenum(pages[i])];
+			r->large = folio_test_large(folio);
+			r->huge = folio_order(folio) >= PMD_SHIFT - PAGE_SHIFT;
+		}
+		place->zone_pages[r->slot]++;
+		place->nr_compound += r->large;
+		place->nr_huge += r->huge;
+
+		if (last && run_pfn(*last) + run_len(*last) == pfn &&
+		    run_len(*last) < PINMEM_RUN_MAX) {
+			*last += BIT_ULL(PINMEM_RUN_PFN_BITS);
+			continue;
+		}
+		/* No machine we run on has physical addresses above 2^52. */
+		if (WARN_ON_ONCE(pfn > PINMEM_RUN_PFN_MASK))
+			return -EOVERFLOW;
+		r->v[r->nr++] = pfn;
+	}
+	return 0;
+}
+
+/* Drop unused capacity once the pin is complete, if it is worth a copy. */
+void pinmem_runs_trim(struct pinmem_runs *r)
+{
+	u64 *v;
+
+	if (r->cap - r->nr <= r->nr / 8 + 8)
+		return;
+	v = kvmalloc_array(r->nr, sizeof(*v), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!v)
+		return;
+	memcpy(v, r->v, r->nr * sizeof(*v));
+	kvfree(r->v);
+	r->v = v;
+	r->cap = r->nr;
+}
+
+/* Unpin every page of @r (marking them dirty if @dirty) and free @r. */
+void pinmem_runs_release(struct pinmem_runs *r, bool dirty)
+{
+	unsigned long i;
+
+	for (i = 0; i < r->nr; i++) {
+		unpin_user_page_range_dirty_lock(pfn_to_page(run_pfn(r->v[i])),
+						 run_len(r->v[i]), dirty);
+		if (!(i % 64))
+			cond_resched();
+	}
+	kvfree(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+/**
+ * pinmem_runs_seek() - position @it at page @index of @r.
+ * @it: iterator.
+ * @r: the runs.
+ * @index: page index within the pin.
+ *
+ * Walks the runs from the start: O(runs). Used by ACCESS and QUERY, which
+ * stand in for a device; nothing on the pin/unpin path seeks.
+ */
+void pinmem_runs_seek(struct pinmem_runs_iter *it, const struct pinmem_runs *r,
+		      unsigned long index)
+{
+	it->r = r;
+	for (it->run = 0; it->run < r->nr; it->run++) {
+		unsigned long len = run_len(r->v[it->run]);
+
+		if (index < len)
+			break;
+		index -= len;
+	}
+	it->off = index;
+}
+
+/* The PFN at the iterator, then advance; 0 past the end. */
+unsigned long pinmem_runs_next_pfn(struct pinmem_runs_iter *it)
+{
+	unsigned long pfn;
+	u64 run;
+
+	if (it->run >= it->r->nr)
+		return 0;
+	run = it->r->v[it->run];
+	pfn = run_pfn(run) + it->off;
+	if (++it->off == run_len(run)) {
+		it->run++;
+		it->off = 0;
+	}
+	return pfn;
+}
