@@ -4,6 +4,7 @@
 #
 #   make [KDIR=/path/to/kernel/build]   build pinmem.ko (default: running kernel)
 #   make clean
+#   make user      libpinmem, pinmemctl (user/); make install installs them (DESTDIR, PREFIX)
 #   make demo      boot stock kernels in QEMU: a pin leaving ZONE_MOVABLE (amd64),
 #                  and long- vs short-term pins against a CMA allocation (arm64)
 #   make check     the whole test suite, in QEMU, on every target kernel
@@ -26,6 +27,13 @@ clean:
 		rm -rf src/*.o src/.*.cmd *.o *.ko *.mod *.mod.c .*.cmd Module.symvers modules.order .tmp_versions
 	$(MAKE) -C tests clean
 
+# user space: libpinmem, pinmemctl, man pages (see user/Makefile)
+user:
+	$(MAKE) -C user
+
+install:
+	$(MAKE) -C user install
+
 check:
 	@scripts/check
 
@@ -39,4 +47,4 @@ lint:
 bench:
 	@scripts/bench
 
-.PHONY: all modules clean check demo lint bench
+.PHONY: all modules clean check demo lint bench user install

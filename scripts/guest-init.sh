@@ -2,12 +2,13 @@
 # pinmem guest /init (busybox initramfs).  Installed as /init by scripts/vm-run.
 # Kernel cmdline (unknown key=value params become env vars of init; we also
 # parse /proc/cmdline):
-#   pm_mode=test|demo|shell   pm_ttimeout=SECS (per test binary, 0 = none)
+#   pm_mode=test|demo|shell|bench   pm_ttimeout=SECS (per test binary, 0 = none)
+#   (bench: PM_BENCH_*=... params reach /tests/bench as environment variables)
 # Output protocol (parsed by scripts/vm-run): lines starting with "@@PINMEM ".
 
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp /run
 /bin/busybox --install -s
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin:/tests
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -99,6 +100,13 @@ demo)
 	rc=$?
 	echo ""
 	echo "@@PINMEM demo-end rc=$rc"
+	;;
+bench)
+	echo "@@PINMEM bench-begin"
+	(cd /tmp && run_one /tests/bench)
+	rc=$?
+	echo ""
+	echo "@@PINMEM bench-end rc=$rc"
 	;;
 shell)
 	echo "@@PINMEM shell (exit to power off)"
