@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinmem under fault injection (kernels with CONFIG_FAILSLAB,
+ * CONFIG_FAIL_PAGE_ALLOC and their debugfs knobs, i.e. the debug kernel;
+ * skipped elsewhere, with the reason).
+ *
+ * For each injector and probability, a child process runs pins, queries,
+ * accesses, unpins and contiguous allocations with allocation failures
+ * injected into its own ioctls only (task-filter + make-it-fail around each
+ * call, never around its own page faults, which would summon the OOM
+ * killer). Every call must succeed or fail with a clean errno; afterwards
+ * nothing may be pinned, charged or listed, and kmemleak (when present) must
+ * not report anything allocated by pinmem.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define RW (PROT_READ | PROT_WRITE)
+#define DBG "/sys/kernel/debug/"
+
+static int put(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+static int make_it_fail_fd = -1;
+
+static void faults(bool on)
+{
+	if (pwrite(make_it_fail_fd, on ? "1" : "0", 1, 0) != 1)
+		perror("make-it-fail");
+}
+
+static int configure(const char *inj, int probability)
+{
+	char path[128], val[16];
+	static const char * const knobs[][2] = {
+		{ "interval", "1" }, { "times", "-1" }, { "space", "0" },
+		{ "verbose", "0" }, { "task-filter", "Y" },
+		{ "ignore-gfp-wait", "N" }, { "ignore-gfp-highmem", "N" },
+		{ "min-order", "0" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		snprintf(path, sizeof(path), DBG "%s/%s", inj, knobs[i][0]);
+		if (access(path, F_OK))
+			continue;	/* not every injector has every knob */
+		if (put(path, knobs[i][1]))
+			return -1;
+	}
+	snprintf(path, sizeof(path), DBG "%s/probability", inj);
+	snprintf(val, sizeof(val), "%d", probability);
+	return put(path, val);
+}
+
+static long vmpin_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* Returns a bitmask of unexpected results; prints a histogram. */
+static int torture(int iterations, long *ok_calls, long *failed_calls)
+{
+	static const int allowed[] = { 0, -ENOMEM, -EFAULT, -EINTR, -EAGAIN };
+	const size_t len = 256 * PAGE;
+	char *buf = map_anon(len, RW), tmp[PAGE];
+	int fd, i, bad = 0;
+	size_t k;
+
+	if (!buf)
+		return 1 << 0;
+	memset(buf, 1, len);
+	faults(true);
+	fd = pm_open();
+	faults(false);
+	if (fd < 0)
+		return errno == ENOMEM ? 0 : 1 << 1;
+
+	for (i = 0; i < iterations; i++) {
+		size_t first = rand() % 192, n = 1 + rand() % 64;
+		struct pinmem_contig_alloc_args ca = { .length = (1 + rand() % 8) * PAGE };
+		struct pinmem_query_args q = { 0 };
+		uint64_t h = 0;
+		int r[5];
+
+		faults(true);
+		r[0] = pm_pin(fd, buf + first * PAGE, n * PAGE,
+			      rand() % 2 ? PINMEM_PIN_WRITE : 0, &h, NULL);
+		q.handle = h;
+		r[1] = r[0] ? 0 : pm_query(fd, &q);
+		r[2] = r[0] ? 0 : pm_access(fd, h, 0, PAGE, tmp, 0);
+		r[3] = r[0] ? 0 : pm_unpin(fd, h);
+		r[4] = pm_contig_alloc(fd, &ca);
+		if (!r[4])
+			r[4] = pm_contig_free(fd, ca.handle);
+		faults(false);
+
+		for (k = 0; k < 5; k++) {
+			size_t j;
+			bool fine = false;
+
+			for (j = 0; j < sizeof(allowed) / sizeof(allowed[0]); j++)
+				fine |= r[k] == allowed[j];
+			/* nothing may fail UNPIN of a pin that exists */
+			if (k == 3 && r[k])
+				fine = false;
+			if (!fine) {
+				diag("iteration %d op %zu: %d (%s)", i, k, r[k],
+				     strerror(-r[k]));
+				bad |= 1 << 2;
+			}
+			if (r[k])
+				(*failed_calls)++;
+			else
+				(*ok_calls)++;
+		}
+	}
+	close(fd);
+	if (vmpin_kb() != 0) {
+		diag("VmPin %ld kB after close", vmpin_kb());
+		bad |= 1 << 3;
+	}
+	munmap(buf, len);
+	return bad;
+}
+
+static int run_sweep(const char *inj)
+{
+	static const int probs[] = { 2, 10, 50, 100 };
+	char path[128];
+	size_t i;
+
+	snprintf(path, sizeof(path), DBG "%s/probability", inj);
+	if (access(path, F_OK))
+		return skip("kernel has no %s fault injection (CONFIG_%s)", inj,
+			    !strcmp(inj, "failslab") ? "FAILSLAB" : "FAIL_PAGE_ALLOC");
+	for (i = 0; i < sizeof(probs) / sizeof(probs[0]); i++) {
+		long ok_calls = 0, failed_calls = 0;
+		int p[2], status, bad;
+		pid_t pid;
+
+		CHECK_EQ(configure(inj, probs[i]), 0);
+		CHECK_EQ(pipe(p), 0);
+		pid = fork();
+		CHECK(pid >= 0);
+		if (!pid) {
+			long counts[2] = { 0, 0 };
+
+			srand(probs[i]);
+			make_it_fail_fd = open("/proc/self/make-it-fail",
+					       O_WRONLY | O_CLOEXEC);
+			if (make_it_fail_fd < 0)
+				_exit(100);
+			bad = torture(40, &counts[0], &counts[1]);
+			if (write(p[1], counts, sizeof(counts)) != sizeof(counts))
+				bad |= 1 << 6;
+			_exit(bad);
+		}
+		close(p[1]);
+		CHECK_EQ(waitpid(pid, &status, 0), pid);
+		{
+			long counts[2] = { 0, 0 };
+
+			if (read(p[0], counts, sizeof(counts)) == sizeof(counts)) {
+				ok_calls = counts[0];
+				failed_calls = counts[1];
+			}
+		}
+		close(p[0]);
+		put(path, "0");
+		diag("%s at %d%%: %ld calls succeeded, %ld failed cleanly", inj,
+		     probs[i], ok_calls, failed_calls);
+		CHECK(WIFEXITED(status));
+		CHECK_EQ(WEXITSTATUS(status), 0);
+		CHECK_EQ(pins_outstanding(), 0);
+		CHECK_EQ(debugfs_stat("pins"), 0);
+		CHECK_EQ(debugfs_value("cma", "bytes_in_use"), 0);
+		if (probs[i] == 100)
+			CHECK(failed_calls > 0);	/* the injection did bite */
+	}
+	return T_PASS;
+}
+
+static int t_failslab(void)
+{
+	return run_sweep("failslab");
+}
+
+static int t_fail_page_alloc(void)
+{
+	return run_sweep("fail_page_alloc");
+}
+
+/* kmemleak must not find anything pinmem allocated. */
+static int t_kmemleak_clean(void)
+{
+	FILE *f;
+	char line[512];
+	int ours = 0, reports = 0;
+
+	if (access(DBG "kmemleak", F_OK))
+		return skip("kernel has no kmemleak (CONFIG_DEBUG_KMEMLEAK)");
+	/* twice: kmemleak reports an object only once it stayed unreferenced */
+	CHECK_EQ(put(DBG "kmemleak", "scan"), 0);
+	sleep(1);
+	CHECK_EQ(put(DBG "kmemleak", "scan"), 0);
+	f = fopen(DBG "kmemleak", "r");
+	CHECK(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "unreferenced object"))
+			reports++;
+		if (strstr(line, "pinmem"))
+			ours++;
+		if (ours)
+			printf("# %s", line);
+	}
+	fclose(f);
+	diag("kmemleak: %d unreferenced objects in all, %d lines naming pinmem",
+	     reports, ours);
+	CHECK_EQ(ours, 0);
+	return T_PASS;
+}
+
+static int nothing_left(void)
+{
+	if (pins_outstanding()) {
+		diag("leak: %ld FOLL_PIN references outstanding",
+		     pins_outstanding());
+		return T_FAIL;
+	}
+	return T_PASS;
+}
+
+static const struct tcase cases[] = {
+	{ "failslab_sweep_clean_errors", t_failslab },
+	{ "fail_page_alloc_sweep_clean_errors", t_fail_page_alloc },
+	{ "kmemleak_nothing_from_pinmem", t_kmemleak_clean },
+};
+
+int main(void)
+{
+	if (access("/dev/pinmem", F_OK)) {
+		printf("1..0 # SKIP /dev/pinmem missing: module not loaded\n");
+		return 1;
+	}
+	pins_set_baseline();
+	return tap_run(cases, sizeof(cases) / sizeof(cases[0]), nothing_left);
+}
