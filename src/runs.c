@@ -76,6 +76,49 @@ static int runs_reserve(struct pinmem_runs *r, unsigned long more,
 	return 0;
 }
 
+/*
+ * Make @r's folio cache describe the folio of @page (frame @pfn): its
+ * struct page is read once per folio, not once per page.
+ */
+static void cache_folio(struct pinmem_runs *r, struct page *page,
+			unsigned long pfn)
+{
+	struct folio *folio;
+
+	if (pfn >= r->folio_start && pfn < r->folio_end)
+		return;
+	folio = page_folio(page);
+	r->folio_start = pfn - folio_page_idx(folio, page);
+	r->folio_end = r->folio_start + folio_nr_pages(folio);
+	r->slot = pinmem_zone_slot[page_zonenum(page)];
+	r->large = folio_test_large(folio);
+	r->huge = folio_order(folio) >= PMD_SHIFT - PAGE_SHIFT;
+}
+
+/* Append the @n consecutive page frames from @pfn to the runs. */
+static int append(struct pinmem_runs *r, unsigned long pfn, unsigned long n)
+{
+	while (n) {
+		u64 *last = r->nr ? &r->v[r->nr - 1] : NULL;
+		unsigned long add;
+
+		if (last && run_pfn(*last) + run_len(*last) == pfn &&
+		    run_len(*last) < PINMEM_RUN_MAX) {
+			add = min(n, PINMEM_RUN_MAX - run_len(*last));
+			*last += (u64)add << PINMEM_RUN_PFN_BITS;
+		} else {
+			/* No machine we run on has physical addresses above 2^52. */
+			if (WARN_ON_ONCE(pfn > PINMEM_RUN_PFN_MASK))
+				return -EOVERFLOW;
+			add = min(n, PINMEM_RUN_MAX);
+			r->v[r->nr++] = pfn | ((u64)(add - 1) << PINMEM_RUN_PFN_BITS);
+		}
+		pfn += add;
+		n -= add;
+	}
+	return 0;
+}
+
 /**
  * pinmem_runs_add() - append pinned pages to @r and count their placement.
  * @r: the runs.
@@ -84,44 +127,46 @@ static int runs_reserve(struct pinmem_runs *r, unsigned long more,
  * @limit: the pin's total number of pages.
  * @place: placement counters to update.
  *
- * All or nothing: on -ENOMEM nothing of @pages was added.
+ * The array is consumed a stretch of consecutive page frames at a time (a
+ * whole THP when it is mapped by a PMD), so the per-page work is one
+ * comparison; runs and placement are updated per stretch and per folio.
+ * All or nothing: on error nothing of @pages was added.
  */
 int pinmem_runs_add(struct pinmem_runs *r, struct page **pages,
 		    unsigned int n, unsigned long limit,
 		    struct pinmem_placement *place)
 {
-	unsigned int i;
+	unsigned long nr0 = r->nr, last0 = nr0 ? r->v[nr0 - 1] : 0;
+	unsigned int i = 0, j;
 
 	if (runs_reserve(r, n, limit))
 		return -ENOMEM;
 
-	for (i = 0; i < n; i++) {
+	while (i < n) {
 		unsigned long pfn = page_to_pfn(pages[i]);
-		u64 *last = r->nr ? &r->v[r->nr - 1] : NULL;
 
-		/* Placement: the folio's struct page is read once per folio. */
-		if (pfn < r->folio_start || pfn >= r->folio_end) {
-			struct folio *folio = page_folio(pages[i]);
-
-			r->folio_start = pfn - folio_page_idx(folio, pages[i]);
-			r->folio_end = r->folio_start + folio_nr_pages(folio);
-			r->slot = pinmem_zone_slot[page_zonenum(pages[i])];
-			r->large = folio_test_large(folio);
-			r->huge = folio_order(folio) >= PMD_SHIFT - PAGE_SHIFT;
-		}
-		place->zone_pages[r->slot]++;
-		place->nr_compound += r->large;
-		place->nr_huge += r->huge;
-
-		if (last && run_pfn(*last) + run_len(*last) == pfn &&
-		    run_len(*last) < PINMEM_RUN_MAX) {
-			*last += BIT_ULL(PINMEM_RUN_PFN_BITS);
-			continue;
-		}
-		/* No machine we run on has physical addresses above 2^52. */
-		if (WARN_ON_ONCE(pfn > PINMEM_RUN_PFN_MASK))
+		for (j = i + 1; j < n && page_to_pfn(pages[j]) == pfn + (j - i); j++)
+			;
+		if (append(r, pfn, j - i)) {
+			r->nr = nr0;
+			if (nr0)
+				r->v[nr0 - 1] = last0;
 			return -EOVERFLOW;
-		r->v[r->nr++] = pfn;
+		}
+		/* Placement, a folio at a time. */
+		while (i < j) {
+			unsigned long cnt;
+
+			cache_folio(r, pages[i], pfn);
+			cnt = min_t(unsigned long, j - i, r->folio_end - pfn);
+			place->zone_pages[r->slot] += cnt;
+			if (r->large)
+				place->nr_compound += cnt;
+			if (r->huge)
+				place->nr_huge += cnt;
+			i += cnt;
+			pfn += cnt;
+		}
 	}
 	return 0;
 }

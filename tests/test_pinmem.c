@@ -245,6 +245,36 @@ static int t_thp_buffer(void)
 	CHECK_EQ(q.nr_huge, thp_after);
 	CHECK_EQ(q.nr_compound, comp);
 	CHECK_EQ(pins_outstanding(), len / PAGE);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+
+	/* a range that starts and ends inside THPs: PFNs and counts still exact */
+	{
+		const size_t first = 17, n = 1000;
+		uint64_t pfns[1000], i, bad = 0;
+		size_t sub_comp, sub_thp;
+
+		CHECK_EQ(pm_pin(fd, buf + first * PAGE, n * PAGE, 0, &h, NULL), 0);
+		sub_thp = count_thp(buf + first * PAGE, n * PAGE, &sub_comp);
+		memset(&q, 0, sizeof(q));
+		q.handle = h;
+		q.flags = PINMEM_QUERY_PFNS;
+		q.pfns = (uintptr_t)pfns;
+		q.nr_pfns = n;
+		CHECK_EQ(pm_query(fd, &q), 0);
+		CHECK_EQ(q.nr_pfns, n);
+		for (i = 0; i < n; i++)
+			bad += pfns[i] != pfn_of(buf + (first + i) * PAGE);
+		CHECK_EQ(bad, 0);
+		CHECK_EQ(q.nr_huge, sub_thp);
+		CHECK_EQ(q.nr_compound, sub_comp);
+		/* PFNs from the middle of the pin */
+		q.pfn_first = 500;
+		q.nr_pfns = 10;
+		CHECK_EQ(pm_query(fd, &q), 0);
+		CHECK_EQ(pfns[0], pfn_of(buf + (first + 500) * PAGE));
+		CHECK_EQ(pfns[9], pfn_of(buf + (first + 509) * PAGE));
+		CHECK_EQ(pm_unpin(fd, h), 0);
+	}
 	close(fd);
 	munmap(buf, len);
 	return T_PASS;
