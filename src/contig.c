@@ -37,7 +37,6 @@ MODULE_PARM_DESC(pool_mb, "MiB of contiguous memory to reserve at load for PINME
 
 /**
  * struct pinmem_contig - one contiguous buffer.
- * @node: in &pinmem_ctx.contigs, keyed by @handle.
  * @list: in pinmem_contig_list, for debugfs.
  * @ref: the context's tree holds one, each VMA one.
  * @handle: user-visible handle.
@@ -51,7 +50,6 @@ MODULE_PARM_DESC(pool_mb, "MiB of contiguous memory to reserve at load for PINME
  * @created_ns: boot time of the allocation.
  */
 struct pinmem_contig {
-	struct rb_node node;
 	struct list_head list;
 	refcount_t ref;
 	u64 handle;
@@ -109,23 +107,6 @@ static void contig_put(struct pinmem_contig *c)
 {
 	if (refcount_dec_and_test(&c->ref))
 		contig_release(c);
-}
-
-static struct pinmem_contig *find_contig(struct pinmem_ctx *ctx, u64 handle)
-{
-	struct rb_node *n = ctx->contigs.rb_node;
-
-	while (n) {
-		struct pinmem_contig *c = rb_entry(n, struct pinmem_contig, node);
-
-		if (handle < c->handle)
-			n = n->rb_left;
-		else if (handle > c->handle)
-			n = n->rb_right;
-		else
-			return c;
-	}
-	return NULL;
 }
 
 /* cma_alloc() successes so far; 0 on kernels without CMA. */
@@ -232,8 +213,12 @@ int pinmem_contig_alloc(struct pinmem_ctx *ctx,
 	mmgrab(c->mm);
 
 	mutex_lock(&ctx->lock);
-	c->handle = pinmem_insert_handle(ctx, &ctx->contigs, &c->node);
+	ret = pinmem_store_handle(ctx, &ctx->contigs, c, &c->handle);
 	mutex_unlock(&ctx->lock);
+	if (ret) {
+		contig_put(c);
+		return ret;
+	}
 
 	args->handle = c->handle;
 	args->mmap_offset = c->handle << PAGE_SHIFT;
@@ -256,9 +241,9 @@ int pinmem_contig_free(struct pinmem_ctx *ctx,
 	if (args->flags)
 		return -EINVAL;
 	mutex_lock(&ctx->lock);
-	c = find_contig(ctx, args->handle);
+	c = pinmem_load_handle(&ctx->contigs, args->handle);
 	if (c)
-		rb_erase(&c->node, &ctx->contigs);
+		xa_erase(&ctx->contigs, c->handle);
 	mutex_unlock(&ctx->lock);
 	if (!c)
 		return -ENOENT;
@@ -268,11 +253,12 @@ int pinmem_contig_free(struct pinmem_ctx *ctx,
 
 void pinmem_contig_release_all(struct pinmem_ctx *ctx)
 {
-	struct pinmem_contig *c, *next;
+	struct pinmem_contig *c;
+	unsigned long handle;
 
-	rbtree_postorder_for_each_entry_safe(c, next, &ctx->contigs, node)
+	xa_for_each(&ctx->contigs, handle, c)
 		contig_put(c);
-	ctx->contigs = RB_ROOT;
+	xa_destroy(&ctx->contigs);
 }
 
 static void contig_vm_open(struct vm_area_struct *vma)
@@ -301,7 +287,7 @@ int pinmem_contig_mmap(struct pinmem_ctx *ctx, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 	mutex_lock(&ctx->lock);
-	c = find_contig(ctx, vma->vm_pgoff);
+	c = pinmem_load_handle(&ctx->contigs, vma->vm_pgoff);
 	if (c)
 		refcount_inc(&c->ref);
 	mutex_unlock(&ctx->lock);

@@ -76,7 +76,8 @@ static void *pins_next(struct seq_file *m, void *v, loff_t *pos)
 	if (v == SEQ_START_TOKEN)
 		return pins_seek(it);
 
-	next = pinmem_pin_next(v);
+	next = it->handle == U64_MAX ? NULL :
+	       pinmem_pin_first_from(it->locked, it->handle + 1);
 	if (next) {
 		it->handle = next->handle;
 		return next;

@@ -48,8 +48,8 @@ void pinmem_ctx_init(struct pinmem_ctx *ctx, struct mm_struct *mm)
 	ctx->mm = mm;
 	mutex_init(&ctx->lock);
 	ctx->by_addr = RB_ROOT;
-	ctx->by_handle = RB_ROOT;
-	ctx->contigs = RB_ROOT;
+	xa_init(&ctx->pins);
+	xa_init(&ctx->contigs);
 }
 
 static unsigned long pin_end(const struct pinmem_pin *pin)
@@ -76,50 +76,41 @@ static struct pinmem_pin *find_overlap(struct pinmem_ctx *ctx,
 	return NULL;
 }
 
-static struct pinmem_pin *find_handle(struct pinmem_ctx *ctx, u64 handle)
-{
-	struct rb_node *n = ctx->by_handle.rb_node;
-
-	while (n) {
-		struct pinmem_pin *pin = rb_entry(n, struct pinmem_pin, handle_node);
-
-		if (handle < pin->handle)
-			n = n->rb_left;
-		else if (handle > pin->handle)
-			n = n->rb_right;
-		else
-			return pin;
-	}
-	return NULL;
-}
-
 /*
- * Give @node the context's next handle and insert it in @root, a tree keyed
- * by handle. Handles only grow, so the new node is the rightmost one.
- * Caller holds ctx->lock.
+ * Store @entry in @xa under the context's next handle, which it returns in
+ * @handle. Handles only grow and are never reused. Caller holds ctx->lock.
  */
-u64 pinmem_insert_handle(struct pinmem_ctx *ctx, struct rb_root *root,
-			 struct rb_node *node)
+int pinmem_store_handle(struct pinmem_ctx *ctx, struct xarray *xa,
+			void *entry, u64 *handle)
 {
-	struct rb_node **link = &root->rb_node, *parent = NULL;
+	u64 next = ctx->next_handle + 1;
+	int ret;
 
-	while (*link) {
-		parent = *link;
-		link = &parent->rb_right;
-	}
-	rb_link_node(node, parent, link);
-	rb_insert_color(node, root);
-	return ++ctx->next_handle;
+	if (next > ULONG_MAX)	/* 32-bit: 4 billion handles per context */
+		return -ENOSPC;
+	ret = xa_insert(xa, next, entry, GFP_KERNEL_ACCOUNT);
+	if (ret)
+		return ret;
+	ctx->next_handle = next;
+	*handle = next;
+	return 0;
+}
+
+/* The entry of @xa under @handle, or NULL. Caller holds ctx->lock. */
+void *pinmem_load_handle(struct xarray *xa, u64 handle)
+{
+	return handle > ULONG_MAX ? NULL : xa_load(xa, handle);
 }
 
 /*
- * Insert @pin in both trees and give it a handle, unless it overlaps an
- * existing pin. Caller holds ctx->lock.
+ * Insert @pin in the address tree and give it a handle, unless it overlaps
+ * an existing pin. Caller holds ctx->lock.
  */
 static int insert_pin(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
 {
 	struct rb_node **link = &ctx->by_addr.rb_node, *parent = NULL;
 	unsigned long end = pin_end(pin);
+	int ret;
 
 	while (*link) {
 		struct pinmem_pin *cur = rb_entry(*link, struct pinmem_pin, addr_node);
@@ -132,18 +123,18 @@ static int insert_pin(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
 		else
 			return -EEXIST;
 	}
+	ret = pinmem_store_handle(ctx, &ctx->pins, pin, &pin->handle);
+	if (ret)
+		return ret;
 	rb_link_node(&pin->addr_node, parent, link);
 	rb_insert_color(&pin->addr_node, &ctx->by_addr);
-
-	pin->handle = pinmem_insert_handle(ctx, &ctx->by_handle,
-					   &pin->handle_node);
 	return 0;
 }
 
 static void erase_pin(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
 {
 	rb_erase(&pin->addr_node, &ctx->by_addr);
-	rb_erase(&pin->handle_node, &ctx->by_handle);
+	xa_erase(&ctx->pins, pin->handle);
 	ctx->nr_pins--;
 	ctx->nr_pages -= pin->nr_pages;
 }
@@ -424,7 +415,7 @@ int pinmem_unpin(struct pinmem_ctx *ctx, struct pinmem_unpin_args *args)
 		return -EINVAL;
 
 	mutex_lock(&ctx->lock);
-	pin = find_handle(ctx, args->handle);
+	pin = pinmem_load_handle(&ctx->pins, args->handle);
 	if (pin)
 		erase_pin(ctx, pin);
 	mutex_unlock(&ctx->lock);
@@ -445,7 +436,7 @@ static struct pinmem_pin *pin_get(struct pinmem_ctx *ctx, u64 handle,
 	if (by_addr)
 		pin = addr < ULONG_MAX ? find_overlap(ctx, addr, addr + 1) : NULL;
 	else
-		pin = find_handle(ctx, handle);
+		pin = pinmem_load_handle(&ctx->pins, handle);
 	if (pin)
 		refcount_inc(&pin->ref);
 	mutex_unlock(&ctx->lock);
@@ -570,41 +561,25 @@ put:
 /* Called on the last close: nobody else can reach the context any more. */
 void pinmem_ctx_release_pins(struct pinmem_ctx *ctx)
 {
-	struct pinmem_pin *pin, *next;
+	struct pinmem_pin *pin;
+	unsigned long handle;
 
-	rbtree_postorder_for_each_entry_safe(pin, next, &ctx->by_handle,
-					     handle_node) {
+	xa_for_each(&ctx->pins, handle, pin) {
 		pin_put(pin);
 		cond_resched();
 	}
-	ctx->by_handle = RB_ROOT;
+	xa_destroy(&ctx->pins);
 	ctx->by_addr = RB_ROOT;
 	ctx->nr_pins = 0;
 	ctx->nr_pages = 0;
 }
 
-/* debugfs iteration helpers; caller holds ctx->lock. */
+/* debugfs: the first pin with a handle >= @handle; caller holds ctx->lock. */
 struct pinmem_pin *pinmem_pin_first_from(struct pinmem_ctx *ctx, u64 handle)
 {
-	struct rb_node *n = ctx->by_handle.rb_node;
-	struct pinmem_pin *best = NULL;
+	unsigned long index = handle;
 
-	while (n) {
-		struct pinmem_pin *pin = rb_entry(n, struct pinmem_pin, handle_node);
-
-		if (handle <= pin->handle) {
-			best = pin;
-			n = n->rb_left;
-		} else {
-			n = n->rb_right;
-		}
-	}
-	return best;
-}
-
-struct pinmem_pin *pinmem_pin_next(struct pinmem_pin *pin)
-{
-	struct rb_node *n = rb_next(&pin->handle_node);
-
-	return n ? rb_entry(n, struct pinmem_pin, handle_node) : NULL;
+	if (handle > ULONG_MAX)
+		return NULL;
+	return xa_find(&ctx->pins, &index, ULONG_MAX, XA_PRESENT);
 }

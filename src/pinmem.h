@@ -12,6 +12,7 @@
 #include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
 #include <uapi/linux/pinmem.h>
 
 /**
@@ -58,7 +59,6 @@ struct pinmem_runs_iter {
 /**
  * struct pinmem_pin - one pinned user range.
  * @addr_node: node in &pinmem_ctx.by_addr (key: @uaddr).
- * @handle_node: node in &pinmem_ctx.by_handle (key: @handle).
  * @ref: one reference for the trees, one per ACCESS in flight.
  * @handle: user-visible handle.
  * @uaddr: first user address.
@@ -73,7 +73,6 @@ struct pinmem_runs_iter {
  */
 struct pinmem_pin {
 	struct rb_node addr_node;
-	struct rb_node handle_node;
 	refcount_t ref;
 	u64 handle;
 	unsigned long uaddr;
@@ -94,22 +93,22 @@ struct pinmem_pin {
  * @lock: protects the trees, @next_handle, @nr_pins and @nr_pages. Never
  *	held across GUP, user copies or page freeing.
  * @by_addr: pins keyed by user address; pins of a context never overlap.
- * @by_handle: the same pins keyed by handle.
+ * @pins: the same pins by handle (dense and increasing: an xarray).
  * @next_handle: last handle given out.
  * @nr_pins: pins in the trees, plus pins being made.
  * @nr_pages: pages of those pins, checked against pinmem_max_pages.
- * @contigs: contiguous buffers (contig.c), keyed by handle.
+ * @contigs: contiguous buffers (contig.c) by handle.
  */
 struct pinmem_ctx {
 	struct mm_struct *mm;
 	u32 id;
 	struct mutex lock;	/* guards the trees, see above */
 	struct rb_root by_addr;
-	struct rb_root by_handle;
+	struct xarray pins;
 	u64 next_handle;
 	unsigned long nr_pins;
 	unsigned long nr_pages;
-	struct rb_root contigs;
+	struct xarray contigs;
 };
 
 /* Per-context limits (module parameters, main.c). */
@@ -160,10 +159,10 @@ int pinmem_query(struct pinmem_ctx *ctx, struct pinmem_query_args *args);
 int pinmem_access(struct pinmem_ctx *ctx, struct pinmem_access_args *args);
 int pinmem_account(struct mm_struct *mm, unsigned long nr);
 void pinmem_unaccount(struct mm_struct *mm, unsigned long nr);
-u64 pinmem_insert_handle(struct pinmem_ctx *ctx, struct rb_root *root,
-			 struct rb_node *node);
+int pinmem_store_handle(struct pinmem_ctx *ctx, struct xarray *xa,
+			void *entry, u64 *handle);
+void *pinmem_load_handle(struct xarray *xa, u64 handle);
 struct pinmem_pin *pinmem_pin_first_from(struct pinmem_ctx *ctx, u64 handle);
-struct pinmem_pin *pinmem_pin_next(struct pinmem_pin *pin);
 
 /* runs.c */
 int pinmem_runs_add(struct pinmem_runs *r, struct page **pages,
