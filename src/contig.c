@@ -20,7 +20,7 @@
 #include <linux/capability.h>
 #include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
-#include <linux/genalloc.h>
+#include <linux/bitmap.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
@@ -69,11 +69,18 @@ static struct device *contig_dev;
 static DEFINE_MUTEX(pinmem_contig_lock);
 static LIST_HEAD(pinmem_contig_list);
 
+/*
+ * The pool_mb= pool: one contiguous allocation made at load, handed out in
+ * pages through a bitmap (under pinmem_contig_lock). No genalloc: not every
+ * kernel builds it.
+ */
 static struct {
-	struct gen_pool *gp;
 	struct page *page;
 	dma_addr_t dma;
 	size_t size;
+	unsigned long *used;	/* one bit per page */
+	unsigned long nr_pages;
+	unsigned long nr_free;
 } pool;
 
 static struct {
@@ -86,12 +93,14 @@ static void contig_release(struct pinmem_contig *c)
 {
 	mutex_lock(&pinmem_contig_lock);
 	list_del(&c->list);
-	if (c->placement & PINMEM_CONTIG_IN_POOL)
-		gen_pool_free(pool.gp, (unsigned long)page_address(c->page),
-			      c->size);
-	else
+	if (c->placement & PINMEM_CONTIG_IN_POOL) {
+		bitmap_clear(pool.used, page_to_pfn(c->page) -
+			     page_to_pfn(pool.page), c->size >> PAGE_SHIFT);
+		pool.nr_free += c->size >> PAGE_SHIFT;
+	} else {
 		dma_free_pages(contig_dev, c->size, c->page, c->dma,
 			       DMA_BIDIRECTIONAL);
+	}
 	cstats.frees++;
 	cstats.bytes_in_use -= c->size;
 	if (c->placement & PINMEM_CONTIG_IN_CMA)
@@ -127,18 +136,21 @@ static unsigned long cma_alloc_successes(void)
 /* Allocate @c's memory; caller holds pinmem_contig_lock. */
 static int contig_get_memory(struct pinmem_contig *c, u64 align, bool from_pool)
 {
-	unsigned long cma_before;
+	unsigned long nr = c->size >> PAGE_SHIFT, cma_before;
 
 	if (from_pool) {
-		struct genpool_data_align data = { .align = align };
-		unsigned long vaddr;
+		/* Aligned in physical memory, wherever the pool starts. */
+		unsigned long mask = (align >> PAGE_SHIFT) - 1, first;
 
-		vaddr = gen_pool_alloc_algo(pool.gp, c->size,
-					    gen_pool_first_fit_align, &data);
-		if (!vaddr)
+		first = bitmap_find_next_zero_area_off(pool.used, pool.nr_pages,
+						       0, nr, mask,
+						       page_to_pfn(pool.page) & mask);
+		if (first >= pool.nr_pages)
 			return -ENOMEM;
-		c->page = virt_to_page((void *)vaddr);
-		c->dma = pool.dma + (page_to_phys(c->page) - page_to_phys(pool.page));
+		bitmap_set(pool.used, first, nr);
+		pool.nr_free -= nr;
+		c->page = nth_page(pool.page, first);
+		c->dma = pool.dma + (first << PAGE_SHIFT);
 		c->placement = PINMEM_CONTIG_IN_POOL;
 		return 0;
 	}
@@ -178,7 +190,7 @@ int pinmem_contig_alloc(struct pinmem_ctx *ctx,
 	nr = args->length >> PAGE_SHIFT;
 	if (nr > totalram_pages())
 		return -ENOMEM;
-	if (from_pool && !pool.gp)
+	if (from_pool && !pool.used)
 		return -ENODEV;
 	if (!from_pool && !IS_ENABLED(CONFIG_DMA_CMA) && nr > MAX_ORDER_NR_PAGES)
 		return -E2BIG;
@@ -322,8 +334,7 @@ static int cma_show(struct seq_file *m, void *unused)
 	seq_printf(m, "cma_free_now_kib %lu\n",
 		   global_zone_page_state(NR_FREE_CMA_PAGES) << (PAGE_SHIFT - 10));
 	seq_printf(m, "pool_bytes %zu\n", pool.size);
-	seq_printf(m, "pool_free_bytes %zu\n",
-		   pool.gp ? gen_pool_avail(pool.gp) : 0);
+	seq_printf(m, "pool_free_bytes %lu\n", pool.nr_free << PAGE_SHIFT);
 	seq_printf(m, "bytes_in_use %llu\n", cstats.bytes_in_use);
 	seq_printf(m, "cma_bytes_in_use %llu\n", cstats.cma_bytes_in_use);
 	seq_printf(m, "allocations %llu\n", cstats.allocs);
@@ -370,21 +381,16 @@ int pinmem_contig_init(struct device *dev)
 		ret = -ENOMEM;
 		goto clear;
 	}
-	pool.gp = gen_pool_create(PAGE_SHIFT, -1);
-	if (!pool.gp) {
+	pool.nr_pages = pool.size >> PAGE_SHIFT;
+	pool.used = bitmap_zalloc(pool.nr_pages, GFP_KERNEL);
+	if (!pool.used) {
 		ret = -ENOMEM;
 		goto free;
 	}
-	ret = gen_pool_add_virt(pool.gp, (unsigned long)page_address(pool.page),
-				page_to_phys(pool.page), pool.size, -1);
-	if (ret)
-		goto destroy;
+	pool.nr_free = pool.nr_pages;
 	pr_info("reserved a %u MiB contiguous pool\n", pinmem_pool_mb);
 	return 0;
 
-destroy:
-	gen_pool_destroy(pool.gp);
-	pool.gp = NULL;
 free:
 	dma_free_pages(dev, pool.size, pool.page, pool.dma, DMA_BIDIRECTIONAL);
 clear:
@@ -395,10 +401,10 @@ clear:
 
 void pinmem_contig_exit(void)
 {
-	if (!pool.gp)
+	if (!pool.used)
 		return;
-	gen_pool_destroy(pool.gp);
+	bitmap_free(pool.used);
 	dma_free_pages(contig_dev, pool.size, pool.page, pool.dma,
 		       DMA_BIDIRECTIONAL);
-	pool.gp = NULL;
+	pool.used = NULL;
 }
