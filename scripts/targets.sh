@@ -35,8 +35,11 @@
 #   T_TIMEOUT        hard VM timeout in seconds (PINMEM_TIMEOUT overrides)
 #   T_BUSYBOX_PKG    package providing a static /bin/busybox for T_DEBARCH
 #                    (downloaded as $T_BUSYBOX_PKG:$T_DEBARCH and extracted)
+#   T_BENCH_MEM      guest memory (MiB) for `vm-run --bench` (scripts/bench)
+#   T_BENCH_BOOT_PARAMS  replaces T_BOOT_PARAMS for --bench ("" = keep them)
+#   T_BENCH_TIMEOUT  hard VM timeout in seconds for --bench
 
-CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 arm64 amd64_612}"
+CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 arm64 amd64_612 debug}"
 
 # Kernel params used by every target (mode param is added by vm-run).
 COMMON_BOOT_PARAMS="panic=-1 loglevel=5 printk.time=1"
@@ -62,6 +65,9 @@ target_defaults() {
 	T_PREPARE=""
 	T_TIMEOUT=900
 	T_BUSYBOX_PKG="busybox-static"
+	T_BENCH_MEM=3072
+	T_BENCH_BOOT_PARAMS=""
+	T_BENCH_TIMEOUT=1800
 }
 
 # Debian 12 stock 6.1 kernel, x86_64, TCG.
@@ -76,6 +82,9 @@ target_amd64() {
 	T_CONSOLE=ttyS0
 	T_BOOT_PARAMS="movablecore=600M"
 	T_META_PKG=linux-image-amd64
+	# 2 GiB of ZONE_MOVABLE for the benchmark's first-pin (migration) runs,
+	# about 1 GiB outside it for warm buffers and 100,000 one-page pins
+	T_BENCH_BOOT_PARAMS="movablecore=2048M"
 }
 
 # Debian 12 stock 6.1 kernel, arm64, TCG; cross-built module and tests.
@@ -105,6 +114,10 @@ target_debug() {
 	T_KERNEL=local
 	T_PREPARE="scripts/build-debug-kernel"
 	T_TIMEOUT=1800
+	# KASAN/kmemleak make times and memory meaningless: the bench here is a
+	# stress run (big migrations, 10,000 pins) with smaller sizes; PM_BENCH_*
+	# on the command line reach the benchmark's environment
+	T_BENCH_BOOT_PARAMS="$T_BENCH_BOOT_PARAMS PM_BENCH_SIZES=2,32,256 PM_BENCH_MIG_SIZES=2,32 PM_BENCH_SCALE=1,1000,10000 PM_BENCH_REPS=3 PM_BENCH_SMALL_REPS=3"
 }
 
 # Debian's 6.12 kernel from bookworm-backports, x86_64 (has /dev/udmabuf;

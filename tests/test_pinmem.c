@@ -675,7 +675,8 @@ static int t_fd_passed_over_socket_refused(void)
 
 	CHECK(buf);
 	memset(buf, 1, 4 * PAGE);
-	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return skip("no AF_UNIX sockets in this kernel: %s", strerror(errno));
 	pid = fork();	/* before the open: the child never had the fd */
 	CHECK(pid >= 0);
 	if (!pid) {
