@@ -20,26 +20,6 @@
 
 static uint64_t cma_start, cma_end;
 
-static int nothing_left(void)
-{
-	struct dbg_pin p[1];
-
-	if (pins_outstanding()) {
-		diag("leak: %ld FOLL_PIN references outstanding",
-		     pins_outstanding());
-		return T_FAIL;
-	}
-	if (debugfs_pins(getpid(), p, 1)) {
-		diag("leak: debugfs still lists pins of pid %d", getpid());
-		return T_FAIL;
-	}
-	if (debugfs_value("cma", "bytes_in_use") != 0) {
-		diag("leak: contiguous buffers still in use");
-		return T_FAIL;
-	}
-	return T_PASS;
-}
-
 static int need_cma(void)
 {
 	if (!cma_end)
@@ -224,11 +204,6 @@ static const struct tcase cases[] = {
 
 int main(void)
 {
-	if (access("/dev/pinmem", F_OK)) {
-		printf("1..0 # SKIP /dev/pinmem missing: module not loaded\n");
-		return 1;
-	}
 	cma_range(&cma_start, &cma_end);
-	pins_set_baseline();
-	return tap_run(cases, sizeof(cases) / sizeof(cases[0]), nothing_left);
+	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -69,20 +69,6 @@ static int configure(const char *inj, int probability)
 	return put(path, val);
 }
 
-static long vmpin_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
-}
-
 /* Returns a bitmask of unexpected results; prints a histogram. */
 static int torture(int iterations, long *ok_calls, long *failed_calls)
 {
@@ -255,16 +241,6 @@ static int t_kmemleak_clean(void)
 	return T_PASS;
 }
 
-static int nothing_left(void)
-{
-	if (pins_outstanding()) {
-		diag("leak: %ld FOLL_PIN references outstanding",
-		     pins_outstanding());
-		return T_FAIL;
-	}
-	return T_PASS;
-}
-
 static const struct tcase cases[] = {
 	{ "failslab_sweep_clean_errors", t_failslab },
 	{ "fail_page_alloc_sweep_clean_errors", t_fail_page_alloc },
@@ -273,10 +249,5 @@ static const struct tcase cases[] = {
 
 int main(void)
 {
-	if (access("/dev/pinmem", F_OK)) {
-		printf("1..0 # SKIP /dev/pinmem missing: module not loaded\n");
-		return 1;
-	}
-	pins_set_baseline();
-	return tap_run(cases, sizeof(cases) / sizeof(cases[0]), nothing_left);
+	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -36,24 +36,6 @@ static const char *ko_path(void)
 	return p ? p : "/lib/modules/pinmem.ko";
 }
 
-/* Nothing pinned by anyone, nothing listed for us. */
-static int nothing_left(void)
-{
-	struct dbg_pin p[1];
-	long out = pins_outstanding();
-	int n = debugfs_pins(getpid(), p, 1);
-
-	if (out != 0) {
-		diag("leak: nr_foll_pin_acquired - released = %ld", out);
-		return T_FAIL;
-	}
-	if (n != 0) {
-		diag("leak: debugfs lists %d pins of pid %d", n, getpid());
-		return T_FAIL;
-	}
-	return T_PASS;
-}
-
 /*
  * A buffer of @len bytes filled with a pattern, with most of it in
  * ZONE_MOVABLE (new anonymous pages come from the highest zone first).
@@ -1099,21 +1081,6 @@ static int t_sigkill_during_large_pin(void)
 	return T_PASS;
 }
 
-static long vmpin_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /*
  * An unprivileged process (setuid after opening the device as root) is
  * charged exactly in VmPin and refused past RLIMIT_MEMLOCK.
@@ -1546,11 +1513,5 @@ static const struct tcase cases[] = {
 
 int main(void)
 {
-	if (access("/dev/pinmem", F_OK)) {
-		printf("1..0 # SKIP /dev/pinmem missing: module not loaded\n");
-		return 1;
-	}
-	diag("FOLL_PIN references outstanding before the tests: %ld",
-	     pins_set_baseline());
-	return tap_run(cases, sizeof(cases) / sizeof(cases[0]), nothing_left);
+	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
 }

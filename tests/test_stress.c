@@ -42,23 +42,6 @@ static double now(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static int nothing_left(void)
-{
-	struct dbg_pin p[1];
-
-	if (pins_outstanding()) {
-		diag("leak: %ld FOLL_PIN references outstanding",
-		     pins_outstanding());
-		return T_FAIL;
-	}
-	if (debugfs_pins(getpid(), p, 1) || debugfs_stat("pins") != 0 ||
-	    debugfs_value("cma", "bytes_in_use") != 0) {
-		diag("leak: debugfs still lists pins or buffers");
-		return T_FAIL;
-	}
-	return T_PASS;
-}
-
 struct worker {
 	int fd;
 	char *buf;		/* NPAGES pages, shared by the workers */
@@ -400,10 +383,5 @@ static const struct tcase cases[] = {
 
 int main(void)
 {
-	if (access("/dev/pinmem", F_OK)) {
-		printf("1..0 # SKIP /dev/pinmem missing: module not loaded\n");
-		return 1;
-	}
-	pins_set_baseline();
-	return tap_run(cases, sizeof(cases) / sizeof(cases[0]), nothing_left);
+	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
 }

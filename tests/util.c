@@ -288,6 +288,20 @@ static long pins_raw(void)
 
 static long pins_base;
 
+long vmpin_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
 long pins_set_baseline(void)
 {
 	pins_base = pins_raw();
@@ -510,4 +524,36 @@ int tap_run(const struct tcase *cases, int n, int (*after_each)(void))
 		failed += r != T_PASS && r != T_SKIP;
 	}
 	return failed ? 1 : 0;
+}
+
+int nothing_left(void)
+{
+	struct dbg_pin p[1];
+	long out = pins_outstanding();
+	int n = debugfs_pins(getpid(), p, 1);
+
+	if (out != 0) {
+		diag("leak: nr_foll_pin_acquired - released = %ld", out);
+		return T_FAIL;
+	}
+	if (n != 0) {
+		diag("leak: debugfs lists %d pins of pid %d", n, getpid());
+		return T_FAIL;
+	}
+	if (debugfs_value("cma", "bytes_in_use") > 0) {
+		diag("leak: contiguous buffers still in use");
+		return T_FAIL;
+	}
+	return T_PASS;
+}
+
+int tap_main(const struct tcase *cases, int n)
+{
+	if (access("/dev/pinmem", F_OK)) {
+		printf("1..0 # SKIP /dev/pinmem missing: module not loaded\n");
+		return 1;
+	}
+	diag("FOLL_PIN references outstanding before the tests: %ld",
+	     pins_set_baseline());
+	return tap_run(cases, n, nothing_left);
 }

@@ -60,6 +60,8 @@ void print_placement(const char *label, const void *addr, size_t len);
 uint64_t kpageflags(uint64_t pfn);
 
 long vmstat(const char *name);
+/* VmPin of /proc/self/status: pages charged as pinned, in kB */
+long vmpin_kb(void);
 /*
  * nr_foll_pin_acquired - nr_foll_pin_released, less what was already
  * outstanding when pins_set_baseline() ran (the kernel itself may hold a few
@@ -115,5 +117,12 @@ struct tcase {
 	int (*fn)(void);
 };
 int tap_run(const struct tcase *cases, int n, int (*after_each)(void));
+/*
+ * After each case: nothing pinned by anyone (the kernel's FOLL_PIN counters
+ * balance), debugfs lists no pin of this process and no contiguous buffer.
+ */
+int nothing_left(void);
+/* main() of a test binary: needs the module, runs @cases with nothing_left() */
+int tap_main(const struct tcase *cases, int n);
 
 #endif
