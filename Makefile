@@ -22,10 +22,11 @@ all: modules
 modules:
 	$(MAKE) -C $(KDIR) M=$(PWD) modules
 
+# tests/ is not in the DKMS source tree (/usr/src/pinmem-*), whose CLEAN runs this
 clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean 2>/dev/null || \
 		rm -rf src/*.o src/.*.cmd *.o *.ko *.mod *.mod.c .*.cmd Module.symvers modules.order .tmp_versions
-	$(MAKE) -C tests clean
+	if [ -d tests ]; then $(MAKE) -C tests clean; fi
 
 # user space: libpinmem, pinmemctl, man pages (see user/Makefile)
 user:

@@ -149,7 +149,7 @@ static int contig_get_memory(struct pinmem_contig *c, u64 align, bool from_pool)
 			return -ENOMEM;
 		bitmap_set(pool.used, first, nr);
 		pool.nr_free -= nr;
-		c->page = nth_page(pool.page, first);
+		c->page = pfn_to_page(page_to_pfn(pool.page) + first);
 		c->dma = pool.dma + (first << PAGE_SHIFT);
 		c->placement = PINMEM_CONTIG_IN_POOL;
 		return 0;
