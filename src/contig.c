@@ -215,7 +215,7 @@ int pinmem_contig_alloc(struct pinmem_ctx *ctx,
 		mutex_unlock(&pinmem_contig_lock);
 		goto free;
 	}
-	c->created_ns = ktime_get_boottime_ns();
+	c->created_ns = ktime_get_coarse_boottime_ns();
 	list_add_tail(&c->list, &pinmem_contig_list);
 	cstats.allocs++;
 	cstats.bytes_in_use += c->size;
@@ -323,7 +323,7 @@ put:
 
 static int cma_show(struct seq_file *m, void *unused)
 {
-	u64 now = ktime_get_boottime_ns();
+	u64 now = ktime_get_coarse_boottime_ns();
 	struct pinmem_contig *c;
 
 	mutex_lock(&pinmem_contig_lock);

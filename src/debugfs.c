@@ -113,7 +113,7 @@ static int pins_show(struct seq_file *m, void *v)
 		seq_puts(m, "ctx pid comm handle start end pages flags age_ms placement\n");
 		return 0;
 	}
-	age_ms = div_u64(ktime_get_boottime_ns() - pin->created_ns,
+	age_ms = div_u64(ktime_get_coarse_boottime_ns() - pin->created_ns,
 			 NSEC_PER_MSEC);
 	seq_printf(m, "%u %d ", it->ctx_id, pin->tgid);
 	seq_escape(m, pin->comm, " \t\n\\");

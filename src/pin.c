@@ -379,7 +379,7 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	ret = pin_range(pin, gup_flags);
 	if (ret)
 		goto free;
-	pin->created_ns = ktime_get_boottime_ns();
+	pin->created_ns = ktime_get_coarse_boottime_ns();
 
 	mutex_lock(&ctx->lock);
 	ret = insert_pin(ctx, pin);

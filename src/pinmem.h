@@ -66,7 +66,8 @@ struct pinmem_runs_iter {
  * @flags: PINMEM_PIN_* flags.
  * @tgid: thread group that made the pin.
  * @comm: its command name at that time.
- * @created_ns: boot time of the pin.
+ * @created_ns: boot time of the pin (coarse: a tick; reading the clocksource
+ *	costs tens of microseconds on some virtual machines).
  * @place: page placement.
  * @mm: the address space charged for the pages (the context's).
  * @runs: the pinned pages.

@@ -63,7 +63,7 @@ static int runs_reserve(struct pinmem_runs *r, unsigned long more,
 
 	if (r->nr + more <= cap)
 		return 0;
-	cap = max3(cap * 2, r->nr + more, 64UL);
+	cap = max3(cap * 2, r->nr + more, 16UL);
 	cap = min(cap, limit);
 	v = kvmalloc_array(cap, sizeof(*v), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!v)
@@ -95,8 +95,12 @@ static void cache_folio(struct pinmem_runs *r, struct page *page,
 	r->huge = folio_order(folio) >= PMD_SHIFT - PAGE_SHIFT;
 }
 
-/* Append the @n consecutive page frames from @pfn to the runs. */
-static int append(struct pinmem_runs *r, unsigned long pfn, unsigned long n)
+/*
+ * Append the @n consecutive page frames from @pfn to the runs, growing them
+ * (up to @limit runs) as needed.
+ */
+static int append(struct pinmem_runs *r, unsigned long pfn, unsigned long n,
+		  unsigned long limit)
 {
 	while (n) {
 		u64 *last = r->nr ? &r->v[r->nr - 1] : NULL;
@@ -110,6 +114,8 @@ static int append(struct pinmem_runs *r, unsigned long pfn, unsigned long n)
 			/* No machine we run on has physical addresses above 2^52. */
 			if (WARN_ON_ONCE(pfn > PINMEM_RUN_PFN_MASK))
 				return -EOVERFLOW;
+			if (runs_reserve(r, 1, limit))
+				return -ENOMEM;
 			add = min(n, PINMEM_RUN_MAX);
 			r->v[r->nr++] = pfn | ((u64)(add - 1) << PINMEM_RUN_PFN_BITS);
 		}
@@ -130,7 +136,7 @@ static int append(struct pinmem_runs *r, unsigned long pfn, unsigned long n)
  * The array is consumed a stretch of consecutive page frames at a time (a
  * whole THP when it is mapped by a PMD), so the per-page work is one
  * comparison; runs and placement are updated per stretch and per folio.
- * All or nothing: on error nothing of @pages was added.
+ * All or nothing: on error (-ENOMEM) nothing of @pages was added.
  */
 int pinmem_runs_add(struct pinmem_runs *r, struct page **pages,
 		    unsigned int n, unsigned long limit,
@@ -138,20 +144,19 @@ int pinmem_runs_add(struct pinmem_runs *r, struct page **pages,
 {
 	unsigned long nr0 = r->nr, last0 = nr0 ? r->v[nr0 - 1] : 0;
 	unsigned int i = 0, j;
-
-	if (runs_reserve(r, n, limit))
-		return -ENOMEM;
+	int ret;
 
 	while (i < n) {
 		unsigned long pfn = page_to_pfn(pages[i]);
 
 		for (j = i + 1; j < n && page_to_pfn(pages[j]) == pfn + (j - i); j++)
 			;
-		if (append(r, pfn, j - i)) {
+		ret = append(r, pfn, j - i, limit);
+		if (ret) {
 			r->nr = nr0;
 			if (nr0)
 				r->v[nr0 - 1] = last0;
-			return -EOVERFLOW;
+			return ret;
 		}
 		/* Placement, a folio at a time. */
 		while (i < j) {
