@@ -191,14 +191,17 @@ static unsigned long free_pinnable_pages(void)
  * or CMA), which must be migrated, plus, for a write pin, the ones not
  * present yet, which must be faulted in. Never faults.
  */
-static unsigned long pages_needing_memory(unsigned long addr,
-					  unsigned long nr_pages, bool write)
+static long pages_needing_memory(unsigned long addr, unsigned long nr_pages,
+				 bool write)
 {
-	struct page *pages[64];
 	unsigned long done = 0, need = 0;
+	struct page **pages;
 
+	pages = kmalloc_array(PINMEM_PIN_BATCH, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
 	while (done < nr_pages) {
-		int batch = min_t(unsigned long, nr_pages - done, ARRAY_SIZE(pages));
+		int batch = min(nr_pages - done, PINMEM_PIN_BATCH);
 		int n = pinmem_probe_pinnable(addr + (done << PAGE_SHIFT), batch,
 					      pages);
 
@@ -216,23 +219,27 @@ static unsigned long pages_needing_memory(unsigned long addr,
 		}
 		cond_resched();
 	}
+	kfree(pages);
 	return need;
 }
 
 /*
  * Refuse up front a pin that clearly cannot fit: migrating pages out of
  * ZONE_MOVABLE or CMA into memory that is not there ends in the OOM killer,
- * not in an error. The walk only runs when the whole range would not fit.
+ * not in an error. The walk only runs when the whole range would not fit,
+ * and costs about what pinning the range once more would.
  */
 static int check_fit(unsigned long addr, unsigned long nr_pages, bool write)
 {
 	unsigned long avail = free_pinnable_pages();
+	long need;
 
 	if (nr_pages <= avail)
 		return 0;
-	if (pages_needing_memory(addr, nr_pages, write) > avail)
-		return -ENOMEM;
-	return 0;
+	need = pages_needing_memory(addr, nr_pages, write);
+	if (need < 0)
+		return need;
+	return need > avail ? -ENOMEM : 0;
 }
 
 static void pin_put(struct pinmem_pin *pin)
