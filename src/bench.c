@@ -9,17 +9,15 @@
 
 #include <linux/capability.h>
 #include <linux/mm.h>
-#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
-#include <linux/uaccess.h>
 
 #include "pinmem.h"
 
 int pinmem_bench_bare(struct pinmem_ctx *ctx, struct pinmem_bench_args *args)
 {
 	unsigned int gup_flags = FOLL_LONGTERM;
-	unsigned long nr, done = 0, batch, end;
+	unsigned long nr, done = 0, batch;
 	struct page **pages;
 	u64 t0, t1, t2;
 	int ret = 0;
@@ -28,13 +26,9 @@ int pinmem_bench_bare(struct pinmem_ctx *ctx, struct pinmem_bench_args *args)
 		return -EPERM;
 	if (args->flags & ~PINMEM_PIN_WRITE)
 		return -EINVAL;
-	if (!args->length || !PAGE_ALIGNED(args->addr) ||
-	    !PAGE_ALIGNED(args->length) || args->addr > ULONG_MAX ||
-	    args->length > ULONG_MAX ||
-	    check_add_overflow((unsigned long)args->addr,
-			       (unsigned long)args->length, &end))
-		return -EINVAL;
-	nr = args->length >> PAGE_SHIFT;
+	ret = pinmem_check_range(args->addr, args->length, &nr);
+	if (ret)
+		return ret;
 	batch = args->batch ? args->batch : 512;
 	if (batch > INT_MAX || nr > totalram_pages())
 		return -EINVAL;

@@ -261,6 +261,7 @@ static void pin_put(struct pinmem_pin *pin)
  */
 static int pin_range(struct pinmem_pin *pin, unsigned int gup_flags)
 {
+	struct pinmem_folio_cache fc = {};
 	unsigned long done = 0;
 	struct page **batch;
 	int ret = 0;
@@ -279,7 +280,7 @@ static int pin_range(struct pinmem_pin *pin, unsigned int gup_flags)
 			break;
 		}
 		n = ret;
-		ret = pinmem_runs_add(&pin->runs, batch, n, pin->nr_pages,
+		ret = pinmem_runs_add(&pin->runs, &fc, batch, n, pin->nr_pages,
 				      &pin->place);
 		if (ret) {
 			unpin_user_pages(batch, n);
@@ -298,6 +299,30 @@ static int pin_range(struct pinmem_pin *pin, unsigned int gup_flags)
 	else
 		pinmem_runs_trim(&pin->runs);
 	return ret;
+}
+
+/**
+ * pinmem_check_range() - validate a user range to pin.
+ * @addr: start.
+ * @length: bytes.
+ * @nr_pages: out: pages in the range.
+ *
+ * Return: -EINVAL for a zero length, misalignment or overflow, -EFAULT for
+ * a range outside user space, else 0.
+ */
+int pinmem_check_range(u64 addr, u64 length, unsigned long *nr_pages)
+{
+	unsigned long end;
+
+	if (!length || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(length))
+		return -EINVAL;
+	if (addr > ULONG_MAX || length > ULONG_MAX ||
+	    check_add_overflow((unsigned long)addr, (unsigned long)length, &end))
+		return -EINVAL;
+	if (!access_ok(u64_to_user_ptr(addr), length))
+		return -EFAULT;
+	*nr_pages = length >> PAGE_SHIFT;
+	return 0;
 }
 
 /*
@@ -339,7 +364,7 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	bool longterm = !(args->flags & PINMEM_PIN_SHORTTERM);
 	unsigned int gup_flags = (longterm ? FOLL_LONGTERM : 0) |
 				 (write ? FOLL_WRITE : 0);
-	unsigned long nr_pages, end;
+	unsigned long nr_pages;
 	struct pinmem_pin *pin;
 	int ret;
 
@@ -347,16 +372,9 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 		return -EINVAL;
 	if (!longterm && !capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	if (!args->length || !PAGE_ALIGNED(args->addr) ||
-	    !PAGE_ALIGNED(args->length))
-		return -EINVAL;
-	if (args->addr > ULONG_MAX || args->length > ULONG_MAX ||
-	    check_add_overflow((unsigned long)args->addr,
-			       (unsigned long)args->length, &end))
-		return -EINVAL;
-	if (!access_ok(u64_to_user_ptr(args->addr), args->length))
-		return -EFAULT;
-	nr_pages = args->length >> PAGE_SHIFT;
+	ret = pinmem_check_range(args->addr, args->length, &nr_pages);
+	if (ret)
+		return ret;
 	if (nr_pages > totalram_pages())
 		return -ENOMEM;
 

@@ -33,18 +33,25 @@ struct pinmem_placement {
  * @v: the runs, packed PFN and length.
  * @nr: runs in use.
  * @cap: runs allocated.
- * @folio_start: while building: first PFN of the last folio seen.
- * @folio_end: while building: its end.
- * @slot: while building: its &enum pinmem_zone.
- * @large: while building: it is a compound page.
- * @huge: while building: it is PMD-sized or larger.
  */
 struct pinmem_runs {
 	u64 *v;
 	unsigned long nr;
 	unsigned long cap;
-	unsigned long folio_start;
-	unsigned long folio_end;
+};
+
+/**
+ * struct pinmem_folio_cache - the last folio seen while building runs, so
+ * that its struct page is read once per folio (runs.c). Zeroed to start.
+ * @start: its first PFN.
+ * @end: its end.
+ * @slot: its &enum pinmem_zone.
+ * @large: it is a compound page.
+ * @huge: it is PMD-sized or larger.
+ */
+struct pinmem_folio_cache {
+	unsigned long start;
+	unsigned long end;
 	u8 slot;
 	bool large;
 	bool huge;
@@ -158,6 +165,7 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args);
 int pinmem_unpin(struct pinmem_ctx *ctx, struct pinmem_unpin_args *args);
 int pinmem_query(struct pinmem_ctx *ctx, struct pinmem_query_args *args);
 int pinmem_access(struct pinmem_ctx *ctx, struct pinmem_access_args *args);
+int pinmem_check_range(u64 addr, u64 length, unsigned long *nr_pages);
 int pinmem_account(struct mm_struct *mm, unsigned long nr);
 void pinmem_unaccount(struct mm_struct *mm, unsigned long nr);
 int pinmem_store_handle(struct pinmem_ctx *ctx, struct xarray *xa,
@@ -166,8 +174,8 @@ void *pinmem_load_handle(struct xarray *xa, u64 handle);
 struct pinmem_pin *pinmem_pin_first_from(struct pinmem_ctx *ctx, u64 handle);
 
 /* runs.c */
-int pinmem_runs_add(struct pinmem_runs *r, struct page **pages,
-		    unsigned int n, unsigned long limit,
+int pinmem_runs_add(struct pinmem_runs *r, struct pinmem_folio_cache *fc,
+		    struct page **pages, unsigned int n, unsigned long limit,
 		    struct pinmem_placement *place);
 void pinmem_runs_trim(struct pinmem_runs *r);
 void pinmem_runs_release(struct pinmem_runs *r, bool dirty);

@@ -76,23 +76,20 @@ static int runs_reserve(struct pinmem_runs *r, unsigned long more,
 	return 0;
 }
 
-/*
- * Make @r's folio cache describe the folio of @page (frame @pfn): its
- * struct page is read once per folio, not once per page.
- */
-static void cache_folio(struct pinmem_runs *r, struct page *page,
+/* Make @fc describe the folio of @page (frame @pfn). */
+static void cache_folio(struct pinmem_folio_cache *fc, struct page *page,
 			unsigned long pfn)
 {
 	struct folio *folio;
 
-	if (pfn >= r->folio_start && pfn < r->folio_end)
+	if (pfn >= fc->start && pfn < fc->end)
 		return;
 	folio = page_folio(page);
-	r->folio_start = pfn - folio_page_idx(folio, page);
-	r->folio_end = r->folio_start + folio_nr_pages(folio);
-	r->slot = pinmem_zone_slot[page_zonenum(page)];
-	r->large = folio_test_large(folio);
-	r->huge = folio_order(folio) >= PMD_SHIFT - PAGE_SHIFT;
+	fc->start = pfn - folio_page_idx(folio, page);
+	fc->end = fc->start + folio_nr_pages(folio);
+	fc->slot = pinmem_zone_slot[page_zonenum(page)];
+	fc->large = folio_test_large(folio);
+	fc->huge = folio_order(folio) >= PMD_SHIFT - PAGE_SHIFT;
 }
 
 /*
@@ -128,6 +125,7 @@ static int append(struct pinmem_runs *r, unsigned long pfn, unsigned long n,
 /**
  * pinmem_runs_add() - append pinned pages to @r and count their placement.
  * @r: the runs.
+ * @fc: folio cache, kept by the caller across the batches of one pin.
  * @pages: pages returned by GUP, in address order.
  * @n: number of @pages.
  * @limit: the pin's total number of pages.
@@ -138,8 +136,8 @@ static int append(struct pinmem_runs *r, unsigned long pfn, unsigned long n,
  * comparison; runs and placement are updated per stretch and per folio.
  * All or nothing: on error (-ENOMEM) nothing of @pages was added.
  */
-int pinmem_runs_add(struct pinmem_runs *r, struct page **pages,
-		    unsigned int n, unsigned long limit,
+int pinmem_runs_add(struct pinmem_runs *r, struct pinmem_folio_cache *fc,
+		    struct page **pages, unsigned int n, unsigned long limit,
 		    struct pinmem_placement *place)
 {
 	unsigned long nr0 = r->nr, last0 = nr0 ? r->v[nr0 - 1] : 0;
@@ -162,12 +160,12 @@ int pinmem_runs_add(struct pinmem_runs *r, struct page **pages,
 		while (i < j) {
 			unsigned long cnt;
 
-			cache_folio(r, pages[i], pfn);
-			cnt = min_t(unsigned long, j - i, r->folio_end - pfn);
-			place->zone_pages[r->slot] += cnt;
-			if (r->large)
+			cache_folio(fc, pages[i], pfn);
+			cnt = min_t(unsigned long, j - i, fc->end - pfn);
+			place->zone_pages[fc->slot] += cnt;
+			if (fc->large)
 				place->nr_compound += cnt;
-			if (r->huge)
+			if (fc->huge)
 				place->nr_huge += cnt;
 			i += cnt;
 			pfn += cnt;
