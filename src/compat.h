@@ -7,46 +7,111 @@
 #ifndef _PINMEM_COMPAT_H
 #define _PINMEM_COMPAT_H
 
-#include <linux/minmax.h>
+#include <linux/backing-dev.h>
+#include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/page-isolation.h>
+#include <linux/pageblock-flags.h>
+
+/*
+ * Pageblock bits: up to 6.15 the isolation state is a migratetype
+ * (MIGRATE_ISOLATE within MIGRATETYPE_MASK); later kernels keep it in a
+ * bit of its own beside PAGEBLOCK_MIGRATETYPE_MASK.
+ */
+#ifdef MIGRATETYPE_MASK
+#define PINMEM_PB_MT_MASK	MIGRATETYPE_MASK
+#define PINMEM_PB_ISO_MASK	0UL
+#else
+#define PINMEM_PB_MT_MASK	PAGEBLOCK_MIGRATETYPE_MASK
+#define PINMEM_PB_ISO_MASK	PAGEBLOCK_ISO_MASK
+#endif
+
+/*
+ * The flags of @page's pageblock. No kernel exports the pageblock
+ * helpers (get_pfnblock_flags_mask() and its successors), so this reads
+ * the pageblock bitmap the way mm/page_alloc.c does, from the definitions
+ * in mmzone.h and pageblock-flags.h (mem_section is exported for
+ * pfn_to_page()).
+ */
+static inline unsigned long pinmem_pageblock_flags(struct page *page)
+{
+	unsigned long pfn = page_to_pfn(page), bitidx, word;
+	unsigned long *bitmap;
+
+#ifdef CONFIG_SPARSEMEM
+	bitmap = section_to_usemap(__pfn_to_section(pfn));
+	pfn &= PAGES_PER_SECTION - 1;
+#else
+	bitmap = page_zone(page)->pageblock_flags;
+	pfn -= pageblock_start_pfn(page_zone(page)->zone_start_pfn);
+#endif
+	bitidx = (pfn >> pageblock_order) * NR_PAGEBLOCK_BITS;
+	word = READ_ONCE(bitmap[bitidx / BITS_PER_LONG]);
+	return (word >> (bitidx & (BITS_PER_LONG - 1))) &
+	       (PINMEM_PB_MT_MASK | PINMEM_PB_ISO_MASK);
+}
+
+/* Is @page in a CMA pageblock (cma_alloc()ed, or free CMA memory)? */
+static inline bool pinmem_page_in_cma(struct page *page)
+{
+	return is_migrate_cma(pinmem_pageblock_flags(page) & PINMEM_PB_MT_MASK);
+}
 
 /**
- * pinmem_probe_pinnable() - how many leading pages of a range a long-term
- * pin could keep where they are.
- * @start: first user address.
- * @nr: number of pages to look at.
- * @pages: scratch array of @nr entries.
+ * pinmem_longterm_pinnable() - may a long-term pin keep @page where it is?
+ * @page: a present page.
  *
- * Counts the pages from @start that are present and outside ZONE_MOVABLE
- * and CMA, stopping at the first that is not; never faults, and drops the
- * references it takes. Where the kernel still has pin_user_pages_fast_only()
- * (up to 6.5), GUP-fast with FOLL_LONGTERM stops at exactly those pages,
- * CMA included. Later kernels have no such probe and do not export the
- * pageblock helpers, so ZONE_MOVABLE is told apart by zone and, on a kernel
- * with CMA, every page is taken as possibly in CMA (the caller's check then
- * errs towards refusing).
+ * The kernel's own test (folio_is_longterm_pinnable()) as far as placement
+ * goes: not in ZONE_MOVABLE, not in a CMA or isolated pageblock. The same
+ * answer on every kernel, CMA included; no kernel exports a CMA test.
+ *
+ * Return: true if the page need not migrate.
  */
-static inline int pinmem_probe_pinnable(unsigned long start, int nr,
-					struct page **pages)
+static inline bool pinmem_longterm_pinnable(struct page *page)
 {
-#ifdef PINMEM_HAVE_PIN_USER_PAGES_FAST_ONLY
-	int n = pin_user_pages_fast_only(start, nr, FOLL_LONGTERM, pages);
+	unsigned long flags;
 
-	n = max(n, 0);
-	unpin_user_pages(pages, n);
-	return n;
-#else
-	int n = max(get_user_pages_fast_only(start, nr, 0, pages), 0);
-	int i, ok = n;
-
-	for (i = 0; i < n; i++) {
-		if (ok == n && (IS_ENABLED(CONFIG_CMA) ||
-				page_zonenum(pages[i]) == ZONE_MOVABLE))
-			ok = i;
-		put_page(pages[i]);
-	}
-	return ok;
-#endif
+	if (page_zonenum(page) == ZONE_MOVABLE)
+		return false;
+	if (!IS_ENABLED(CONFIG_CMA) && !IS_ENABLED(CONFIG_MEMORY_ISOLATION))
+		return true;
+	flags = pinmem_pageblock_flags(page);
+	return !is_migrate_cma(flags & PINMEM_PB_MT_MASK) &&
+	       !is_migrate_isolate(flags & PINMEM_PB_MT_MASK) &&
+	       !(flags & PINMEM_PB_ISO_MASK);
 }
+
+/*
+ * Does a shared writable mapping of @vma need the filesystem to see every
+ * write (page_mkwrite, writeback)? The test the kernel's GUP applies from
+ * 6.5 on (vma_needs_dirty_tracking(), not exported) before it refuses a
+ * long-term write pin; here for every kernel, so that the answer is the
+ * same on all of them.
+ */
+static inline bool pinmem_vma_needs_dirty_tracking(struct vm_area_struct *vma)
+{
+	struct address_space *mapping;
+
+	if ((vma->vm_flags & (VM_SHARED | VM_WRITE)) != (VM_SHARED | VM_WRITE))
+		return false;
+	if (vma->vm_ops && (vma->vm_ops->page_mkwrite || vma->vm_ops->pfn_mkwrite))
+		return true;
+	if (vma->vm_flags & VM_PFNMAP)
+		return false;
+	mapping = vma->vm_file ? vma->vm_file->f_mapping : NULL;
+	return mapping && mapping_can_writeback(mapping);
+}
+
+/*
+ * Kernels whose GUP walks hugetlb mappings with follow_hugetlb_page() (up
+ * to 6.4) cannot migrate a huge page for FOLL_LONGTERM: the pin trips a
+ * WARN_ON_ONCE() there and fails. pinmem refuses such pins itself first.
+ */
+#ifdef PINMEM_HAVE_FOLLOW_HUGETLB_PAGE
+#define PINMEM_HUGETLB_CANNOT_MIGRATE	1
+#else
+#define PINMEM_HUGETLB_CANNOT_MIGRATE	0
+#endif
 
 #endif /* _PINMEM_COMPAT_H */

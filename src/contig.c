@@ -2,15 +2,19 @@
 /*
  * pinmem: physically contiguous buffers from the DMA/CMA core.
  *
- * Buffers come from dma_alloc_pages() on the pinmem device, which under
+ * Buffers come from dma_alloc_pages() on pinmem's DMA device, which under
  * dma-direct tries the default CMA area first (cma_alloc() itself is not
  * exported to modules on older kernels), or from a pool reserved the same
  * way at load time. dma-direct falls back silently to the page allocator
  * when CMA cannot serve a request, so whether a buffer really came from CMA
- * is measured: the kernel's CMA_ALLOC_SUCCESS event count moves across the
- * allocation (allocations are serialised by pinmem_contig_lock for that).
- * The drop of free CMA pages is no measure: the pages cma_alloc() migrates
- * out of the range may land outside CMA.
+ * is read off its pageblock (MIGRATE_CMA). Allocations run in parallel:
+ * pinmem_contig_lock only guards the list, the pool bitmap and the stats,
+ * never an allocation, which may migrate for seconds.
+ *
+ * Every buffer reaches user space zeroed: dma_alloc_pages() zeroes its own,
+ * pool buffers are cleared on each allocation. Each is charged to its
+ * user (locked_vm, as pins are) and, from the page allocator, to the
+ * caller's memory cgroup (__GFP_ACCOUNT; CMA allocations cannot be).
  *
  * A buffer is referenced by its context's tree and by every VMA mapping
  * it, so it outlives a CONTIG_FREE or close() until the last munmap().
@@ -21,14 +25,17 @@
 #include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
 #include <linux/bitmap.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/user.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/vmstat.h>
 
+#include "compat.h"
 #include "pinmem.h"
 
 static unsigned int pinmem_pool_mb;
@@ -44,7 +51,10 @@ MODULE_PARM_DESC(pool_mb, "MiB of contiguous memory to reserve at load for PINME
  * @page: first page.
  * @dma: DMA address.
  * @placement: PINMEM_CONTIG_IN_* bits.
- * @mm: address space charged for it (mmgrab'ed: it may outlive the context).
+ * @nr_charged: pages charged for it (a power of two from the page allocator).
+ * @mm: address space whose pinned_vm shows it (mmgrab'ed: it may outlive
+ *	the context).
+ * @user: user charged for it (get_uid()'ed, likewise).
  * @tgid: who allocated it.
  * @comm: its command name.
  * @created_ns: boot time of the allocation.
@@ -57,7 +67,9 @@ struct pinmem_contig {
 	struct page *page;
 	dma_addr_t dma;
 	u32 placement;
+	unsigned long nr_charged;
 	struct mm_struct *mm;
+	struct user_struct *user;
 	pid_t tgid;
 	char comm[TASK_COMM_LEN];
 	u64 created_ns;
@@ -65,7 +77,7 @@ struct pinmem_contig {
 
 static struct device *contig_dev;
 
-/* Serialises allocations (for the CMA measurement) and guards the list. */
+/* Guards the list, the pool bitmap and cstats; held only briefly. */
 static DEFINE_MUTEX(pinmem_contig_lock);
 static LIST_HEAD(pinmem_contig_list);
 
@@ -89,25 +101,21 @@ static struct {
 	unsigned long cma_free_at_load;
 } cstats;
 
+static void contig_put_memory(struct pinmem_contig *c);
+
 static void contig_release(struct pinmem_contig *c)
 {
 	mutex_lock(&pinmem_contig_lock);
 	list_del(&c->list);
-	if (c->placement & PINMEM_CONTIG_IN_POOL) {
-		bitmap_clear(pool.used, page_to_pfn(c->page) -
-			     page_to_pfn(pool.page), c->size >> PAGE_SHIFT);
-		pool.nr_free += c->size >> PAGE_SHIFT;
-	} else {
-		dma_free_pages(contig_dev, c->size, c->page, c->dma,
-			       DMA_BIDIRECTIONAL);
-	}
 	cstats.frees++;
 	cstats.bytes_in_use -= c->size;
 	if (c->placement & PINMEM_CONTIG_IN_CMA)
 		cstats.cma_bytes_in_use -= c->size;
 	mutex_unlock(&pinmem_contig_lock);
+	contig_put_memory(c);
 
-	pinmem_unaccount(c->mm, c->size >> PAGE_SHIFT);
+	pinmem_unaccount(c->user, c->mm, c->nr_charged);
+	free_uid(c->user);
 	mmdrop(c->mm);
 	kfree(c);
 }
@@ -118,46 +126,44 @@ static void contig_put(struct pinmem_contig *c)
 		contig_release(c);
 }
 
-/* cma_alloc() successes so far; 0 on kernels without CMA. */
-static unsigned long cma_alloc_successes(void)
+/* A range of the pool for @c, zeroed; takes pinmem_contig_lock. */
+static int contig_from_pool(struct pinmem_contig *c, u64 align)
 {
-#if defined(CONFIG_CMA) && defined(CONFIG_VM_EVENT_COUNTERS)
-	unsigned long sum = 0;
-	int cpu;
+	unsigned long nr = c->size >> PAGE_SHIFT, mask, first, i;
 
-	for_each_possible_cpu(cpu)
-		sum += per_cpu(vm_event_states, cpu).event[CMA_ALLOC_SUCCESS];
-	return sum;
-#else
+	/* Aligned in physical memory, wherever the pool starts. */
+	mask = (align >> PAGE_SHIFT) - 1;
+	mutex_lock(&pinmem_contig_lock);
+	first = bitmap_find_next_zero_area_off(pool.used, pool.nr_pages, 0, nr,
+					       mask, page_to_pfn(pool.page) & mask);
+	if (first >= pool.nr_pages) {
+		mutex_unlock(&pinmem_contig_lock);
+		return -ENOMEM;
+	}
+	bitmap_set(pool.used, first, nr);
+	pool.nr_free -= nr;
+	mutex_unlock(&pinmem_contig_lock);
+
+	c->page = pfn_to_page(page_to_pfn(pool.page) + first);
+	c->dma = pool.dma + (first << PAGE_SHIFT);
+	c->placement = PINMEM_CONTIG_IN_POOL;
+	/* The last owner's data must not reach the next one. */
+	for (i = 0; i < nr; i++) {
+		clear_highpage(pfn_to_page(page_to_pfn(c->page) + i));
+		cond_resched();
+	}
 	return 0;
-#endif
 }
 
-/* Allocate @c's memory; caller holds pinmem_contig_lock. */
+/* Allocate @c's memory from the DMA/CMA core or the pool. */
 static int contig_get_memory(struct pinmem_contig *c, u64 align, bool from_pool)
 {
-	unsigned long nr = c->size >> PAGE_SHIFT, cma_before;
+	if (from_pool)
+		return contig_from_pool(c, align);
 
-	if (from_pool) {
-		/* Aligned in physical memory, wherever the pool starts. */
-		unsigned long mask = (align >> PAGE_SHIFT) - 1, first;
-
-		first = bitmap_find_next_zero_area_off(pool.used, pool.nr_pages,
-						       0, nr, mask,
-						       page_to_pfn(pool.page) & mask);
-		if (first >= pool.nr_pages)
-			return -ENOMEM;
-		bitmap_set(pool.used, first, nr);
-		pool.nr_free -= nr;
-		c->page = pfn_to_page(page_to_pfn(pool.page) + first);
-		c->dma = pool.dma + (first << PAGE_SHIFT);
-		c->placement = PINMEM_CONTIG_IN_POOL;
-		return 0;
-	}
-
-	cma_before = cma_alloc_successes();
 	c->page = dma_alloc_pages(contig_dev, c->size, &c->dma,
-				  DMA_BIDIRECTIONAL, GFP_KERNEL | __GFP_NOWARN);
+				  DMA_BIDIRECTIONAL,
+				  GFP_KERNEL | __GFP_NOWARN | __GFP_ACCOUNT);
 	if (!c->page)
 		return -ENOMEM;
 	if (!IS_ALIGNED(page_to_phys(c->page), align)) {
@@ -165,9 +171,23 @@ static int contig_get_memory(struct pinmem_contig *c, u64 align, bool from_pool)
 			       DMA_BIDIRECTIONAL);
 		return -ENOMEM;
 	}
-	if (cma_alloc_successes() != cma_before)
+	if (pinmem_page_in_cma(c->page))
 		c->placement = PINMEM_CONTIG_IN_CMA;
 	return 0;
+}
+
+static void contig_put_memory(struct pinmem_contig *c)
+{
+	if (c->placement & PINMEM_CONTIG_IN_POOL) {
+		mutex_lock(&pinmem_contig_lock);
+		bitmap_clear(pool.used, page_to_pfn(c->page) -
+			     page_to_pfn(pool.page), c->size >> PAGE_SHIFT);
+		pool.nr_free += c->size >> PAGE_SHIFT;
+		mutex_unlock(&pinmem_contig_lock);
+	} else {
+		dma_free_pages(contig_dev, c->size, c->page, c->dma,
+			       DMA_BIDIRECTIONAL);
+	}
 }
 
 int pinmem_contig_alloc(struct pinmem_ctx *ctx,
@@ -176,26 +196,30 @@ int pinmem_contig_alloc(struct pinmem_ctx *ctx,
 	bool from_pool = args->flags & PINMEM_CONTIG_POOL;
 	u64 align = args->align ? args->align : PAGE_SIZE;
 	struct pinmem_contig *c;
-	unsigned long nr;
+	unsigned long nr, extra;
+	bool admin;
 	int ret;
 
 	if (args->flags & ~PINMEM_CONTIG_FLAGS || args->reserved)
 		return -EINVAL;
-	if (!args->length || !PAGE_ALIGNED(args->length) ||
-	    args->length > SIZE_MAX)
+	if (!args->length || !PAGE_ALIGNED(args->length))
 		return -EINVAL;
+	/* Before any rounding: lengths near 2^64 must not overflow it. */
+	if (args->length >> PAGE_SHIFT > totalram_pages())
+		return -ENOMEM;
+	nr = args->length >> PAGE_SHIFT;
 	if (!is_power_of_2(align) || align < PAGE_SIZE ||
 	    (!from_pool && align > roundup_pow_of_two(args->length)))
 		return -EINVAL;
-	nr = args->length >> PAGE_SHIFT;
-	if (nr > totalram_pages())
-		return -ENOMEM;
 	if (from_pool && !pool.used)
 		return -ENODEV;
-	if (!from_pool && !IS_ENABLED(CONFIG_DMA_CMA) && nr > MAX_ORDER_NR_PAGES)
+	if (!from_pool && nr > MAX_ORDER_NR_PAGES &&
+	    (!IS_ENABLED(CONFIG_DMA_CMA) || !pinmem_have_unpinnable(false)))
 		return -E2BIG;
+	/* No audit record (an SELinux denial) for every unprivileged caller. */
+	admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
 
-	ret = pinmem_account(ctx->mm, nr);
+	ret = pinmem_account(ctx->user, ctx->mm, nr);
 	if (ret)
 		return ret;
 	ret = -ENOMEM;
@@ -203,18 +227,27 @@ int pinmem_contig_alloc(struct pinmem_ctx *ctx,
 	if (!c)
 		goto unaccount;
 	c->size = args->length;
-	c->mm = ctx->mm;
+	c->nr_charged = nr;
 	c->tgid = task_tgid_nr(current);
 	get_task_comm(c->comm, current);
 	refcount_set(&c->ref, 1);
 
-	mutex_lock(&pinmem_contig_lock);
 	ret = contig_get_memory(c, align, from_pool);
-	if (ret) {
-		cstats.failures++;
-		mutex_unlock(&pinmem_contig_lock);
+	if (ret)
 		goto free;
+	/* The page allocator gave a power of two: charge all of it. */
+	if (!(c->placement & (PINMEM_CONTIG_IN_POOL | PINMEM_CONTIG_IN_CMA))) {
+		extra = (1UL << get_order(c->size)) - nr;
+		ret = extra ? pinmem_account(ctx->user, ctx->mm, extra) : 0;
+		if (ret)
+			goto put_memory;
+		c->nr_charged += extra;
 	}
+	c->mm = ctx->mm;
+	mmgrab(c->mm);
+	c->user = get_uid(ctx->user);
+
+	mutex_lock(&pinmem_contig_lock);
 	c->created_ns = ktime_get_coarse_boottime_ns();
 	list_add_tail(&c->list, &pinmem_contig_list);
 	cstats.allocs++;
@@ -222,26 +255,35 @@ int pinmem_contig_alloc(struct pinmem_ctx *ctx,
 	if (c->placement & PINMEM_CONTIG_IN_CMA)
 		cstats.cma_bytes_in_use += c->size;
 	mutex_unlock(&pinmem_contig_lock);
-	mmgrab(c->mm);
 
+	/*
+	 * Once stored and unlocked, the buffer belongs to the tree: another
+	 * thread may CONTIG_FREE it by handle at once. Answer from under the
+	 * lock.
+	 */
 	mutex_lock(&ctx->lock);
 	ret = pinmem_store_handle(ctx, &ctx->contigs, c, &c->handle);
-	mutex_unlock(&ctx->lock);
-	if (ret) {
-		contig_put(c);
-		return ret;
+	if (!ret) {
+		args->handle = c->handle;
+		args->mmap_offset = c->handle << PAGE_SHIFT;
+		args->phys_addr = admin ? page_to_phys(c->page) : 0;
+		args->placement = c->placement;
 	}
+	mutex_unlock(&ctx->lock);
+	if (ret)
+		contig_put(c);
+	return ret;
 
-	args->handle = c->handle;
-	args->mmap_offset = c->handle << PAGE_SHIFT;
-	args->phys_addr = capable(CAP_SYS_ADMIN) ? page_to_phys(c->page) : 0;
-	args->placement = c->placement;
-	return 0;
-
+put_memory:
+	contig_put_memory(c);
+	nr = c->nr_charged;
 free:
+	mutex_lock(&pinmem_contig_lock);
+	cstats.failures++;
+	mutex_unlock(&pinmem_contig_lock);
 	kfree(c);
 unaccount:
-	pinmem_unaccount(ctx->mm, nr);
+	pinmem_unaccount(ctx->user, ctx->mm, nr);
 	return ret;
 }
 
@@ -268,8 +310,10 @@ void pinmem_contig_release_all(struct pinmem_ctx *ctx)
 	struct pinmem_contig *c;
 	unsigned long handle;
 
-	xa_for_each(&ctx->contigs, handle, c)
+	xa_for_each(&ctx->contigs, handle, c) {
 		contig_put(c);
+		cond_resched();
+	}
 	xa_destroy(&ctx->contigs);
 }
 
@@ -323,10 +367,11 @@ put:
 
 static int cma_show(struct seq_file *m, void *unused)
 {
-	u64 now = ktime_get_coarse_boottime_ns();
 	struct pinmem_contig *c;
+	u64 now;
 
 	mutex_lock(&pinmem_contig_lock);
+	now = ktime_get_coarse_boottime_ns();
 	seq_printf(m, "dma_cma_configured %s\n",
 		   IS_ENABLED(CONFIG_DMA_CMA) ? "yes" : "no");
 	seq_printf(m, "cma_free_at_load_kib %lu\n",
@@ -374,6 +419,13 @@ int pinmem_contig_init(struct device *dev)
 		return 0;
 
 	pool.size = (size_t)pinmem_pool_mb << 20;
+	if (pool.size >> PAGE_SHIFT > MAX_ORDER_NR_PAGES &&
+	    (!IS_ENABLED(CONFIG_DMA_CMA) || !pinmem_have_unpinnable(false))) {
+		pr_err("pool_mb=%u: without a CMA area the pool can be at most %lu MiB (the page allocator's largest block)\n",
+		       pinmem_pool_mb, (unsigned long)MAX_ORDER_NR_PAGES >> (20 - PAGE_SHIFT));
+		ret = -EINVAL;
+		goto clear;
+	}
 	pool.page = dma_alloc_pages(dev, pool.size, &pool.dma,
 				    DMA_BIDIRECTIONAL, GFP_KERNEL | __GFP_NOWARN);
 	if (!pool.page) {

@@ -12,7 +12,9 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/platform_device.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
@@ -128,7 +130,7 @@ static int pinmem_open(struct inode *inode, struct file *file)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
-	pinmem_ctx_init(ctx, current->mm);
+	pinmem_ctx_init(ctx, current->mm, get_uid(current_user()));
 	mmgrab(ctx->mm);
 
 	mutex_lock(&pinmem_registry_lock);
@@ -143,6 +145,7 @@ static int pinmem_open(struct inode *inode, struct file *file)
 	return 0;
 
 free:
+	free_uid(ctx->user);
 	mmdrop(ctx->mm);
 	kfree(ctx);
 	return ret;
@@ -160,6 +163,7 @@ static int pinmem_release(struct inode *inode, struct file *file)
 	pinmem_ctx_release_pins(ctx);
 	pinmem_contig_release_all(ctx);
 	atomic_long_dec(&pinmem_stats.contexts);
+	free_uid(ctx->user);
 	mmdrop(ctx->mm);
 	kfree(ctx);
 	return 0;
@@ -177,7 +181,7 @@ static int pinmem_args_in(void *karg, const struct pinmem_ioctl_desc *desc,
 		return -EFAULT;
 	if (*usize < desc->size_ver0)
 		return -EINVAL;
-	if (*usize > PAGE_SIZE)
+	if (*usize > PINMEM_ARGS_SIZE_MAX)
 		return -E2BIG;
 	return copy_struct_from_user(karg, desc->ksize, uarg, *usize);
 }
@@ -288,34 +292,51 @@ static struct miscdevice pinmem_misc = {
 	.mode = 0600,
 };
 
+/* The device contiguous buffers are allocated for (dma_alloc_pages()). */
+static struct platform_device *pinmem_dma_pdev;
+
+/*
+ * /dev/pinmem appears last, when everything it serves is ready, and goes
+ * first: an fd opened while init can still fail would outlive the module.
+ */
 static int __init pinmem_init(void)
 {
 	int ret;
+
+	pinmem_dma_pdev = platform_device_register_simple(KBUILD_MODNAME,
+							  PLATFORM_DEVID_NONE,
+							  NULL, 0);
+	if (IS_ERR(pinmem_dma_pdev))
+		return PTR_ERR(pinmem_dma_pdev);
+	ret = pinmem_contig_init(&pinmem_dma_pdev->dev);
+	if (ret)
+		goto unregister_pdev;
+	pinmem_debugfs_init();
 
 	pinmem_misc.mode = pinmem_dev_mode & 0666;
 	ret = misc_register(&pinmem_misc);
 	if (ret) {
 		pr_err("cannot register /dev/pinmem: %d\n", ret);
-		return ret;
+		goto debugfs_exit;
 	}
-	ret = pinmem_contig_init(pinmem_misc.this_device);
-	if (ret)
-		goto deregister;
-	pinmem_debugfs_init();
 	pr_info("version %s, ABI %d, /dev/pinmem ready\n", PINMEM_VERSION,
 		PINMEM_ABI_VERSION);
 	return 0;
 
-deregister:
-	misc_deregister(&pinmem_misc);
+debugfs_exit:
+	pinmem_debugfs_exit();
+	pinmem_contig_exit();
+unregister_pdev:
+	platform_device_unregister(pinmem_dma_pdev);
 	return ret;
 }
 
 static void __exit pinmem_exit(void)
 {
+	misc_deregister(&pinmem_misc);
 	pinmem_debugfs_exit();
 	pinmem_contig_exit();
-	misc_deregister(&pinmem_misc);
+	platform_device_unregister(pinmem_dma_pdev);
 	WARN_ON(!xa_empty(&pinmem_ctxs));
 }
 

@@ -2,27 +2,33 @@
 /*
  * pinmem: pinning, unpinning and looking up user ranges of one context.
  *
- * Each context keeps its pins in two rbtrees over the same nodes: by user
- * address (pins of a context never overlap, so an address maps to at most
- * one pin) and by handle. Both lookups are O(log n). The context lock only
+ * Each context keeps its pins in an rbtree by user address (pins of a
+ * context never overlap, so an address maps to at most one pin) and in an
+ * xarray by handle. The context lock only
  * guards the trees: GUP, user copies and unpinning run outside it, so a slow
  * pin (migration of a gigabyte under TCG takes seconds) never stalls QUERY,
  * ACCESS or a debugfs reader.
  *
- * Every pin is charged to its mm's pinned_vm and checked against
- * RLIMIT_MEMLOCK (CAP_IPC_LOCK bypasses), as RDMA's ib_umem does, and
- * uncharged when the pages are unpinned, even if the process is long gone
- * (the context holds the mm_struct with mmgrab()).
+ * Every pin is charged to the user that opened the context (its
+ * user_struct's locked_vm, shared with io_uring and RDMA) and checked
+ * against the caller's RLIMIT_MEMLOCK (CAP_IPC_LOCK bypasses), as io_uring
+ * does: pins live as long as the file, which exec, fork and fd passing carry
+ * past the mm, so a per-mm count would be no limit. The mm's pinned_vm
+ * (VmPin) is charged as well, for the record. Both are uncharged when the
+ * pages are unpinned, even if the process is long gone (the context holds
+ * the mm_struct with mmgrab() and the user_struct with get_uid()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
 #include <linux/highmem.h>
+#include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
@@ -43,9 +49,11 @@ const char * const pinmem_zone_names[PINMEM_ZONE_SLOTS] = {
 	[PINMEM_ZONE_DEVICE] = "Device",
 };
 
-void pinmem_ctx_init(struct pinmem_ctx *ctx, struct mm_struct *mm)
+void pinmem_ctx_init(struct pinmem_ctx *ctx, struct mm_struct *mm,
+		     struct user_struct *user)
 {
 	ctx->mm = mm;
+	ctx->user = user;
 	mutex_init(&ctx->lock);
 	ctx->by_addr = RB_ROOT;
 	xa_init(&ctx->pins);
@@ -139,29 +147,187 @@ static void erase_pin(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
 	ctx->nr_pages -= pin->nr_pages;
 }
 
-/* Charge @nr pages to @mm's pinned_vm within RLIMIT_MEMLOCK. */
-int pinmem_account(struct mm_struct *mm, unsigned long nr)
+/**
+ * pinmem_account() - charge pinned pages.
+ * @user: the user charged, within the caller's RLIMIT_MEMLOCK.
+ * @mm: the address space whose pinned_vm (VmPin) shows them.
+ * @nr: pages.
+ *
+ * The limit is on @user's locked_vm, which io_uring and RDMA charge too,
+ * so that all the long-term pins of one user add up, whatever process,
+ * exec or file they hang on. CAP_IPC_LOCK lifts the limit, not the charge.
+ *
+ * Return: 0, or -ENOMEM over the limit.
+ */
+int pinmem_account(struct user_struct *user, struct mm_struct *mm,
+		   unsigned long nr)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	s64 pinned = atomic64_add_return(nr, &mm->pinned_vm);
+	unsigned long locked = atomic_long_add_return(nr, &user->locked_vm);
 
-	if (pinned > limit && !capable(CAP_IPC_LOCK)) {
-		atomic64_sub(nr, &mm->pinned_vm);
+	if (locked > limit && !capable(CAP_IPC_LOCK)) {
+		atomic_long_sub(nr, &user->locked_vm);
 		return -ENOMEM;
+	}
+	atomic64_add(nr, &mm->pinned_vm);
+	return 0;
+}
+
+void pinmem_unaccount(struct user_struct *user, struct mm_struct *mm,
+		      unsigned long nr)
+{
+	atomic_long_sub(nr, &user->locked_vm);
+	atomic64_sub(nr, &mm->pinned_vm);
+}
+
+/**
+ * struct pin_seg - the part of a range one VMA covers, and how to pin it.
+ * @end: its end.
+ * @gup_flags: FOLL_* flags for it.
+ * @hugetlb: it is a hugetlb mapping.
+ */
+struct pin_seg {
+	unsigned long end;
+	unsigned int gup_flags;
+	bool hugetlb;
+};
+
+/*
+ * The VMA at @addr, clipped to @end, and the flags to pin it with. A read
+ * pin of a private writable mapping pins as a write would (FOLL_WRITE, no
+ * FOLL_FORCE), as io_uring and RDMA do: the device must see the very pages
+ * the process writes later, not the shared zero page or a page COW will
+ * replace. Long-term write pins of page cache that needs dirty tracking
+ * (regular files on a disk filesystem) are refused on every kernel, as GUP
+ * itself does from 6.5 on: writes behind the filesystem's back corrupt
+ * writeback.
+ */
+static int pin_segment(struct mm_struct *mm, unsigned long addr,
+		       unsigned long end, unsigned int gup_flags,
+		       struct pin_seg *seg)
+{
+	struct vm_area_struct *vma;
+	int ret = 0;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	vma = find_vma(mm, addr);
+	if (!vma || vma->vm_start > addr) {
+		ret = -EFAULT;
+		goto out;
+	}
+	if ((gup_flags & (FOLL_WRITE | FOLL_LONGTERM)) ==
+	    (FOLL_WRITE | FOLL_LONGTERM) && pinmem_vma_needs_dirty_tracking(vma)) {
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	if ((vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE)
+		gup_flags |= FOLL_WRITE;
+	seg->end = min(end, vma->vm_end);
+	seg->gup_flags = gup_flags;
+	seg->hugetlb = is_vm_hugetlb_page(vma);
+out:
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+typedef int (*pin_seg_fn)(unsigned long start, unsigned long end,
+			  const struct pin_seg *seg, void *data);
+
+/*
+ * Walk [addr, addr + nr pages) a VMA at a time, calling @fn on each piece
+ * with its flags; stops at the first error.
+ */
+static int walk_segments(struct mm_struct *mm, unsigned long addr,
+			 unsigned long nr_pages, unsigned int gup_flags,
+			 pin_seg_fn fn, void *data)
+{
+	unsigned long end = addr + (nr_pages << PAGE_SHIFT);
+	struct pin_seg seg;
+	int ret;
+
+	while (addr < end) {
+		ret = pin_segment(mm, addr, end, gup_flags, &seg);
+		if (!ret)
+			ret = fn(addr, seg.end, &seg, data);
+		if (ret)
+			return ret;
+		addr = seg.end;
 	}
 	return 0;
 }
 
-void pinmem_unaccount(struct mm_struct *mm, unsigned long nr)
+/*
+ * Kernels without hugetlb migration for long-term pins (compat.h): refuse a
+ * hugetlb range any of whose huge pages sits in ZONE_MOVABLE or CMA before
+ * GUP gets there (it would WARN and fail). The pages are faulted in with
+ * ordinary references, which are dropped again.
+ */
+static int hugetlb_seg_check(unsigned long start, unsigned long end,
+			     const struct pin_seg *seg, void *scratch)
 {
-	atomic64_sub(nr, &mm->pinned_vm);
+	struct page **pages = scratch;
+	int bad = 0, i, n;
+
+	if (!PINMEM_HUGETLB_CANNOT_MIGRATE || !seg->hugetlb ||
+	    !(seg->gup_flags & FOLL_LONGTERM))
+		return 0;
+	while (start < end && !bad) {
+		n = min((end - start) >> PAGE_SHIFT, PINMEM_PIN_BATCH);
+		n = get_user_pages_fast(start, n, seg->gup_flags & FOLL_WRITE,
+					pages);
+		if (n <= 0)
+			return n ? n : -EFAULT;
+		for (i = 0; i < n; i++) {
+			bad |= !pinmem_longterm_pinnable(pages[i]);
+			put_page(pages[i]);
+		}
+		start += (unsigned long)n << PAGE_SHIFT;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	}
+	if (bad) {
+		pr_info_ratelimited("%s[%d]: huge pages in ZONE_MOVABLE or CMA cannot be pinned long-term on this kernel; use huge pages from other zones (for example allocated before memory is onlined movable) or transparent huge pages\n",
+				    current->comm, task_pid_nr(current));
+		return -EOPNOTSUPP;
+	}
+	return 0;
 }
 
 /*
- * Free pages a long-term pin may land on: outside ZONE_MOVABLE and CMA,
- * above each zone's high watermark.
+ * Does this machine have memory a long-term pin must migrate out of: CMA
+ * pages, or (@movable) a populated ZONE_MOVABLE? (for_each_populated_zone()
+ * uses symbols not every kernel exports.)
  */
-static unsigned long free_pinnable_pages(void)
+bool pinmem_have_unpinnable(bool movable)
+{
+	int nid, i;
+
+	for_each_online_node(nid) {
+		pg_data_t *pgdat = NODE_DATA(nid);
+
+		for (i = 0; i < MAX_NR_ZONES; i++) {
+			struct zone *zone = &pgdat->node_zones[i];
+
+			if (!populated_zone(zone))
+				continue;
+			if ((movable && i == ZONE_MOVABLE) || zone_cma_pages(zone))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Pages a long-term pin may land on, without killing anything: free or
+ * reclaimable (page cache, lazily freed anonymous memory: both on the file
+ * LRU) in the zones GFP_USER migration targets come from, that is neither
+ * ZONE_MOVABLE nor HIGHMEM nor CMA, above each zone's high watermark. Like
+ * si_mem_available(), only half the page cache, at most, is taken as
+ * reclaimable, and the file pages of a zone with CMA only in the proportion
+ * of its non-CMA pages.
+ */
+static unsigned long pinnable_available_pages(void)
 {
 	unsigned long sum = 0;
 	int nid, i;
@@ -171,75 +337,95 @@ static unsigned long free_pinnable_pages(void)
 
 		for (i = 0; i < MAX_NR_ZONES; i++) {
 			struct zone *zone = &pgdat->node_zones[i];
-			long free;
+			unsigned long managed, cma, file;
+			long avail;
 
-			if (i == ZONE_MOVABLE || !populated_zone(zone))
+			if (i == ZONE_MOVABLE || is_highmem_idx(i) ||
+			    !populated_zone(zone))
 				continue;
-			free = zone_page_state(zone, NR_FREE_PAGES) -
-			       zone_page_state(zone, NR_FREE_CMA_PAGES) -
-			       high_wmark_pages(zone);
-			if (free > 0)
-				sum += free;
+			managed = zone_managed_pages(zone);
+			cma = zone_cma_pages(zone);
+			file = zone_page_state(zone, NR_ZONE_INACTIVE_FILE) +
+			       zone_page_state(zone, NR_ZONE_ACTIVE_FILE);
+			if (cma && managed)
+				file = mult_frac(file, managed - min(cma, managed),
+						 managed);
+			file -= min(file / 2, low_wmark_pages(zone));
+			avail = zone_page_state(zone, NR_FREE_PAGES) -
+				zone_page_state(zone, NR_FREE_CMA_PAGES) +
+				file - high_wmark_pages(zone);
+			if (avail > 0)
+				sum += avail;
 		}
 	}
 	return sum;
 }
 
-/*
- * A lower bound of the pages the pin will need from free_pinnable_pages():
- * the present ones a long-term pin cannot keep where they are (ZONE_MOVABLE
- * or CMA), which must be migrated, plus, for a write pin, the ones not
- * present yet, which must be faulted in. Never faults.
- */
-static long pages_needing_memory(unsigned long addr, unsigned long nr_pages,
-				 bool write)
-{
-	unsigned long done = 0, need = 0;
+struct fit_walk {
 	struct page **pages;
+	unsigned long need;
+};
 
-	pages = kmalloc_array(PINMEM_PIN_BATCH, sizeof(*pages), GFP_KERNEL);
-	if (!pages)
-		return -ENOMEM;
-	while (done < nr_pages) {
-		int batch = min(nr_pages - done, PINMEM_PIN_BATCH);
-		int n = pinmem_probe_pinnable(addr + (done << PAGE_SHIFT), batch,
-					      pages);
+/*
+ * Count, in one linear pass, the pages of a piece that will take a page of
+ * pinnable memory: present ones the pin cannot keep where they are (in
+ * ZONE_MOVABLE or CMA: migrated), and ones GUP-fast cannot take as they are
+ * with the pin's own FOLL_WRITE (not present, the huge zero page, COW-shared
+ * or private file pages: faulted, and the new page lands where ordinary
+ * user memory does, ZONE_MOVABLE first). Never faults; killable.
+ */
+static int fit_seg_count(unsigned long start, unsigned long end,
+			 const struct pin_seg *seg, void *data)
+{
+	struct fit_walk *w = data;
+	int i, n, batch;
 
-		done += n;
-		if (n < batch) {
-			/* Present but not pinnable in place, or not present. */
-			if (get_user_pages_fast_only(addr + (done << PAGE_SHIFT),
-						     1, 0, pages) == 1) {
-				put_page(pages[0]);
-				need++;
-			} else {
-				need += write;
-			}
-			done++;
+	while (start < end) {
+		batch = min((end - start) >> PAGE_SHIFT, PINMEM_PIN_BATCH);
+		n = get_user_pages_fast_only(start, batch,
+					     seg->gup_flags & FOLL_WRITE, w->pages);
+		n = max(n, 0);
+		for (i = 0; i < n; i++) {
+			w->need += !pinmem_longterm_pinnable(w->pages[i]);
+			put_page(w->pages[i]);
 		}
+		start += (unsigned long)n << PAGE_SHIFT;
+		if (n < batch) {
+			w->need++;
+			start += PAGE_SIZE;
+		}
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		cond_resched();
 	}
-	kfree(pages);
-	return need;
+	return 0;
 }
 
 /*
- * Refuse up front a pin that clearly cannot fit: migrating pages out of
- * ZONE_MOVABLE or CMA into memory that is not there ends in the OOM killer,
- * not in an error. The walk only runs when the whole range would not fit,
- * and costs about what pinning the range once more would.
+ * Refuse up front a long-term pin that clearly cannot fit: migrating pages
+ * out of ZONE_MOVABLE or CMA into memory that is not there ends in the OOM
+ * killer, not in an error. Only migration needs this: on a machine with
+ * neither, a pin faults like any other use of memory (bounded by
+ * RLIMIT_MEMLOCK and the memory cgroup) and is never refused here. The walk
+ * runs only when the whole range would not fit what is available.
  */
-static int check_fit(unsigned long addr, unsigned long nr_pages, bool write)
+static int check_fit(struct mm_struct *mm, unsigned long addr,
+		     unsigned long nr_pages, unsigned int gup_flags,
+		     struct page **scratch)
 {
-	unsigned long avail = free_pinnable_pages();
-	long need;
+	struct fit_walk w = { .pages = scratch };
+	unsigned long avail;
+	int ret;
 
+	if (!pinmem_have_unpinnable(true))
+		return 0;
+	avail = pinnable_available_pages();
 	if (nr_pages <= avail)
 		return 0;
-	need = pages_needing_memory(addr, nr_pages, write);
-	if (need < 0)
-		return need;
-	return need > avail ? -ENOMEM : 0;
+	ret = walk_segments(mm, addr, nr_pages, gup_flags, fit_seg_count, &w);
+	if (ret)
+		return ret;
+	return w.need > avail ? -ENOMEM : 0;
 }
 
 static void pin_put(struct pinmem_pin *pin)
@@ -247,7 +433,7 @@ static void pin_put(struct pinmem_pin *pin)
 	if (!refcount_dec_and_test(&pin->ref))
 		return;
 	pinmem_runs_release(&pin->runs, pin->flags & PINMEM_PIN_WRITE);
-	pinmem_unaccount(pin->mm, pin->nr_pages);
+	pinmem_unaccount(pin->user, pin->mm, pin->nr_pages);
 	atomic_long_dec(&pinmem_stats.pins);
 	atomic_long_sub(pin->nr_pages, &pinmem_stats.pinned_pages);
 	atomic64_inc(&pinmem_stats.total_unpins);
@@ -255,45 +441,53 @@ static void pin_put(struct pinmem_pin *pin)
 	kfree(pin);
 }
 
+struct pin_walk {
+	struct pinmem_pin *pin;
+	struct pinmem_folio_cache fc;
+	struct page **batch;
+};
+
+static int pin_seg_pages(unsigned long start, unsigned long end,
+			 const struct pin_seg *seg, void *data)
+{
+	struct pin_walk *w = data;
+	struct pinmem_pin *pin = w->pin;
+	int ret;
+
+	while (start < end) {
+		unsigned long n = min((end - start) >> PAGE_SHIFT,
+				      PINMEM_PIN_BATCH);
+
+		ret = pin_user_pages_fast(start, n, seg->gup_flags, w->batch);
+		if (ret <= 0)	/* 0 pages and no error: treat as unmapped */
+			return ret ? ret : -EFAULT;
+		n = ret;
+		ret = pinmem_runs_add(&pin->runs, &w->fc, w->batch, n,
+				      pin->nr_pages, &pin->place);
+		if (ret) {
+			unpin_user_pages(w->batch, n);
+			return ret;
+		}
+		start += n << PAGE_SHIFT;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+	return 0;
+}
+
 /*
  * Pin every page of @pin's range into its runs, counting its placement:
  * all of it, or nothing.
  */
-static int pin_range(struct pinmem_pin *pin, unsigned int gup_flags)
+static int pin_range(struct pinmem_pin *pin, unsigned int gup_flags,
+		     struct page **batch)
 {
-	struct pinmem_folio_cache fc = {};
-	unsigned long done = 0;
-	struct page **batch;
-	int ret = 0;
+	struct pin_walk w = { .pin = pin, .batch = batch };
+	int ret;
 
-	batch = kmalloc_array(PINMEM_PIN_BATCH, sizeof(*batch), GFP_KERNEL);
-	if (!batch)
-		return -ENOMEM;
-	while (done < pin->nr_pages) {
-		unsigned long n = min(pin->nr_pages - done, PINMEM_PIN_BATCH);
-
-		ret = pin_user_pages_fast(pin->uaddr + (done << PAGE_SHIFT), n,
-					  gup_flags, batch);
-		if (ret <= 0) {
-			/* 0 pages and no error: treat as unmapped. */
-			ret = ret ? ret : -EFAULT;
-			break;
-		}
-		n = ret;
-		ret = pinmem_runs_add(&pin->runs, &fc, batch, n, pin->nr_pages,
-				      &pin->place);
-		if (ret) {
-			unpin_user_pages(batch, n);
-			break;
-		}
-		done += n;
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			break;
-		}
-		cond_resched();
-	}
-	kfree(batch);
+	ret = walk_segments(pin->mm, pin->uaddr, pin->nr_pages, gup_flags,
+			    pin_seg_pages, &w);
 	if (ret)
 		pinmem_runs_release(&pin->runs, false);
 	else
@@ -364,69 +558,95 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	bool longterm = !(args->flags & PINMEM_PIN_SHORTTERM);
 	unsigned int gup_flags = (longterm ? FOLL_LONGTERM : 0) |
 				 (write ? FOLL_WRITE : 0);
-	unsigned long nr_pages;
+	unsigned long nr_pages, addr;
 	struct pinmem_pin *pin;
+	struct page **scratch;
 	int ret;
 
 	if (args->flags & ~PINMEM_PIN_FLAGS)
 		return -EINVAL;
 	if (!longterm && !capable(CAP_SYS_ADMIN))
 		return -EPERM;
+	/* GUP untags too: the trees must see the address GUP sees */
 	ret = pinmem_check_range(args->addr, args->length, &nr_pages);
 	if (ret)
 		return ret;
+	addr = untagged_addr((unsigned long)args->addr);
 	if (nr_pages > totalram_pages())
 		return -ENOMEM;
 
-	ret = reserve(ctx, args->addr, nr_pages);
+	ret = reserve(ctx, addr, nr_pages);
 	if (ret)
 		return ret;
-	ret = pinmem_account(ctx->mm, nr_pages);
+	ret = pinmem_account(ctx->user, ctx->mm, nr_pages);
 	if (ret)
 		goto unreserve;
-	/* Only a long-term pin migrates pages out of ZONE_MOVABLE/CMA. */
-	ret = longterm ? check_fit(args->addr, nr_pages, write) : 0;
-	if (ret)
+	ret = -ENOMEM;
+	scratch = kmalloc_array(PINMEM_PIN_BATCH, sizeof(*scratch), GFP_KERNEL);
+	if (!scratch)
 		goto unaccount;
+	if (longterm) {
+		ret = walk_segments(ctx->mm, addr, nr_pages, gup_flags,
+				    hugetlb_seg_check, scratch);
+		/* Only a long-term pin migrates pages out of ZONE_MOVABLE/CMA. */
+		if (!ret)
+			ret = check_fit(ctx->mm, addr, nr_pages, gup_flags, scratch);
+		if (ret)
+			goto free_scratch;
+	}
 
 	ret = -ENOMEM;
 	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 	if (!pin)
-		goto unaccount;
+		goto free_scratch;
 	pin->mm = ctx->mm;
-	pin->uaddr = args->addr;
+	pin->user = ctx->user;
+	pin->uaddr = addr;
 	pin->nr_pages = nr_pages;
 	pin->flags = args->flags;
 	pin->tgid = task_tgid_nr(current);
 	get_task_comm(pin->comm, current);
 	refcount_set(&pin->ref, 1);
 
-	ret = pin_range(pin, gup_flags);
+	ret = pin_range(pin, gup_flags, scratch);
 	if (ret)
 		goto free;
+	kfree(scratch);
+	scratch = NULL;
 	pin->created_ns = ktime_get_coarse_boottime_ns();
 
-	mutex_lock(&ctx->lock);
-	ret = insert_pin(ctx, pin);
-	mutex_unlock(&ctx->lock);
-	if (ret)
-		goto unpin;
-
+	/*
+	 * Once inserted and unlocked, the pin belongs to the trees: another
+	 * thread may UNPIN it by handle at once. Counted before, answered
+	 * from under the lock.
+	 */
 	atomic_long_inc(&pinmem_stats.pins);
 	atomic_long_add(nr_pages, &pinmem_stats.pinned_pages);
 	atomic64_inc(&pinmem_stats.total_pins);
 	atomic64_add(nr_pages, &pinmem_stats.total_pinned_pages);
-
-	args->handle = pin->handle;
-	args->nr_pages = nr_pages;
+	mutex_lock(&ctx->lock);
+	ret = insert_pin(ctx, pin);
+	if (!ret) {
+		args->handle = pin->handle;
+		args->nr_pages = nr_pages;
+	}
+	mutex_unlock(&ctx->lock);
+	if (ret)
+		goto uncount;
 	return 0;
 
-unpin:
+uncount:
+	atomic_long_dec(&pinmem_stats.pins);
+	atomic_long_sub(nr_pages, &pinmem_stats.pinned_pages);
+	atomic64_dec(&pinmem_stats.total_pins);
+	atomic64_sub(nr_pages, &pinmem_stats.total_pinned_pages);
 	pinmem_runs_release(&pin->runs, false);
 free:
 	kfree(pin);
+free_scratch:
+	kfree(scratch);
 unaccount:
-	pinmem_unaccount(ctx->mm, nr_pages);
+	pinmem_unaccount(ctx->user, ctx->mm, nr_pages);
 unreserve:
 	unreserve(ctx, nr_pages);
 	return ret;
@@ -458,10 +678,12 @@ static struct pinmem_pin *pin_get(struct pinmem_ctx *ctx, u64 handle,
 	struct pinmem_pin *pin;
 
 	mutex_lock(&ctx->lock);
-	if (by_addr)
+	if (by_addr) {
+		addr = untagged_addr((unsigned long)addr);
 		pin = addr < ULONG_MAX ? find_overlap(ctx, addr, addr + 1) : NULL;
-	else
+	} else {
 		pin = pinmem_load_handle(&ctx->pins, handle);
+	}
 	if (pin)
 		refcount_inc(&pin->ref);
 	mutex_unlock(&ctx->lock);
@@ -483,8 +705,11 @@ static int query_pfns(struct pinmem_pin *pin, struct pinmem_query_args *args)
 	for (i = 0; i < n; i++) {
 		if (put_user((u64)pinmem_runs_next_pfn(&it), upfns + i))
 			return -EFAULT;
-		if (!(i % PINMEM_PIN_BATCH))
+		if (!(i % PINMEM_PIN_BATCH)) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
 			cond_resched();
+		}
 	}
 	args->nr_pfns = n;
 	return 0;
@@ -536,6 +761,9 @@ static int access_pages(struct pinmem_pin *pin, u64 offset, u64 length,
 		unsigned long left;
 		void *kaddr;
 
+		/* the user mapping's lines, before reading the kernel alias */
+		if (!write)
+			flush_dcache_page(page);
 		kaddr = kmap_local_page(page);
 		if (write)
 			left = copy_from_user(kaddr + in_page, buf, n);
@@ -549,6 +777,8 @@ static int access_pages(struct pinmem_pin *pin, u64 offset, u64 length,
 		offset += n;
 		length -= n;
 		buf += n;
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		cond_resched();
 	}
 	return 0;

@@ -76,7 +76,8 @@ struct pinmem_runs_iter {
  * @created_ns: boot time of the pin (coarse: a tick; reading the clocksource
  *	costs tens of microseconds on some virtual machines).
  * @place: page placement.
- * @mm: the address space charged for the pages (the context's).
+ * @mm: the address space whose pinned_vm shows the pages (the context's).
+ * @user: the user charged for them (the context's).
  * @runs: the pinned pages.
  */
 struct pinmem_pin {
@@ -91,12 +92,14 @@ struct pinmem_pin {
 	u64 created_ns;
 	struct pinmem_placement place;
 	struct mm_struct *mm;
+	struct user_struct *user;
 	struct pinmem_runs runs;
 };
 
 /**
  * struct pinmem_ctx - one open of /dev/pinmem.
  * @mm: the address space it is bound to (mmgrab'ed, not mmget'ed).
+ * @user: the user that opened it, charged for its pins and buffers.
  * @id: key in the global context registry.
  * @lock: protects the trees, @next_handle, @nr_pins and @nr_pages. Never
  *	held across GUP, user copies or page freeing.
@@ -109,6 +112,7 @@ struct pinmem_pin {
  */
 struct pinmem_ctx {
 	struct mm_struct *mm;
+	struct user_struct *user;
 	u32 id;
 	struct mutex lock;	/* guards the trees, see above */
 	struct rb_root by_addr;
@@ -159,15 +163,20 @@ extern struct mutex pinmem_registry_lock;
 struct pinmem_ctx *pinmem_ctx_find(u32 *id);
 
 /* pin.c */
-void pinmem_ctx_init(struct pinmem_ctx *ctx, struct mm_struct *mm);
+struct user_struct;
+void pinmem_ctx_init(struct pinmem_ctx *ctx, struct mm_struct *mm,
+		     struct user_struct *user);
 void pinmem_ctx_release_pins(struct pinmem_ctx *ctx);
 int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args);
 int pinmem_unpin(struct pinmem_ctx *ctx, struct pinmem_unpin_args *args);
 int pinmem_query(struct pinmem_ctx *ctx, struct pinmem_query_args *args);
 int pinmem_access(struct pinmem_ctx *ctx, struct pinmem_access_args *args);
+bool pinmem_have_unpinnable(bool movable);
 int pinmem_check_range(u64 addr, u64 length, unsigned long *nr_pages);
-int pinmem_account(struct mm_struct *mm, unsigned long nr);
-void pinmem_unaccount(struct mm_struct *mm, unsigned long nr);
+int pinmem_account(struct user_struct *user, struct mm_struct *mm,
+		   unsigned long nr);
+void pinmem_unaccount(struct user_struct *user, struct mm_struct *mm,
+		      unsigned long nr);
 int pinmem_store_handle(struct pinmem_ctx *ctx, struct xarray *xa,
 			void *entry, u64 *handle);
 void *pinmem_load_handle(struct xarray *xa, u64 handle);

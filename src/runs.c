@@ -26,6 +26,17 @@
 #define PINMEM_RUN_PFN_MASK	(BIT_ULL(PINMEM_RUN_PFN_BITS) - 1)
 #define PINMEM_RUN_MAX		BIT_ULL(64 - PINMEM_RUN_PFN_BITS)
 
+/*
+ * The widest physical address the kernel can have, where it says so: a PFN
+ * must fit PINMEM_RUN_PFN_BITS (x86-64 with LA57 and arm64 with 52-bit PA
+ * just do; riscv64's 56 bits do not, and fail the build).
+ */
+#if defined(MAX_POSSIBLE_PHYSMEM_BITS)
+#define PINMEM_PHYS_BITS	MAX_POSSIBLE_PHYSMEM_BITS
+#elif defined(MAX_PHYSMEM_BITS)
+#define PINMEM_PHYS_BITS	MAX_PHYSMEM_BITS
+#endif
+
 /* The kernel's zone numbers depend on its config; map them to the UAPI's. */
 static const u8 pinmem_zone_slot[MAX_NR_ZONES] = {
 #ifdef CONFIG_ZONE_DMA
@@ -108,8 +119,11 @@ static int append(struct pinmem_runs *r, unsigned long pfn, unsigned long n,
 			add = min(n, PINMEM_RUN_MAX - run_len(*last));
 			*last += (u64)add << PINMEM_RUN_PFN_BITS;
 		} else {
-			/* No machine we run on has physical addresses above 2^52. */
-			if (WARN_ON_ONCE(pfn > PINMEM_RUN_PFN_MASK))
+#ifdef PINMEM_PHYS_BITS
+			BUILD_BUG_ON(PINMEM_PHYS_BITS - PAGE_SHIFT > PINMEM_RUN_PFN_BITS);
+#endif
+			/* Only reachable where the kernel does not say (above). */
+			if (pfn > PINMEM_RUN_PFN_MASK)
 				return -EOVERFLOW;
 			if (runs_reserve(r, 1, limit))
 				return -ENOMEM;
@@ -140,7 +154,8 @@ int pinmem_runs_add(struct pinmem_runs *r, struct pinmem_folio_cache *fc,
 		    struct page **pages, unsigned int n, unsigned long limit,
 		    struct pinmem_placement *place)
 {
-	unsigned long nr0 = r->nr, last0 = nr0 ? r->v[nr0 - 1] : 0;
+	unsigned long nr0 = r->nr;
+	u64 last0 = nr0 ? r->v[nr0 - 1] : 0;	/* u64: a run, also on 32-bit */
 	unsigned int i = 0, j;
 	int ret;
 

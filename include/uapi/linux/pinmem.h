@@ -12,7 +12,8 @@
  * - The argument is a pointer to a struct that begins with ``__u32 size``,
  *   which the caller sets to sizeof() the struct it was compiled with (as
  *   openat2(2) and clone3(2) do). A size below the first published version
- *   (``PINMEM_*_SIZE_VER0``) gives -EINVAL, a size above 4096 gives -E2BIG. A
+ *   (``PINMEM_*_SIZE_VER0``) gives -EINVAL, a size above %PINMEM_ARGS_SIZE_MAX (4096, on every
+ *   page size) gives -E2BIG. A
  *   size larger than the module knows is accepted only if the unknown tail is
  *   zero (else -E2BIG), so new programs run on old modules as long as they do
  *   not ask for anything new; old programs run on new modules unchanged.
@@ -25,8 +26,12 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-/** define PINMEM_ABI_VERSION - bumped when the ABI gains something. */
-#define PINMEM_ABI_VERSION	1
+/**
+ * define PINMEM_ABI_VERSION - bumped when the ABI changes: 2 moved the ioctl
+ * numbers (type 0xDE, direction and size bits) and made ENOMEM from
+ * RLIMIT_MEMLOCK count every pin and buffer of the user, not of the mm.
+ */
+#define PINMEM_ABI_VERSION	2
 
 /**
  * enum pinmem_zone - where pinned pages sit, in pinmem's own numbering.
@@ -75,21 +80,45 @@ enum pinmem_zone {
  * Pins every page of [@addr, @addr + @length) with FOLL_LONGTERM: pages in
  * ZONE_MOVABLE or a CMA area are first migrated elsewhere, so the pin never
  * blocks memory hot-unplug or a contiguous allocation. All or nothing: on
- * error nothing stays pinned. Errors: -EINVAL (zero length, misalignment,
- * @addr + @length overflow, unknown flags), -EFAULT (range not entirely
- * mapped with the needed access, kernel address, VM_IO/VM_PFNMAP mapping),
- * -EEXIST (range overlaps a pin of this context), -ENOMEM (out of memory;
- * more pages than the machine has; the caller's RLIMIT_MEMLOCK would be
- * exceeded, unless it has CAP_IPC_LOCK; the context's max_pins/max_pages
- * module-parameter limits would be exceeded; or the pages that must be
- * migrated clearly cannot fit in the free memory outside ZONE_MOVABLE/CMA,
- * which would otherwise end in the OOM killer; or the kernel failed to
- * migrate a page, e.g. one transiently referenced by a fork in progress:
- * retrying may succeed), -EINTR (fatal signal while
- * pinning), -EPERM (fd used from another mm).
+ * error nothing stays pinned. @addr may carry a pointer tag (arm64 TBI,
+ * x86 LAM): it is untagged first, as GUP does.
  *
- * Pinned pages are charged to the process's pinned_vm (VmPin in
- * /proc/pid/status) until they are unpinned.
+ * A pin without %PINMEM_PIN_WRITE of a private writable mapping is taken
+ * as a write pin would be (the pages are faulted in or unshared for
+ * writing first), so the device reads the very pages the process writes
+ * later, never the shared zero page or a page copy-on-write replaces.
+ * Long-term write pins of page cache that needs dirty tracking (a
+ * MAP_SHARED mapping of a regular file on a disk filesystem; not tmpfs,
+ * shmem or hugetlbfs) are refused on every kernel, as GUP does from 6.5 on.
+ *
+ * Errors: -EINVAL (zero length, misalignment, @addr + @length overflow,
+ * unknown flags), -EFAULT (range not entirely mapped with the needed
+ * access, kernel address, VM_IO/VM_PFNMAP mapping), -EEXIST (range overlaps
+ * a pin of this context), -EOPNOTSUPP (a write pin of file page cache that
+ * needs dirty tracking; huge pages of a hugetlb mapping that sit in
+ * ZONE_MOVABLE or CMA on a kernel that cannot migrate them for a long-term
+ * pin, up to 6.4: use huge pages from other zones; fsdax mappings), -ENOMEM
+ * (out of memory; more pages than the machine has; the user's pins and
+ * buffers would exceed the caller's RLIMIT_MEMLOCK, unless it has
+ * CAP_IPC_LOCK; the context's max_pins/max_pages module-parameter limits
+ * would be exceeded; or, on a machine with ZONE_MOVABLE or CMA, the pages
+ * that must be migrated or faulted clearly cannot fit in the free and
+ * reclaimable memory outside them, which would otherwise end in the OOM
+ * killer; or the kernel failed to migrate a page, e.g. one transiently
+ * referenced by a fork in progress: retrying may succeed), -EBUSY (the
+ * kernel could not migrate a device-coherent page), -EOVERFLOW (a page
+ * frame number pinmem cannot store, only on architectures whose headers do
+ * not bound it), -ENOSPC (the context used up its handles: 2^32 on 32-bit),
+ * -EINTR (fatal signal while pinning), -EPERM (fd used from another mm).
+ *
+ * Pinned pages are charged to the user that opened the context (the
+ * locked_vm io_uring and RDMA charge too), within the caller's
+ * RLIMIT_MEMLOCK, whichever process holds the fd: exec, fork and fd
+ * passing do not multiply the limit. They also show in the opener's
+ * pinned_vm (VmPin in /proc/pid/status). Both are uncharged when the pages
+ * are unpinned: by UNPIN, or when the last fd reference goes (a fork child
+ * that inherited the fd keeps the pins alive after the parent closes it).
+ * mlock()ed memory is counted separately (mm locked_vm), not against this.
  */
 struct pinmem_pin_args {
 	__u32 size;
@@ -234,20 +263,24 @@ struct pinmem_version_args {
  *	whole buffer. Such a mapping is VM_PFNMAP: PIN of it fails with -EFAULT.
  * @phys_addr: out: physical (bus) address, with CAP_SYS_ADMIN; else 0.
  * @placement: out: %PINMEM_CONTIG_IN_CMA, %PINMEM_CONTIG_IN_POOL. IN_CMA is
- *	measured (the kernel counted a successful cma_alloc() during the
- *	allocation), never assumed: dma-direct silently falls back to the page
- *	allocator when CMA cannot serve a request.
+ *	read off the buffer's pageblock (MIGRATE_CMA), never assumed:
+ *	dma-direct silently falls back to the page allocator when CMA cannot
+ *	serve a request.
  * @reserved: must be 0.
  *
  * Allocates a physically contiguous buffer through the DMA API on the
  * pinmem device (dma_alloc_pages(), which takes it from the default CMA
- * area when the kernel has one), charged to RLIMIT_MEMLOCK like pins, and
- * freed by %PINMEM_IOC_CONTIG_FREE or on close (or, if still mapped, when
- * the last mapping goes). Errors: -EINVAL (bad length, alignment, flags),
- * -E2BIG (larger than the page allocator's largest block on a kernel
- * without CONFIG_DMA_CMA), -ENODEV (%PINMEM_CONTIG_POOL but no pool was
- * reserved: load with pool_mb=), -ENOMEM (no contiguous memory, alignment
- * not met, or RLIMIT_MEMLOCK).
+ * area when the kernel has one), charged to the user like pins (and, when
+ * it comes from the page allocator, to the memory cgroup; CMA memory
+ * cannot be), zeroed, pool or not, and freed by %PINMEM_IOC_CONTIG_FREE or
+ * on close (or, if still mapped, when the last mapping goes). The charge
+ * is for the pages allocated: a buffer from the page allocator takes a
+ * power-of-two number of pages. Errors: -EINVAL (bad length, alignment,
+ * flags), -E2BIG (larger than the page allocator's largest block on a
+ * kernel without CONFIG_DMA_CMA, or with CONFIG_DMA_CMA but no CMA area),
+ * -ENODEV (%PINMEM_CONTIG_POOL but no pool was reserved: load with
+ * pool_mb=), -ENOMEM (no contiguous memory, alignment not met, larger than
+ * the machine, or RLIMIT_MEMLOCK), -EINTR (fatal signal while waiting).
  */
 struct pinmem_contig_alloc_args {
 	__u32 size;
@@ -306,19 +339,33 @@ struct pinmem_bench_args {
 
 #define PINMEM_BENCH_SIZE_VER0	48
 
-#define PINMEM_IOCTL_TYPE	0xB8
+/*
+ * 0xDE: free in Documentation/userspace-api/ioctl/ioctl-number.rst (ABI 1
+ * used 0xB8, which upstream gives to mshv and mrvl_cn10k_dpi).
+ */
+#define PINMEM_IOCTL_TYPE	0xDE
+
+/**
+ * define PINMEM_ARGS_SIZE_MAX - the largest ``size`` an argument struct may
+ * declare; above it the ioctl fails with -E2BIG.
+ */
+#define PINMEM_ARGS_SIZE_MAX	4096
 
 /*
  * The struct size travels in the struct, not in the ioctl number, so the
- * numbers stay the same when the structs grow (as VFIO does).
+ * numbers stay the same when the structs grow (as VFIO does): the size
+ * bits of each number are those of the struct's first version, so that
+ * strace and seccomp see the direction and a size.
  */
-#define PINMEM_IOC_VERSION	_IO(PINMEM_IOCTL_TYPE, 0x00)
-#define PINMEM_IOC_PIN		_IO(PINMEM_IOCTL_TYPE, 0x01)
-#define PINMEM_IOC_UNPIN	_IO(PINMEM_IOCTL_TYPE, 0x02)
-#define PINMEM_IOC_QUERY	_IO(PINMEM_IOCTL_TYPE, 0x03)
-#define PINMEM_IOC_ACCESS	_IO(PINMEM_IOCTL_TYPE, 0x04)
-#define PINMEM_IOC_CONTIG_ALLOC	_IO(PINMEM_IOCTL_TYPE, 0x05)
-#define PINMEM_IOC_CONTIG_FREE	_IO(PINMEM_IOCTL_TYPE, 0x06)
-#define PINMEM_IOC_BENCH_BARE	_IO(PINMEM_IOCTL_TYPE, 0x07)
+#define PINMEM_IOWR(nr, size_ver0) \
+	_IOC(_IOC_READ | _IOC_WRITE, PINMEM_IOCTL_TYPE, (nr), (size_ver0))
+#define PINMEM_IOC_VERSION	PINMEM_IOWR(0x00, PINMEM_VERSION_SIZE_VER0)
+#define PINMEM_IOC_PIN		PINMEM_IOWR(0x01, PINMEM_PIN_SIZE_VER0)
+#define PINMEM_IOC_UNPIN	PINMEM_IOWR(0x02, PINMEM_UNPIN_SIZE_VER0)
+#define PINMEM_IOC_QUERY	PINMEM_IOWR(0x03, PINMEM_QUERY_SIZE_VER0)
+#define PINMEM_IOC_ACCESS	PINMEM_IOWR(0x04, PINMEM_ACCESS_SIZE_VER0)
+#define PINMEM_IOC_CONTIG_ALLOC	PINMEM_IOWR(0x05, PINMEM_CONTIG_ALLOC_SIZE_VER0)
+#define PINMEM_IOC_CONTIG_FREE	PINMEM_IOWR(0x06, PINMEM_CONTIG_FREE_SIZE_VER0)
+#define PINMEM_IOC_BENCH_BARE	PINMEM_IOWR(0x07, PINMEM_BENCH_SIZE_VER0)
 
 #endif /* _UAPI_LINUX_PINMEM_H */
