@@ -4,7 +4,7 @@
 # Everything is idempotent: nothing is installed/updated unless missing.
 
 # Packages every target needs on the host.
-HOST_PKGS_COMMON="gcc make libc6-dev binutils cpio gzip kmod bc flex bison libelf-dev coreutils"
+HOST_PKGS_COMMON="gcc make libc6-dev binutils cpio gzip kmod bc flex bison libelf-dev coreutils xz-utils zstd"
 
 _APT_UPDATED=0
 

@@ -60,6 +60,12 @@ for m in /lib/modules/deps/*.ko; do
 	insmod "$m" || echo "@@PINMEM warn insmod dependency $m failed"
 done
 
+# Modules the tests use (scripts/vm-run: loop, ext4), when not built in.
+for m in /lib/modules/extra/*.ko*; do
+	[ -e "$m" ] || continue
+	insmod "$m" 2>/dev/null || echo "@@PINMEM warn insmod $m failed"
+done
+
 # debug kernels: forget boot-time kmemleak reports, only report ours
 [ -w "$KMEMLEAK" ] && echo clear >"$KMEMLEAK"
 

@@ -14,7 +14,9 @@
  * Every buffer reaches user space zeroed: dma_alloc_pages() zeroes its own,
  * pool buffers are cleared on each allocation. Each is charged to its
  * user (locked_vm, as pins are) and, from the page allocator, to the
- * caller's memory cgroup (__GFP_ACCOUNT; CMA allocations cannot be).
+ * caller's memory cgroup (__GFP_ACCOUNT; CMA allocations cannot be). A
+ * buffer that does not fit is ENOMEM (__GFP_RETRY_MAYFAIL), never the OOM
+ * killer, global or the memcg's.
  *
  * A buffer is referenced by its context's tree and by every VMA mapping
  * it, so it outlives a CONTIG_FREE or close() until the last munmap().
@@ -163,7 +165,8 @@ static int contig_get_memory(struct pinmem_contig *c, u64 align, bool from_pool)
 
 	c->page = dma_alloc_pages(contig_dev, c->size, &c->dma,
 				  DMA_BIDIRECTIONAL,
-				  GFP_KERNEL | __GFP_NOWARN | __GFP_ACCOUNT);
+				  GFP_KERNEL | __GFP_NOWARN | __GFP_ACCOUNT |
+				  __GFP_RETRY_MAYFAIL);
 	if (!c->page)
 		return -ENOMEM;
 	if (!IS_ALIGNED(page_to_phys(c->page), align)) {

@@ -238,7 +238,8 @@ static uint64_t pick_u64(unsigned int *seed, char *buf)
 
 static const int fuzz_ok[] = {
 	-EINVAL, -EFAULT, -ENOENT, -EEXIST, -ENOMEM, -E2BIG, -EACCES,
-	-ENOTTY, -ENODEV, -EPERM, 0,
+	-ENOTTY, -ENODEV, -EPERM, -EOPNOTSUPP, -EBUSY, -EOVERFLOW, -ENOSPC,
+	-EINTR, 0,
 };
 
 static int t_ioctl_fuzzer(void)

@@ -369,7 +369,7 @@ static const struct err_msg access_msgs[] = {
 
 static const struct err_msg contig_msgs[] = {
 	{ ENOMEM, "no contiguous memory of that size (CMA area too small or fragmented, pool full, alignment not met) or RLIMIT_MEMLOCK would be exceeded" },
-	{ E2BIG, "larger than the page allocator's largest block, and the kernel has no CONFIG_DMA_CMA (boot a CMA kernel, or load with pool_mb=)" },
+	{ E2BIG, "larger than the page allocator's largest block, and the kernel has no CMA area (boot with cma=, on a kernel with CONFIG_DMA_CMA)" },
 	{ ENODEV, "PINMEM_CONTIG_POOL, but no pool was reserved: load the module with pool_mb=" },
 	{ EINVAL, "length zero or not page aligned, alignment not a power of two or too large, or unknown flags" },
 	{ EPERM, OTHER_MM },

@@ -686,7 +686,7 @@ static int t_ctl_status(void)
 	CHECK_EQ(r->rc, 0);
 	CHECK_STR(r->out, "module:");
 	CHECK_STR(r->out, "loaded, version ");
-	CHECK_STR(r->out, "ABI version:  1");
+	CHECK_STR(r->out, "ABI version:  2");
 	CHECK_STR(r->out, "device:       /dev/pinmem char mode 0600");
 	CHECK_STR(r->out, "max_pins=");
 	CHECK_STR(r->out, "dev_mode=384 (0600)");

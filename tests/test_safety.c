@@ -1,0 +1,1163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinmem safety tests: the holes of kernel-review-c41e9a5.md, tried the way
+ * a hostile or an ordinary user falls into them. Races between threads on
+ * one fd, accounting across exec, fork and fd passing as an unprivileged
+ * user, one user's pool data reaching another, opens racing a failing
+ * load, pins under memory pressure, read pins a device must see the
+ * process's later writes through, hugetlb, file page cache, tagged
+ * pointers and the ABI numbers.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define RW (PROT_READ | PROT_WRITE)
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#ifndef PR_SET_TAGGED_ADDR_CTRL
+#define PR_SET_TAGGED_ADDR_CTRL 55
+#define PR_TAGGED_ADDR_ENABLE (1UL << 0)
+#endif
+/* ABI 1 headers lack it: lets these tests run against the c41e9a5 module */
+#ifndef PINMEM_ARGS_SIZE_MAX
+#define PINMEM_ARGS_SIZE_MAX 4096
+#endif
+#ifndef MADV_FREE
+#define MADV_FREE 8
+#endif
+
+static const char *ko_path(void)
+{
+	const char *p = getenv("PINMEM_KO");
+
+	return p ? p : "/lib/modules/pinmem.ko";
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* kernel version as major * 100 + minor */
+static int kver(void)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+
+	uname(&u);
+	sscanf(u.release, "%d.%d", &a, &b);
+	return a * 100 + b;
+}
+
+/* run @fn in a child; its exit status (0 = pass), or -1 */
+static int in_child(int (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		fflush(stdout);
+		_exit(fn(arg));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* drop to @uid with RLIMIT_MEMLOCK @limit; setuid() clears CAP_IPC_LOCK */
+static int become(uid_t uid, rlim_t limit)
+{
+	struct rlimit rl = { limit, limit };
+
+	if (setrlimit(RLIMIT_MEMLOCK, &rl))
+		return -1;
+	if (setgid(uid) || setuid(uid))
+		return -1;
+	return 0;
+}
+
+/* /dev/pinmem open to everyone (as a 0660 group device is to its group) */
+static void dev_open_to_all(bool on)
+{
+	chmod("/dev/pinmem", on ? 0666 : 0600);
+}
+
+/* Reload the module with @params: 0 or -errno of finit_module(). */
+static int reload_module(const char *params)
+{
+	int kfd, ret = 0, i;
+
+	if (syscall(SYS_delete_module, "pinmem", O_NONBLOCK) && errno != ENOENT)
+		return -errno;
+	kfd = open(ko_path(), O_RDONLY | O_CLOEXEC);
+	if (kfd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, kfd, params, 0))
+		ret = -errno;
+	close(kfd);
+	for (i = 0; !ret && i < 100 && access("/dev/pinmem", F_OK); i++)
+		usleep(10000);
+	return ret;
+}
+
+/* Is the kernel fully preemptible (CONFIG_PREEMPT, or preempt=full)? */
+static bool preempt_full(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/sched/preempt", "r");
+	char line[128] = "";
+	struct utsname u;
+
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = 0;
+		fclose(f);
+		return strstr(line, "(full)") != NULL;
+	}
+	uname(&u);
+	return strstr(u.version, "PREEMPT ") && !strstr(u.version, "PREEMPT_DYNAMIC");
+}
+
+/* ------------------------------------------------------------ races (1) */
+
+struct race {
+	int fd;
+	bool contig;
+	char *buf;
+	volatile uint64_t a_last;	/* last handle A got back */
+	volatile int stop;
+	long a_iters, b_frees, wins, bad, errors;
+	char why[160];
+};
+
+static void on_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * A, SCHED_IDLE: make an object, check its answer, free it unless B did.
+ * Handles of a context grow by one per object made, whatever B frees.
+ */
+static void *race_a(void *p)
+{
+	struct sched_param sp = { 0 };
+	struct race *r = p;
+	uint64_t prev = 0, h = 0;
+	int ret;
+
+	on_cpu0();
+	sched_setscheduler(0, SCHED_IDLE, &sp);
+	while (!r->stop) {
+		if (r->contig) {
+			struct pinmem_contig_alloc_args a = { .length = PAGE };
+
+			ret = pm_contig_alloc(r->fd, &a);
+			h = a.handle;
+			if (!ret && a.mmap_offset != h * PAGE) {
+				snprintf(r->why, sizeof(r->why),
+					 "handle %llu but mmap_offset %#llx",
+					 (unsigned long long)h,
+					 (unsigned long long)a.mmap_offset);
+				r->bad++;
+			}
+		} else {
+			ret = pm_pin(r->fd, r->buf, PAGE, 0, &h, NULL);
+		}
+		if (ret) {
+			r->errors++;
+			snprintf(r->why, sizeof(r->why), "make: %s", strerror(-ret));
+			continue;
+		}
+		if (h != prev + 1) {
+			snprintf(r->why, sizeof(r->why),
+				 "handle %llu after %llu",
+				 (unsigned long long)h, (unsigned long long)prev);
+			r->bad++;
+		}
+		prev = h;
+		r->a_last = h;
+		if (!r->contig) {
+			struct pinmem_query_args q = {
+				.size = sizeof(q), .flags = PINMEM_QUERY_BY_ADDR,
+				.addr = (uintptr_t)r->buf,
+			};
+
+			ret = pm_query(r->fd, &q);
+			if (!ret && q.handle != h) {
+				snprintf(r->why, sizeof(r->why),
+					 "PIN said %llu, QUERY says %llu",
+					 (unsigned long long)h,
+					 (unsigned long long)q.handle);
+				r->bad++;
+			}
+			ret = pm_unpin(r->fd, h);
+		} else {
+			ret = pm_contig_free(r->fd, h);
+		}
+		if (ret && ret != -ENOENT)
+			r->errors++;
+		r->a_iters++;
+	}
+	return NULL;
+}
+
+/* B, SCHED_OTHER on the same CPU: free the handle A is about to get. */
+static void race_b(struct race *r, double seconds)
+{
+	double end = now_s() + seconds;
+	long n = 0;
+
+	on_cpu0();
+	while (now_s() < end) {
+		uint64_t h = r->a_last + 1;
+		int ret = r->contig ? pm_contig_free(r->fd, h) : pm_unpin(r->fd, h);
+
+		if (!ret) {
+			r->b_frees++;
+			/* freed before A's ioctl returned it */
+			if (r->a_last < h)
+				r->wins++;
+		}
+		if (!(++n % 64))
+			sched_yield();
+	}
+	r->stop = 1;
+}
+
+static int run_race(bool contig)
+{
+	struct race r = { .contig = contig };
+	pthread_t a;
+
+	r.fd = pm_open();
+	CHECK(r.fd >= 0);
+	r.buf = map_anon(PAGE, RW);
+	CHECK(r.buf);
+	CHECK_EQ(pthread_create(&a, NULL, race_a, &r), 0);
+	race_b(&r, 8.0);
+	pthread_join(a, NULL);
+	close(r.fd);
+	diag("%s: A made %ld, B freed %ld, %ld of them before A's ioctl returned; preemption %s",
+	     contig ? "CONTIG_ALLOC/FREE" : "PIN/UNPIN", r.a_iters, r.b_frees,
+	     r.wins, preempt_full() ? "full" : "not full");
+	if (r.bad || r.errors) {
+		diag("%ld wrong answers, %ld errors; last: %s", r.bad, r.errors, r.why);
+		return T_FAIL;
+	}
+	CHECK(r.a_iters > 0);
+	if (preempt_full() && !r.wins) {
+		diag("the race window was never won: this run proves nothing");
+		return T_FAIL;
+	}
+	return T_PASS;
+}
+
+static int t_race_unpin_new_handle(void)
+{
+	return run_race(false);
+}
+
+static int t_race_contig_free_new_handle(void)
+{
+	return run_race(true);
+}
+
+/* -------------------------------------------------------- accounting (2) */
+
+#define ROUNDS 8
+#define LIMIT (1 * MiB)
+
+/* one exec round (argv: --exec-round N): open, pin LIMIT, exec the next */
+static int exec_round(int round, int fd_out)
+{
+	char *buf = mmap(NULL, LIMIT, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char rs[16], fs[16];
+	int fd, ret;
+
+	fd = open("/dev/pinmem", O_RDWR);	/* no O_CLOEXEC: exec keeps it */
+	if (fd < 0 || buf == MAP_FAILED)
+		return 100;
+	memset(buf, 1, LIMIT);
+	ret = pm_pin(fd, buf, LIMIT, 0, NULL, NULL);
+	if (write(fd_out, ret ? "n" : "y", 1) != 1)
+		return 101;
+	if (round >= ROUNDS)
+		return 0;
+	snprintf(rs, sizeof(rs), "%d", round + 1);
+	snprintf(fs, sizeof(fs), "%d", fd_out);
+	execl("/proc/self/exe", "test_safety", "--exec-round", rs, fs, NULL);
+	return 102;
+}
+
+static int exec_loop_child(void *arg)
+{
+	int *p = arg;
+	char fs[16];
+
+	close(p[0]);
+	if (become(65534, LIMIT))
+		return 90;
+	snprintf(fs, sizeof(fs), "%d", p[1]);
+	execl("/proc/self/exe", "test_safety", "--exec-round", "1", fs, NULL);
+	return 91;
+}
+
+/*
+ * exec with the fd inherited: each round's pins stay alive in the fd table
+ * after the mm they were charged to is gone.
+ */
+static int t_memlock_exec_loop(void)
+{
+	char res[ROUNDS + 1] = "";
+	int p[2], rc;
+	ssize_t n;
+
+	CHECK_EQ(pipe(p), 0);
+	dev_open_to_all(true);
+	rc = in_child(exec_loop_child, p);
+	dev_open_to_all(false);
+	close(p[1]);
+	n = read(p[0], res, ROUNDS);
+	close(p[0]);
+	diag("uid 65534, RLIMIT_MEMLOCK 1 MiB, pin 1 MiB per exec round: %.*s (y = pinned)",
+	     (int)(n > 0 ? n : 0), res);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(n, ROUNDS);
+	CHECK(!memcmp(res, "ynnnnnnn", ROUNDS));
+	return T_PASS;
+}
+
+struct getfd_arg {
+	int ctl[2], ack[2];
+};
+
+static int getfd_child(void *arg)
+{
+	struct getfd_arg *g = arg;
+	char *buf = map_anon(LIMIT, RW);
+	char c;
+	int fd, ret;
+
+	if (become(65534, LIMIT))
+		return 90;
+	fd = pm_open();
+	if (fd < 0 || !buf)
+		return 91;
+	ret = pm_pin(fd, buf, LIMIT, 0, NULL, NULL);
+	c = ret ? 'n' : 'y';
+	if (write(g->ack[1], &c, 1) != 1)
+		return 92;
+	/* wait until the holder has taken the fd */
+	if (read(g->ctl[0], &c, 1) != 1)
+		return 93;
+	return 0;
+}
+
+/* fd passing with pidfd_getfd() (needs no AF_UNIX): a holder keeps pins */
+static int t_memlock_pidfd_getfd(void)
+{
+	int held[ROUNDS], nheld = 0, i, status;
+	char res[ROUNDS + 1] = "";
+	struct getfd_arg g;
+
+	dev_open_to_all(true);
+	for (i = 0; i < ROUNDS; i++) {
+		int pidfd, fd;
+		pid_t pid;
+		char c = 'x';
+
+		CHECK_EQ(pipe(g.ctl), 0);
+		CHECK_EQ(pipe(g.ack), 0);
+		pid = fork();
+		CHECK(pid >= 0);
+		if (!pid)
+			_exit(getfd_child(&g));
+		if (read(g.ack[0], &c, 1) != 1)
+			c = '?';
+		res[i] = c;
+		pidfd = syscall(SYS_pidfd_open, pid, 0);
+		if (pidfd < 0 && errno == ENOSYS) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			dev_open_to_all(false);
+			return skip("kernel has no pidfd_open()");
+		}
+		CHECK(pidfd >= 0);
+		/* the child's pinmem fd is the lowest free one: find it */
+		for (fd = 3; fd < 16; fd++) {
+			int got = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+			char link[64], path[64];
+			ssize_t n;
+
+			if (got < 0)
+				continue;
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", got);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n > 0 && !strncmp(link, "/dev/pinmem", 11)) {
+				held[nheld++] = got;
+				break;
+			}
+			close(got);
+		}
+		close(pidfd);
+		if (write(g.ctl[1], "x", 1) != 1)
+			return T_FAIL;
+		waitpid(pid, &status, 0);
+		close(g.ctl[0]); close(g.ctl[1]); close(g.ack[0]); close(g.ack[1]);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	dev_open_to_all(false);
+	diag("uid 65534 children pin 1 MiB each, a holder takes their fds: %s; %ld pages pinned after all exited",
+	     res, debugfs_stat("pinned_pages"));
+	CHECK_EQ(nheld, ROUNDS);
+	CHECK_EQ(debugfs_stat("pinned_pages"), LIMIT / PAGE);
+	for (i = 0; i < nheld; i++)
+		close(held[i]);
+	CHECK(!strcmp(res, "ynnnnnnn"));
+	return T_PASS;
+}
+
+static int fork_close_child(void *arg)
+{
+	char *res = arg;
+	pid_t kids[ROUNDS];
+	int i, n = 0;
+
+	if (become(65534, LIMIT))
+		return 90;
+	for (i = 0; i < ROUNDS; i++) {
+		char *buf = map_anon(LIMIT, RW);
+		int fd = pm_open();
+
+		if (fd < 0 || !buf)
+			return 91;
+		res[i] = pm_pin(fd, buf, LIMIT, 0, NULL, NULL) ? 'n' : 'y';
+		kids[n] = fork();
+		if (!kids[n]) {
+			pause();	/* a long-lived child holding the fd */
+			_exit(0);
+		}
+		n++;
+		close(fd);
+		munmap(buf, LIMIT);
+	}
+	for (i = 0; i < n; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
+	return 0;
+}
+
+/* fork, then close: the children keep the pins, the user stays charged */
+static int t_memlock_fork_close(void)
+{
+	char *res = mmap(NULL, PAGE, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	CHECK(res != MAP_FAILED);
+	dev_open_to_all(true);
+	CHECK_EQ(in_child(fork_close_child, res), 0);
+	dev_open_to_all(false);
+	diag("uid 65534: open, pin 1 MiB, fork a child, close; per round: %.8s", res);
+	CHECK(!memcmp(res, "ynnnnnnn", ROUNDS));
+	return T_PASS;
+}
+
+static int contig_charge_child(void *arg)
+{
+	struct pinmem_contig_alloc_args a = { .length = 512 * 1024 };
+	char *buf = map_anon(768 * 1024, RW);
+	int fd, other;
+
+	(void)arg;
+	if (become(65534, LIMIT))
+		return 90;
+	fd = pm_open();
+	other = pm_open();
+	if (fd < 0 || other < 0 || !buf)
+		return 91;
+	if (pm_pin(fd, buf, 768 * 1024, 0, NULL, NULL))
+		return 92;
+	/* another context of the same user: the same budget */
+	if (pm_contig_alloc(other, &a) != -ENOMEM)
+		return 93;
+	a.length = 256 * 1024;
+	if (pm_contig_alloc(other, &a))
+		return 94;
+	return 0;
+}
+
+/* contiguous buffers count against the same per-user limit as pins */
+static int t_contig_charged_to_user(void)
+{
+	int rc;
+
+	dev_open_to_all(true);
+	rc = in_child(contig_charge_child, NULL);
+	dev_open_to_all(false);
+	CHECK_EQ(rc, 0);
+	return T_PASS;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+static long read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+struct memcg_res {
+	long allocated, before, peak, err;
+};
+
+static int memcg_child(void *arg)
+{
+	struct memcg_res *m = arg;
+	int fd = pm_open(), i, ret = 0;
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if (fd < 0 || write_file("/sys/fs/cgroup/pinmem-test/cgroup.procs", pid))
+		return 90;
+	m->before = read_long("/sys/fs/cgroup/pinmem-test/memory.current");
+	for (i = 0; i < 4096; i++) {	/* up to 16 MiB of 4 KiB buffers */
+		struct pinmem_contig_alloc_args a = { .length = PAGE };
+
+		ret = pm_contig_alloc(fd, &a);
+		if (ret)
+			break;
+		m->allocated++;
+		if (!(i % 256))
+			m->peak = read_long("/sys/fs/cgroup/pinmem-test/memory.current");
+	}
+	m->err = ret;
+	close(fd);
+	return 0;
+}
+
+/* "key value" of a cgroup file */
+static long cg_value(const char *file, const char *key)
+{
+	char line[128], k[64];
+	long v, ret = -1;
+	FILE *f = fopen(file, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %ld", k, &v) == 2 && !strcmp(k, key))
+			ret = v;
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+/*
+ * Contiguous buffers from the page allocator are charged to the memcg: a
+ * process in a cgroup with memory.max = 8 MiB cannot get 16 MiB of them.
+ * It gets ENOMEM, or, when another of its charges hits the limit first,
+ * the memcg's OOM killer ends it, inside the cgroup.
+ */
+static int t_contig_charged_to_memcg(void)
+{
+	struct memcg_res *m = mmap(NULL, PAGE, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	const char *cg = "/sys/fs/cgroup/pinmem-test";
+	long ooms;
+	int status;
+	pid_t pid;
+
+	CHECK(m != MAP_FAILED);
+	mkdir("/sys/fs/cgroup", 0755);
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) &&
+	    mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL))
+		return skip("no cgroup2 (%s)", strerror(errno));
+	if (write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
+		return skip("no memory controller");
+	rmdir(cg);
+	CHECK_EQ(mkdir(cg, 0755), 0);
+	CHECK_EQ(write_file("/sys/fs/cgroup/pinmem-test/memory.max", "8388608"), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid)
+		_exit(memcg_child(m));
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	ooms = cg_value("/sys/fs/cgroup/pinmem-test/memory.events", "oom_kill");
+	rmdir(cg);
+	diag("memory.max 8 MiB: %ld one-page buffers, then %s; memory.current %ld -> %ld; memcg oom_kill %ld",
+	     m->allocated,
+	     WIFSIGNALED(status) ? "killed" : m->err ? strerror(-m->err) : "no failure",
+	     m->before, m->peak, ooms);
+	CHECK(m->allocated < (long)(8 * MiB / PAGE));
+	if (WIFSIGNALED(status)) {
+		CHECK(ooms > 0);
+	} else {
+		CHECK_EQ(WEXITSTATUS(status), 0);
+		CHECK_EQ(m->err, -ENOMEM);
+	}
+	CHECK(m->peak - m->before >= (long)(m->allocated / 2 * PAGE));
+	return T_PASS;
+}
+
+/* ------------------------------------------------------------ pool (3, 8) */
+
+static int pool_writer(void *arg)
+{
+	struct pinmem_contig_alloc_args a = {
+		.flags = PINMEM_CONTIG_POOL, .length = 64 * 1024,
+	};
+	int fd;
+	char *p;
+
+	(void)arg;
+	if (become(1000, LIMIT))
+		return 90;
+	fd = pm_open();
+	if (fd < 0 || pm_contig_alloc(fd, &a))
+		return 91;
+	p = mmap(NULL, a.length, RW, MAP_SHARED, fd, a.mmap_offset);
+	if (p == MAP_FAILED)
+		return 92;
+	memset(p, 0xA5, a.length);
+	munmap(p, a.length);
+	if (pm_contig_free(fd, a.handle))
+		return 93;
+	return 0;
+}
+
+static int pool_reader(void *arg)
+{
+	struct pinmem_contig_alloc_args a = {
+		.flags = PINMEM_CONTIG_POOL, .length = 64 * 1024,
+	};
+	long *dirty = arg;
+	size_t i;
+	int fd;
+	char *p;
+
+	if (become(1001, LIMIT))
+		return 90;
+	fd = pm_open();
+	if (fd < 0 || pm_contig_alloc(fd, &a))
+		return 91;
+	p = mmap(NULL, a.length, RW, MAP_SHARED, fd, a.mmap_offset);
+	if (p == MAP_FAILED)
+		return 92;
+	for (i = 0; i < a.length; i++)
+		*dirty += p[i] != 0;
+	return 0;
+}
+
+/* a pool buffer freed by uid 1000 reaches uid 1001 zeroed */
+static int t_pool_buffer_zeroed_across_users(void)
+{
+	long *dirty = mmap(NULL, PAGE, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int r1, r2;
+
+	CHECK(dirty != MAP_FAILED);
+	if (debugfs_value("cma", "pool_bytes") < (long)(64 * 1024))
+		CHECK_EQ(reload_module("pool_mb=2"), 0);
+	dev_open_to_all(true);
+	r1 = in_child(pool_writer, NULL);
+	r2 = in_child(pool_reader, dirty);
+	dev_open_to_all(false);
+	CHECK_EQ(r1, 0);
+	CHECK_EQ(r2, 0);
+	diag("%ld of 65536 bytes of uid 1000's data seen by uid 1001", *dirty);
+	CHECK_EQ(*dirty, 0);
+	return T_PASS;
+}
+
+/* pool_mb beyond the page allocator's largest block: a clear refusal */
+static int t_pool_mb_beyond_max_order(void)
+{
+	uint64_t s, e;
+	bool cma = cma_range(&s, &e);
+	int ret = reload_module("pool_mb=16");
+
+	diag("pool_mb=16 on a kernel %s a CMA area: %s", cma ? "with" : "without",
+	     ret ? strerror(-ret) : "loaded");
+	if (cma) {
+		CHECK_EQ(ret, 0);
+		CHECK_EQ(debugfs_value("cma", "pool_bytes"), 16 * MiB);
+	} else {
+		CHECK_EQ(ret, -EINVAL);
+	}
+	CHECK_EQ(reload_module("pool_mb=2"), 0);
+	return T_PASS;
+}
+
+/* ---------------------------------------------------- init ordering (7) */
+
+struct opener {
+	volatile int stop;
+	long opened;
+	int fds[256];
+};
+
+static void *open_loop(void *p)
+{
+	struct opener *o = p;
+
+	while (!o->stop) {
+		int fd = open("/dev/pinmem", O_RDWR | O_CLOEXEC);
+
+		if (fd >= 0 && o->opened < 256)
+			o->fds[o->opened++] = fd;
+		else if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+/* open() racing loads that fail: no fd into a module that never was */
+static int t_open_during_failing_load(void)
+{
+	struct opener o = { 0 };
+	pthread_t th;
+	int kfd, i, fails = 0;
+	long r;
+
+	CHECK_EQ(syscall(SYS_delete_module, "pinmem", O_NONBLOCK), 0);
+	kfd = open(ko_path(), O_RDONLY | O_CLOEXEC);
+	CHECK(kfd >= 0);
+	CHECK_EQ(pthread_create(&th, NULL, open_loop, &o), 0);
+	for (i = 0; i < 40; i++) {
+		r = syscall(SYS_finit_module, kfd, "pool_mb=100000", 0);
+		if (r)
+			fails++;
+		else
+			break;
+	}
+	o.stop = 1;
+	pthread_join(th, NULL);
+	close(kfd);
+	diag("%d failing loads, %ld opens succeeded meanwhile", fails, o.opened);
+	for (i = 0; i < o.opened; i++)
+		close(o.fds[i]);
+	CHECK_EQ(reload_module("pool_mb=2"), 0);
+	CHECK_EQ(fails, 40);
+	CHECK_EQ(o.opened, 0);
+	return T_PASS;
+}
+
+/* -------------------------------------------------------- fit check (4-6) */
+
+/*
+ * Fill memory with MADV_FREE'd anonymous memory: reclaimable without
+ * swap, but not free. Returns the helper's pid; it sleeps until killed.
+ */
+static pid_t lazyfree_filler(long leave_free_kb)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		const size_t chunk = 16 * MiB;
+
+		while (meminfo_kb("MemFree") > leave_free_kb + 16 * 1024) {
+			char *b = mmap(NULL, chunk, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (b == MAP_FAILED)
+				break;
+			memset(b, 7, chunk);
+			madvise(b, chunk, MADV_FREE);
+		}
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (pid > 0 && read(p[0], &c, 1) != 1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(p[0]);
+	return pid;
+}
+
+/*
+ * A write pin of a fresh buffer larger than MemFree, with the rest of the
+ * memory lazily freed: the kernel can serve it (reclaim), so must pinmem.
+ */
+static int t_pin_under_pressure(void)
+{
+	long oom = vmstat("oom_kill"), free_kb, lazy_kb;
+	pid_t filler = lazyfree_filler(64 * 1024);
+	size_t len;
+	char *buf;
+	int fd, ret;
+
+	CHECK(filler > 0);
+	free_kb = meminfo_kb("MemFree");
+	lazy_kb = meminfo_kb("Inactive(file)") + meminfo_kb("Active(file)");
+	len = ((size_t)free_kb * 1024 + 128 * MiB) & ~(2 * MiB - 1);
+	buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(buf != MAP_FAILED);
+	fd = pm_open();
+	CHECK(fd >= 0);
+	ret = pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL);
+	diag("MemFree %ld MiB, file LRU (lazyfree) %ld MiB: write PIN of %zu MiB fresh: %s",
+	     free_kb / 1024, lazy_kb / 1024, len / MiB, ret ? strerror(-ret) : "pinned");
+	close(fd);
+	kill(filler, SIGKILL);
+	waitpid(filler, NULL, 0);
+	CHECK_EQ(ret, 0);
+	CHECK_EQ(vmstat("oom_kill"), oom);
+	return T_PASS;
+}
+
+static int need_movable(void)
+{
+	struct zone_range z[MAX_ZONE_RANGES];
+	int n = zones_load(z, MAX_ZONE_RANGES);
+
+	if (!have_zone(z, n, "Movable"))
+		return skip("kernel has no ZONE_MOVABLE (boot with movablecore=)");
+	return T_PASS;
+}
+
+/*
+ * A write pin over the huge zero page needs a new page for every page: as
+ * much as an untouched buffer, so it does not fit either.
+ */
+static int t_write_pin_over_huge_zero_page(void)
+{
+	long oom = vmstat("oom_kill");
+	size_t len = 520 * MiB, i;
+	volatile char sink = 0;
+	char *buf;
+	int fd;
+
+	if (need_movable() == T_SKIP)
+		return T_SKIP;
+	if (read_long("/sys/kernel/mm/transparent_hugepage/use_zero_page") != 1)
+		return skip("THP use_zero_page is off");
+	buf = map_aligned(len, 2 * MiB);
+	CHECK(buf);
+	madvise(buf, len, MADV_HUGEPAGE);
+	for (i = 0; i < len; i += 2 * MiB)
+		sink += buf[i];		/* maps the huge zero page */
+	(void)sink;
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL), -ENOMEM);
+	CHECK_EQ(vmstat("oom_kill"), oom);
+	close(fd);
+	return T_PASS;
+}
+
+/* ------------------------------------------------------- coherency */
+
+/* a read pin (the device reads) of memory the process fills afterwards */
+static int read_pin_sees_writes(bool touch_first)
+{
+	const size_t len = 64 * PAGE;
+	char *buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *out = malloc(len);
+	volatile char sink = 0;
+	uint64_t h;
+	size_t i;
+	int fd;
+
+	CHECK(buf != MAP_FAILED && out);
+	if (touch_first)
+		for (i = 0; i < len; i += PAGE)
+			sink += buf[i];	/* maps the shared zero page */
+	(void)sink;
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_pin(fd, buf, len, 0, &h, NULL), 0);
+	fill_pattern(buf, len, 77);
+	CHECK_EQ(pm_access(fd, h, 0, len, out, 0), 0);
+	diag("%zu of %zu bytes the device reads differ from what the process wrote",
+	     check_pattern(out, len, 77), len);
+	CHECK_EQ(check_pattern(out, len, 77), 0);
+	/* and a fork does not take the pinned pages away from the parent */
+	if (!fork()) {
+		buf[0] = 1;
+		_exit(0);
+	}
+	wait(NULL);
+	buf[1] = 42;
+	CHECK_EQ(pm_access(fd, h, 0, PAGE, out, 0), 0);
+	CHECK_EQ(out[1], 42);
+	close(fd);
+	free(out);
+	return T_PASS;
+}
+
+static int t_read_pin_of_untouched_sees_writes(void)
+{
+	return read_pin_sees_writes(false);
+}
+
+static int t_read_pin_of_read_only_touched_sees_writes(void)
+{
+	return read_pin_sees_writes(true);
+}
+
+/* ------------------------------------------------------------ hugetlb */
+
+static int hugetlb_pin(void)
+{
+	const size_t len = 2 * MiB;
+	struct zone_range z[MAX_ZONE_RANGES];
+	int nz = zones_load(z, MAX_ZONE_RANGES), fd, ret;
+	struct pinmem_query_args q = { .size = sizeof(q) };
+	uint64_t h, pfn, cs = 0, ce = 0;
+	bool unpinnable, cma = cma_range(&cs, &ce);
+	char *buf, *out = malloc(len);
+	const char *zone;
+
+	CHECK(out);
+	write_file("/proc/sys/vm/nr_hugepages", "8");
+	if (read_long("/proc/sys/vm/nr_hugepages") < 1)
+		return skip("no 2 MiB huge pages could be reserved");
+	buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (buf == MAP_FAILED)
+		return skip("MAP_HUGETLB: %s", strerror(errno));
+	fill_pattern(buf, len, 88);
+	pfn = pfn_of(buf);
+	zone = zone_of_pfn(z, nz, pfn);
+	unpinnable = (zone && !strcmp(zone, "Movable")) ||
+		     (cma && pfn * PAGE >= cs && pfn * PAGE < ce);
+	fd = pm_open();
+	CHECK(fd >= 0);
+	ret = pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL);
+	diag("huge page at pfn %#llx (%s%s), kernel %d.%02d: PIN %s",
+	     (unsigned long long)pfn, zone ? zone : "?",
+	     cma && pfn * PAGE >= cs && pfn * PAGE < ce ? ", CMA" : "",
+	     kver() / 100, kver() % 100, ret ? strerror(-ret) : "ok");
+	if (unpinnable && kver() < 605) {
+		/* refused before GUP's WARN_ON_ONCE (the log is checked too) */
+		CHECK_EQ(ret, -EOPNOTSUPP);
+		close(fd);
+		munmap(buf, len);
+		return T_PASS;
+	}
+	CHECK_EQ(ret, 0);
+	q.handle = h;
+	CHECK_EQ(pm_query(fd, &q), 0);
+	CHECK_EQ(q.nr_huge, len / PAGE);
+	CHECK_EQ(q.zone_pages[PINMEM_ZONE_MOVABLE], 0);
+	pfn = pfn_of(buf);
+	zone = zone_of_pfn(z, nz, pfn);
+	CHECK(!zone || strcmp(zone, "Movable"));
+	CHECK(!cma || pfn * PAGE < cs || pfn * PAGE >= ce);
+	CHECK_EQ(pm_access(fd, h, 0, len, out, 0), 0);
+	CHECK_EQ(check_pattern(out, len, 88), 0);
+	fill_pattern(out, len, 89);
+	CHECK_EQ(pm_access(fd, h, 0, len, out, PINMEM_ACCESS_WRITE), 0);
+	CHECK_EQ(check_pattern(buf, len, 89), 0);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
+	munmap(buf, len);
+	return T_PASS;
+}
+
+/* 2 MiB hugetlb pages: pinned out of Movable/CMA, or refused cleanly */
+static int t_hugetlb_pin(void)
+{
+	int r = hugetlb_pin();
+
+	write_file("/proc/sys/vm/nr_hugepages", "0");
+	return r;
+}
+
+/* ------------------------------------------------------- file pins (11) */
+
+static int t_file_write_pins(void)
+{
+	const size_t len = 1 * MiB;
+	char *f, *s, *p;
+	int fd, img, ff, sf, ret = 0;
+
+	mkdir("/tmp/pm-ext", 0755);
+	img = open("/tmp/pm-ext.img", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(img >= 0);
+	CHECK_EQ(ftruncate(img, 16 * MiB), 0);
+	close(img);
+	if (system("losetup /dev/loop7 /tmp/pm-ext.img >/dev/null 2>&1 || "
+		   "{ mknod /dev/loop7 b 7 7 2>/dev/null; losetup /dev/loop7 /tmp/pm-ext.img; }"))
+		return skip("no loop device");
+	if (system("mke2fs -q /dev/loop7 >/dev/null 2>&1") ||
+	    mount("/dev/loop7", "/tmp/pm-ext", "ext2", 0, NULL)) {
+		system("losetup -d /dev/loop7");
+		return skip("cannot mount an ext2 filesystem (no ext2/ext4)");
+	}
+	ff = open("/tmp/pm-ext/f", O_RDWR | O_CREAT, 0600);
+	sf = open("/dev/shm/pm-f", O_RDWR | O_CREAT, 0600);
+	fd = pm_open();
+	CHECK(ff >= 0 && sf >= 0 && fd >= 0);
+	CHECK_EQ(ftruncate(ff, len), 0);
+	CHECK_EQ(ftruncate(sf, len), 0);
+	f = mmap(NULL, len, RW, MAP_SHARED, ff, 0);
+	s = mmap(NULL, len, RW, MAP_SHARED, sf, 0);
+	p = mmap(NULL, len, RW, MAP_PRIVATE, ff, 0);
+	CHECK(f != MAP_FAILED && s != MAP_FAILED && p != MAP_FAILED);
+	memset(f, 1, len);
+	memset(s, 1, len);
+
+	/* disk page cache: read pins yes, write pins no, on every kernel */
+	ret = pm_pin(fd, f, len, PINMEM_PIN_WRITE, NULL, NULL);
+	diag("kernel %d.%02d: write PIN of MAP_SHARED ext2 page cache: %s",
+	     kver() / 100, kver() % 100, ret ? strerror(-ret) : "pinned");
+	CHECK_EQ(ret, -EOPNOTSUPP);
+	CHECK_EQ(pm_pin(fd, f, len, 0, NULL, NULL), 0);
+	/* shmem and private file mappings are fine */
+	CHECK_EQ(pm_pin(fd, s, len, PINMEM_PIN_WRITE, NULL, NULL), 0);
+	CHECK_EQ(pm_pin(fd, p, len, PINMEM_PIN_WRITE, NULL, NULL), 0);
+	close(fd);
+	munmap(f, len);
+	munmap(s, len);
+	munmap(p, len);
+	close(ff);
+	close(sf);
+	unlink("/dev/shm/pm-f");
+	umount("/tmp/pm-ext");
+	system("losetup -d /dev/loop7");
+	unlink("/tmp/pm-ext.img");
+	return T_PASS;
+}
+
+/* ------------------------------------------------------- tagged (12) */
+
+static int t_tagged_address(void)
+{
+#ifdef __aarch64__
+	char *buf = map_anon(4 * PAGE, RW);
+	struct pinmem_query_args q = {
+		.size = sizeof(q), .flags = PINMEM_QUERY_BY_ADDR,
+	};
+	uint64_t h;
+	int fd = pm_open();
+
+	CHECK(buf && fd >= 0);
+	if (prctl(PR_SET_TAGGED_ADDR_CTRL, PR_TAGGED_ADDR_ENABLE, 0, 0, 0))
+		return skip("tagged addresses not supported: %s", strerror(errno));
+	CHECK_EQ(pm_pin(fd, (char *)((uintptr_t)buf | (0x2AUL << 56)), 4 * PAGE, 0,
+			&h, NULL), 0);
+	q.addr = (uintptr_t)buf;
+	CHECK_EQ(pm_query(fd, &q), 0);
+	CHECK_EQ(q.handle, h);
+	CHECK_EQ(q.addr, (uintptr_t)buf);
+	CHECK_EQ(pm_pin(fd, buf, PAGE, 0, NULL, NULL), -EEXIST);
+	close(fd);
+	return T_PASS;
+#else
+	return skip("tagged user addresses are tested on arm64 (TBI)");
+#endif
+}
+
+/* ----------------------------------------------------------- ABI (14) */
+
+static int t_abi_numbers_and_bounds(void)
+{
+	struct pinmem_contig_alloc_args a = {
+		.length = (1ULL << 63) + PAGE,
+	};
+	static char big[8192];
+	struct pinmem_version_args *v = (void *)big;
+	int fd = pm_open();
+
+	CHECK(fd >= 0);
+	CHECK_EQ(_IOC_TYPE(PINMEM_IOC_PIN), 0xDE);
+	CHECK_EQ(_IOC_DIR(PINMEM_IOC_PIN), _IOC_READ | _IOC_WRITE);
+	CHECK_EQ(_IOC_SIZE(PINMEM_IOC_PIN), PINMEM_PIN_SIZE_VER0);
+	/* the ABI 1 numbers (type 0xB8, _IO) are gone */
+	v->size = sizeof(*v);
+	CHECK(ioctl(fd, _IO(0xB8, 0x00), v) < 0 && errno == ENOTTY);
+	CHECK_EQ(ioctl(fd, PINMEM_IOC_VERSION, v), 0);
+	/* the size bound is PINMEM_ARGS_SIZE_MAX on every page size */
+	v->size = PINMEM_ARGS_SIZE_MAX;
+	CHECK_EQ(ioctl(fd, PINMEM_IOC_VERSION, v), 0);
+	v->size = PINMEM_ARGS_SIZE_MAX + 8;
+	CHECK(ioctl(fd, PINMEM_IOC_VERSION, v) < 0 && errno == E2BIG);
+	/* a length past the machine: ENOMEM, not a shift by 64 */
+	CHECK_EQ(pm_contig_alloc(fd, &a), -ENOMEM);
+	close(fd);
+	return T_PASS;
+}
+
+static const struct tcase cases[] = {
+	{ "race_unpin_of_new_handle", t_race_unpin_new_handle },
+	{ "race_contig_free_of_new_handle", t_race_contig_free_new_handle },
+	{ "memlock_exec_loop_bounded", t_memlock_exec_loop },
+	{ "memlock_pidfd_getfd_bounded", t_memlock_pidfd_getfd },
+	{ "memlock_fork_close_bounded", t_memlock_fork_close },
+	{ "contig_charged_to_user", t_contig_charged_to_user },
+	{ "contig_charged_to_memcg", t_contig_charged_to_memcg },
+	{ "pool_buffer_zeroed_across_users", t_pool_buffer_zeroed_across_users },
+	{ "pool_mb_beyond_max_order", t_pool_mb_beyond_max_order },
+	{ "open_during_failing_load", t_open_during_failing_load },
+	{ "pin_fresh_buffer_under_pressure", t_pin_under_pressure },
+	{ "write_pin_over_huge_zero_page_enomem", t_write_pin_over_huge_zero_page },
+	{ "read_pin_of_untouched_sees_writes", t_read_pin_of_untouched_sees_writes },
+	{ "read_pin_of_read_touched_sees_writes",
+	  t_read_pin_of_read_only_touched_sees_writes },
+	{ "hugetlb_pin", t_hugetlb_pin },
+	{ "file_write_pins", t_file_write_pins },
+	{ "tagged_address", t_tagged_address },
+	{ "abi_numbers_and_bounds", t_abi_numbers_and_bounds },
+};
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "--exec-round"))
+		return exec_round(atoi(argv[2]), atoi(argv[3]));
+	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
+}
