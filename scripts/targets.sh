@@ -39,7 +39,7 @@
 #   T_BENCH_BOOT_PARAMS  replaces T_BOOT_PARAMS for --bench ("" = keep them)
 #   T_BENCH_TIMEOUT  hard VM timeout in seconds for --bench
 
-CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 arm64 amd64_612 debug}"
+CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 amd64_plain arm64 arm64_612 amd64_612 debug}"
 
 # Kernel params used by every target (mode param is added by vm-run).
 COMMON_BOOT_PARAMS="panic=-1 loglevel=5 printk.time=1"
@@ -126,6 +126,23 @@ target_amd64_612() {
 	target_amd64
 	T_APT_RELEASE=bookworm-backports
 	T_HOST_PKGS="$T_HOST_PKGS gcc-12 dwarves"
+}
+
+# Debian 12's 6.1 amd64 kernel as most machines run it: no ZONE_MOVABLE,
+# no CMA. Nothing ever has to migrate, so pinmem must never refuse a pin
+# for want of memory the kernel itself would fault in (reclaim included).
+target_amd64_plain() {
+	target_amd64
+	T_BOOT_PARAMS=""
+}
+
+# Debian's 6.12 arm64 kernel from bookworm-backports, with CMA: a kernel
+# without pin_user_pages_fast_only(), where CMA membership must be read off
+# the pageblocks.
+target_arm64_612() {
+	target_arm64
+	T_APT_RELEASE=bookworm-backports
+	T_HOST_PKGS="$T_HOST_PKGS dwarves"
 }
 
 targets_list() {

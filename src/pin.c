@@ -322,7 +322,8 @@ bool pinmem_have_unpinnable(bool movable)
  * Pages a long-term pin may land on, without killing anything: free or
  * reclaimable (page cache, lazily freed anonymous memory: both on the file
  * LRU) in the zones GFP_USER migration targets come from, that is neither
- * ZONE_MOVABLE nor HIGHMEM nor CMA, above each zone's high watermark. Like
+ * ZONE_MOVABLE nor HIGHMEM nor CMA, above each zone's high watermark and
+ * the lowmem reserve it keeps from ZONE_NORMAL allocations. Like
  * si_mem_available(), only half the page cache, at most, is taken as
  * reclaimable, and the file pages of a zone with CMA only in the proportion
  * of its non-CMA pages.
@@ -351,9 +352,11 @@ static unsigned long pinnable_available_pages(void)
 				file = mult_frac(file, managed - min(cma, managed),
 						 managed);
 			file -= min(file / 2, low_wmark_pages(zone));
+			/* what GFP_USER (up to ZONE_NORMAL) may not take */
 			avail = zone_page_state(zone, NR_FREE_PAGES) -
 				zone_page_state(zone, NR_FREE_CMA_PAGES) +
-				file - high_wmark_pages(zone);
+				file - high_wmark_pages(zone) -
+				zone->lowmem_reserve[ZONE_NORMAL];
 			if (avail > 0)
 				sum += avail;
 		}
