@@ -269,8 +269,7 @@ static int hugetlb_seg_check(unsigned long start, unsigned long end,
 	struct page **pages = scratch;
 	int bad = 0, i, n;
 
-	if (!PINMEM_HUGETLB_CANNOT_MIGRATE || !seg->hugetlb ||
-	    !(seg->gup_flags & FOLL_LONGTERM))
+	if (!seg->hugetlb || !(seg->gup_flags & FOLL_LONGTERM))
 		return 0;
 	while (start < end && !bad) {
 		n = min((end - start) >> PAGE_SHIFT, PINMEM_PIN_BATCH);
@@ -589,8 +588,10 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	if (!scratch)
 		goto unaccount;
 	if (longterm) {
-		ret = walk_segments(ctx->mm, addr, nr_pages, gup_flags,
-				    hugetlb_seg_check, scratch);
+		ret = 0;
+		if (PINMEM_HUGETLB_CANNOT_MIGRATE)
+			ret = walk_segments(ctx->mm, addr, nr_pages, gup_flags,
+					    hugetlb_seg_check, scratch);
 		/* Only a long-term pin migrates pages out of ZONE_MOVABLE/CMA. */
 		if (!ret)
 			ret = check_fit(ctx->mm, addr, nr_pages, gup_flags, scratch);

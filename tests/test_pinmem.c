@@ -29,13 +29,6 @@
 
 #define RW (PROT_READ | PROT_WRITE)
 
-static const char *ko_path(void)
-{
-	const char *p = getenv("PINMEM_KO");
-
-	return p ? p : "/lib/modules/pinmem.ko";
-}
-
 /*
  * A buffer of @len bytes filled with a pattern, with most of it in
  * ZONE_MOVABLE (new anonymous pages come from the highest zone first).
@@ -49,16 +42,6 @@ static char *movable_buffer(size_t len, uint32_t seed, size_t *in_movable)
 	fill_pattern(buf, len, seed);
 	*in_movable = pages_in_zone(buf, len, "Movable", NULL);
 	return buf;
-}
-
-static int need_movable(void)
-{
-	struct zone_range z[MAX_ZONE_RANGES];
-	int n = zones_load(z, MAX_ZONE_RANGES);
-
-	if (!have_zone(z, n, "Movable"))
-		return skip("kernel has no ZONE_MOVABLE (boot with movablecore=)");
-	return T_PASS;
 }
 
 static int t_version(void)

@@ -50,13 +50,6 @@
 #define MADV_FREE 8
 #endif
 
-static const char *ko_path(void)
-{
-	const char *p = getenv("PINMEM_KO");
-
-	return p ? p : "/lib/modules/pinmem.ko";
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -657,31 +650,11 @@ static int t_contig_charged_to_memcg(void)
 
 /* ------------------------------------------------------------ pool (3, 8) */
 
-static int pool_writer(void *arg)
-{
-	struct pinmem_contig_alloc_args a = {
-		.flags = PINMEM_CONTIG_POOL, .length = 64 * 1024,
-	};
-	int fd;
-	char *p;
-
-	(void)arg;
-	if (become(1000, LIMIT))
-		return 90;
-	fd = pm_open();
-	if (fd < 0 || pm_contig_alloc(fd, &a))
-		return 91;
-	p = mmap(NULL, a.length, RW, MAP_SHARED, fd, a.mmap_offset);
-	if (p == MAP_FAILED)
-		return 92;
-	memset(p, 0xA5, a.length);
-	munmap(p, a.length);
-	if (pm_contig_free(fd, a.handle))
-		return 93;
-	return 0;
-}
-
-static int pool_reader(void *arg)
+/*
+ * As uid 1000, fill a pool buffer with 0xA5 and free it; as uid 1001
+ * (@dirty set), count the bytes of a new pool buffer that are not zero.
+ */
+static int pool_user(void *arg)
 {
 	struct pinmem_contig_alloc_args a = {
 		.flags = PINMEM_CONTIG_POOL, .length = 64 * 1024,
@@ -691,7 +664,7 @@ static int pool_reader(void *arg)
 	int fd;
 	char *p;
 
-	if (become(1001, LIMIT))
+	if (become(dirty ? 1001 : 1000, LIMIT))
 		return 90;
 	fd = pm_open();
 	if (fd < 0 || pm_contig_alloc(fd, &a))
@@ -699,9 +672,14 @@ static int pool_reader(void *arg)
 	p = mmap(NULL, a.length, RW, MAP_SHARED, fd, a.mmap_offset);
 	if (p == MAP_FAILED)
 		return 92;
-	for (i = 0; i < a.length; i++)
-		*dirty += p[i] != 0;
-	return 0;
+	if (dirty) {
+		for (i = 0; i < a.length; i++)
+			*dirty += p[i] != 0;
+		return 0;
+	}
+	memset(p, 0xA5, a.length);
+	munmap(p, a.length);
+	return pm_contig_free(fd, a.handle) ? 93 : 0;
 }
 
 /* a pool buffer freed by uid 1000 reaches uid 1001 zeroed */
@@ -714,8 +692,8 @@ static int t_pool_buffer_zeroed_across_users(void)
 	if (debugfs_value("cma", "pool_bytes") < (long)(64 * 1024))
 		CHECK_EQ(reload_module("pool_mb=2"), 0);
 	dev_open_to_all(true);
-	r1 = in_child(pool_writer, NULL);
-	r2 = in_child(pool_reader, dirty);
+	r1 = in_child(pool_user, NULL);
+	r2 = in_child(pool_user, dirty);
 	dev_open_to_all(false);
 	CHECK_EQ(r1, 0);
 	CHECK_EQ(r2, 0);
@@ -868,16 +846,6 @@ static int t_pin_under_pressure(void)
 	waitpid(filler, NULL, 0);
 	CHECK_EQ(ret, 0);
 	CHECK_EQ(vmstat("oom_kill"), oom);
-	return T_PASS;
-}
-
-static int need_movable(void)
-{
-	struct zone_range z[MAX_ZONE_RANGES];
-	int n = zones_load(z, MAX_ZONE_RANGES);
-
-	if (!have_zone(z, n, "Movable"))
-		return skip("kernel has no ZONE_MOVABLE (boot with movablecore=)");
 	return T_PASS;
 }
 

@@ -557,3 +557,20 @@ int tap_main(const struct tcase *cases, int n)
 	     pins_set_baseline());
 	return tap_run(cases, n, nothing_left);
 }
+
+const char *ko_path(void)
+{
+	const char *p = getenv("PINMEM_KO");
+
+	return p ? p : "/lib/modules/pinmem.ko";
+}
+
+int need_movable(void)
+{
+	struct zone_range z[MAX_ZONE_RANGES];
+	int n = zones_load(z, MAX_ZONE_RANGES);
+
+	if (!have_zone(z, n, "Movable"))
+		return skip("kernel has no ZONE_MOVABLE (boot with movablecore=)");
+	return T_PASS;
+}

@@ -91,6 +91,11 @@ size_t check_pattern(const void *buf, size_t len, uint32_t seed);
 void *map_anon(size_t len, int prot);
 void *map_aligned(size_t len, size_t align);
 
+/* the module file the tests (re)load: $PINMEM_KO or /lib/modules/pinmem.ko */
+const char *ko_path(void);
+/* T_PASS, or skip() when the kernel has no ZONE_MOVABLE */
+int need_movable(void);
+
 /* TAP */
 enum { T_PASS, T_FAIL, T_SKIP };
 void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
