@@ -33,11 +33,17 @@ struct pinmem_placement {
  * @v: the runs, packed PFN and length.
  * @nr: runs in use.
  * @cap: runs allocated.
+ * @index: for seeking, the page offset of every PINMEM_RUNS_STRIDE-th run
+ *	(run (k + 1) * stride at @index[k]); built when the pin is complete,
+ *	NULL if it has few runs or could not be allocated.
+ * @nr_index: entries of @index.
  */
 struct pinmem_runs {
 	u64 *v;
 	unsigned long nr;
 	unsigned long cap;
+	unsigned long *index;
+	unsigned long nr_index;
 };
 
 /**

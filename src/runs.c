@@ -189,10 +189,41 @@ int pinmem_runs_add(struct pinmem_runs *r, struct pinmem_folio_cache *fc,
 	return 0;
 }
 
-/* Drop unused capacity once the pin is complete, if it is worth a copy. */
+/* Runs between two entries of the seek index. */
+#define PINMEM_RUNS_STRIDE	64
+
+/*
+ * The seek index of a complete pin: 8 bytes per PINMEM_RUNS_STRIDE runs,
+ * so that ACCESS and QUERY find a page in O(log runs + stride), not in
+ * O(runs). Without it (no memory) seeking is linear, and still right.
+ */
+static void runs_build_index(struct pinmem_runs *r)
+{
+	unsigned long i, k = 0, off = 0, n = r->nr / PINMEM_RUNS_STRIDE;
+
+	if (!n)
+		return;
+	r->index = kvmalloc_array(n, sizeof(*r->index),
+				  GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!r->index)
+		return;
+	for (i = 0; i < n * PINMEM_RUNS_STRIDE; i++) {
+		off += run_len(r->v[i]);
+		if (!((i + 1) % PINMEM_RUNS_STRIDE))
+			r->index[k++] = off;
+	}
+	r->nr_index = n;
+}
+
+/*
+ * Drop unused capacity once the pin is complete, if it is worth a copy,
+ * and build the seek index.
+ */
 void pinmem_runs_trim(struct pinmem_runs *r)
 {
 	u64 *v;
+
+	runs_build_index(r);
 
 	if (r->cap - r->nr <= r->nr / 8 + 8)
 		return;
@@ -217,6 +248,7 @@ void pinmem_runs_release(struct pinmem_runs *r, bool dirty)
 			cond_resched();
 	}
 	kvfree(r->v);
+	kvfree(r->index);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -226,14 +258,29 @@ void pinmem_runs_release(struct pinmem_runs *r, bool dirty)
  * @r: the runs.
  * @index: page index within the pin.
  *
- * Walks the runs from the start: O(runs). Used by ACCESS and QUERY, which
- * stand in for a device; nothing on the pin/unpin path seeks.
+ * Finds the last indexed run at or before @index by binary search, then
+ * walks at most PINMEM_RUNS_STRIDE runs. Used by ACCESS and QUERY; nothing
+ * on the pin/unpin path seeks.
  */
 void pinmem_runs_seek(struct pinmem_runs_iter *it, const struct pinmem_runs *r,
 		      unsigned long index)
 {
+	unsigned long lo = 0, hi = r->nr_index;
+
+	/* lo = number of index entries <= index */
+	while (lo < hi) {
+		unsigned long mid = lo + (hi - lo) / 2;
+
+		if (r->index[mid] <= index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	it->r = r;
-	for (it->run = 0; it->run < r->nr; it->run++) {
+	it->run = lo * PINMEM_RUNS_STRIDE;
+	if (lo)
+		index -= r->index[lo - 1];
+	for (; it->run < r->nr; it->run++) {
 		unsigned long len = run_len(r->v[it->run]);
 
 		if (index < len)

@@ -723,6 +723,77 @@ static int t_pool_mb_beyond_max_order(void)
 	return T_PASS;
 }
 
+/* ------------------------------------------------- contention (10) */
+
+struct contend {
+	volatile int a_started, a_done, b_done_before_a;
+	int a_ret;
+};
+
+/*
+ * While one process's large CMA allocation migrates (seconds under TCG),
+ * another process's munmap() of its own buffer and CONTIG_FREE must not
+ * wait for it: they took a global mutex the allocation held throughout.
+ * Ordering only, no timing: B must finish while A is still inside its
+ * ioctl; if A was over before B began, the case proves nothing and skips.
+ */
+static int t_free_not_blocked_by_cma_alloc(void)
+{
+	struct contend *c = mmap(NULL, PAGE, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct pinmem_contig_alloc_args small = { 0 };
+	uint64_t cs, ce;
+	size_t fill, big;
+	char *buf, *p;
+	int status, fd;
+	pid_t a;
+
+	CHECK(c != MAP_FAILED);
+	if (!cma_range(&cs, &ce))
+		return skip("kernel has no CMA area (boot with cma=)");
+	/* movable data in the CMA area, so that the allocation must migrate */
+	fill = (ce - cs) / 2;
+	buf = map_anon(fill, RW);
+	CHECK(buf);
+	memset(buf, 3, fill);
+	big = (ce - cs) * 3 / 4;
+	/* B's own buffer, mapped before A starts */
+	small.length = PAGE;
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_contig_alloc(fd, &small), 0);
+	p = mmap(NULL, PAGE, RW, MAP_SHARED, fd, small.mmap_offset);
+	CHECK(p != MAP_FAILED);
+	a = fork();
+	CHECK(a >= 0);
+	if (!a) {
+		struct pinmem_contig_alloc_args args = { .length = big };
+		int afd = pm_open();
+
+		c->a_started = 1;
+		c->a_ret = afd < 0 ? afd : pm_contig_alloc(afd, &args);
+		c->a_done = 1;
+		_exit(0);
+	}
+	while (!c->a_started)
+		usleep(1000);
+	usleep(200000);		/* A is in its ioctl by now, or done */
+	if (c->a_done) {
+		waitpid(a, &status, 0);
+		return skip("the %zu MiB allocation ended within 200 ms", big / MiB);
+	}
+	CHECK_EQ(pm_contig_free(fd, small.handle), 0);
+	munmap(p, PAGE);		/* drops the last reference: frees */
+	c->b_done_before_a = !c->a_done;
+	close(fd);
+	waitpid(a, &status, 0);
+	diag("%zu MiB CMA allocation: %s; munmap and CONTIG_FREE of another buffer %s it",
+	     big / MiB, c->a_ret ? strerror(-c->a_ret) : "done",
+	     c->b_done_before_a ? "finished during" : "waited for");
+	CHECK(c->b_done_before_a);
+	munmap(buf, fill);
+	return T_PASS;
+}
+
 /* ---------------------------------------------------- init ordering (7) */
 
 struct opener {
@@ -1117,6 +1188,66 @@ static int t_tagged_address(void)
 #endif
 }
 
+/* ------------------------------------------------------ seeking (L) */
+
+/* runs= of our only pin in debugfs "pins" */
+static long debugfs_runs(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/pinmem/pins", "r");
+	char line[512], *r;
+	long runs = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if ((r = strstr(line, " runs=")))
+			runs = atol(r + 6);
+	if (f)
+		fclose(f);
+	return runs;
+}
+
+/*
+ * A pin of many runs (4 KiB pages faulted in reverse order): ACCESS and
+ * QUERY find every page where it is, through the seek index.
+ */
+static int t_seek_in_many_runs(void)
+{
+	const size_t n = 8192;
+	char *buf = mmap(NULL, n * PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char out[64];
+	uint64_t h, pfn;
+	size_t i, k;
+	long runs;
+	int fd;
+
+	CHECK(buf != MAP_FAILED);
+	madvise(buf, n * PAGE, MADV_NOHUGEPAGE);
+	for (i = n; i-- > 0;)
+		snprintf(buf + i * PAGE, 64, "page %zu", i);
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_pin(fd, buf, n * PAGE, 0, &h, NULL), 0);
+	runs = debugfs_runs();
+	diag("%zu pages in %ld runs", n, runs);
+	for (k = 0; k < 2000; k++) {
+		struct pinmem_query_args q = {
+			.size = sizeof(q), .handle = h, .flags = PINMEM_QUERY_PFNS,
+			.pfns = (uintptr_t)&pfn, .nr_pfns = 1,
+		};
+
+		i = (k * 2654435761u) % n;
+		if (k < 3)
+			i = k ? n - k : 0;
+		q.pfn_first = i;
+		CHECK_EQ(pm_access(fd, h, i * PAGE, sizeof(out), out, 0), 0);
+		CHECK(!memcmp(out, buf + i * PAGE, sizeof(out)));
+		CHECK_EQ(pm_query(fd, &q), 0);
+		CHECK_EQ(pfn, pfn_of(buf + i * PAGE));
+	}
+	CHECK(runs > 64);
+	close(fd);
+	return T_PASS;
+}
+
 /* ----------------------------------------------------------- ABI (14) */
 
 static int t_abi_numbers_and_bounds(void)
@@ -1158,6 +1289,7 @@ static const struct tcase cases[] = {
 	{ "pool_buffer_zeroed_across_users", t_pool_buffer_zeroed_across_users },
 	{ "pool_mb_beyond_max_order", t_pool_mb_beyond_max_order },
 	{ "open_during_failing_load", t_open_during_failing_load },
+	{ "free_not_blocked_by_cma_alloc", t_free_not_blocked_by_cma_alloc },
 	{ "pin_fresh_buffer_under_pressure", t_pin_under_pressure },
 	{ "write_pin_over_huge_zero_page_enomem", t_write_pin_over_huge_zero_page },
 	{ "repin_outside_cma_needs_no_memory", t_repin_outside_cma_needs_no_memory },
@@ -1167,6 +1299,7 @@ static const struct tcase cases[] = {
 	{ "hugetlb_pin", t_hugetlb_pin },
 	{ "file_write_pins", t_file_write_pins },
 	{ "tagged_address", t_tagged_address },
+	{ "seek_in_many_runs", t_seek_in_many_runs },
 	{ "abi_numbers_and_bounds", t_abi_numbers_and_bounds },
 };
 
