@@ -744,9 +744,9 @@ static bool in_cma_alloc(pid_t pid)
 
 /*
  * While one process's large CMA allocation migrates (seconds under TCG),
- * another process's CONTIG_FREE and munmap() of its own buffer must not
- * wait for it: c41e9a5 held a global mutex across the allocation, which
- * munmap (under mmap_lock) and exit needed too. Ordering, not timing: A's
+ * another process's CONTIG_ALLOC, CONTIG_FREE and munmap() of a buffer of
+ * its own must not wait for it: c41e9a5 held a global mutex across the
+ * allocation, which munmap (under mmap_lock) and exit needed too. Ordering, not timing: A's
  * kernel stack shows it inside cma_alloc() before B starts and still after
  * B is done.
  */
@@ -770,12 +770,6 @@ static int t_free_not_blocked_by_cma_alloc(void)
 	CHECK(buf);
 	memset(buf, 3, fill);
 	big = (ce - cs) * 3 / 4;
-	/* B's own buffer, mapped before A starts */
-	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_contig_alloc(fd, &small), 0);
-	p = mmap(NULL, PAGE, RW, MAP_SHARED, fd, small.mmap_offset);
-	CHECK(p != MAP_FAILED);
 	a = fork();
 	CHECK(a >= 0);
 	if (!a) {
@@ -784,12 +778,18 @@ static int t_free_not_blocked_by_cma_alloc(void)
 
 		_exit(afd >= 0 && !pm_contig_alloc(afd, &args) ? 0 : 1);
 	}
+	fd = pm_open();
+	CHECK(fd >= 0);
 	for (i = 0; i < 20000 && !seen; i++) {
 		seen = in_cma_alloc(a);
 		if (!seen)
 			usleep(500);
 	}
 	if (seen) {
+		/* a buffer of B's own: made, mapped, freed, unmapped */
+		CHECK_EQ(pm_contig_alloc(fd, &small), 0);
+		p = mmap(NULL, PAGE, RW, MAP_SHARED, fd, small.mmap_offset);
+		CHECK(p != MAP_FAILED);
 		CHECK_EQ(pm_contig_free(fd, small.handle), 0);
 		munmap(p, PAGE);	/* drops the last reference: frees */
 		during = in_cma_alloc(a);
@@ -800,7 +800,7 @@ static int t_free_not_blocked_by_cma_alloc(void)
 	if (!seen)
 		return skip("the %zu MiB allocation was never seen inside cma_alloc()",
 			    big / MiB);
-	diag("%zu MiB CMA allocation (%s): CONTIG_FREE and munmap of another buffer %s",
+	diag("%zu MiB CMA allocation (%s): CONTIG_ALLOC, CONTIG_FREE and munmap of another buffer %s",
 	     big / MiB, WIFEXITED(status) && !WEXITSTATUS(status) ? "allocated" : "failed",
 	     during ? "finished while it was in cma_alloc()" : "returned only after it");
 	CHECK(during);
