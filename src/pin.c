@@ -569,10 +569,10 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 		return -EINVAL;
 	if (!longterm && !capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	/* GUP untags too: the trees must see the address GUP sees */
 	ret = pinmem_check_range(args->addr, args->length, &nr_pages);
 	if (ret)
 		return ret;
+	/* GUP untags too: the trees must see the address GUP sees */
 	addr = untagged_addr((unsigned long)args->addr);
 	if (nr_pages > totalram_pages())
 		return -ENOMEM;
@@ -683,8 +683,10 @@ static struct pinmem_pin *pin_get(struct pinmem_ctx *ctx, u64 handle,
 
 	mutex_lock(&ctx->lock);
 	if (by_addr) {
-		addr = untagged_addr((unsigned long)addr);
-		pin = addr < ULONG_MAX ? find_overlap(ctx, addr, addr + 1) : NULL;
+		/* untagged as PIN untags; untagging only clears bits */
+		unsigned long a = untagged_addr((unsigned long)addr);
+
+		pin = addr < ULONG_MAX ? find_overlap(ctx, a, a + 1) : NULL;
 	} else {
 		pin = pinmem_load_handle(&ctx->pins, handle);
 	}
