@@ -113,6 +113,9 @@ target_debug() {
 	target_amd64
 	T_KERNEL=local
 	T_PREPARE="scripts/build-debug-kernel"
+	# a small CMA area beside ZONE_MOVABLE: the CMA dma-buf heap
+	# (/dev/dma_heap/reserved) exists, for tests that need another CMA user
+	T_BOOT_PARAMS="$T_BOOT_PARAMS cma=96M"
 	T_TIMEOUT=1800
 	# KASAN/kmemleak make times and memory meaningless: the bench here is a
 	# stress run (big migrations, 10,000 pins) with smaller sizes; PM_BENCH_*
