@@ -730,113 +730,6 @@ static int t_pool_mb_beyond_max_order(void)
 	return T_PASS;
 }
 
-/* ------------------------------------------------- contention (10) */
-
-/* Is @pid inside cma_alloc() right now (its kernel stack says so)? */
-static bool in_cma_alloc(pid_t pid)
-{
-	char path[64], line[256];
-	bool yes = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stack", pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, "cma_alloc") || strstr(line, "alloc_contig_range"))
-			yes = true;
-	if (f)
-		fclose(f);
-	return yes;
-}
-
-/*
- * While one process's large CMA allocation migrates (seconds under TCG),
- * another process's CONTIG_FREE and munmap() of a buffer of its own must
- * not wait for it: c41e9a5 held a global mutex across the allocation,
- * which munmap (under mmap_lock) and exit needed too. Ordering, not timing: A's
- * kernel stack shows it inside cma_alloc() before B starts and still after
- * B is done.
- */
-static int t_free_not_blocked_by_cma_alloc(void)
-{
-	enum { NBUF = 16 };
-	struct pinmem_contig_alloc_args small[NBUF];
-	bool during = false, seen = false;
-	char *buf, *p[NBUF];
-	int status, fd, i, used = 0;
-	uint64_t cs, ce;
-	size_t fill, big;
-	pid_t a;
-
-	if (!cma_range(&cs, &ce))
-		return skip("kernel has no CMA area (boot with cma=)");
-	if (access("/proc/self/stack", R_OK))
-		return skip("no /proc/PID/stack (CONFIG_STACKTRACE)");
-	/*
-	 * B's own buffers, made and mapped before A starts: while A migrates,
-	 * new allocations anywhere are throttled by reclaim, which is the
-	 * kernel's doing, not pinmem's. MADV_DONTFORK: A must not share the
-	 * mappings, or B's munmap would not be the last reference.
-	 */
-	fd = pm_open();
-	CHECK(fd >= 0);
-	for (i = 0; i < NBUF; i++) {
-		memset(&small[i], 0, sizeof(small[i]));
-		small[i].length = PAGE;
-		CHECK_EQ(pm_contig_alloc(fd, &small[i]), 0);
-		p[i] = mmap(NULL, PAGE, RW, MAP_SHARED, fd, small[i].mmap_offset);
-		CHECK(p[i] != MAP_FAILED);
-		CHECK_EQ(madvise(p[i], PAGE, MADV_DONTFORK), 0);
-	}
-	/* movable data in the CMA area, so that the allocation must migrate */
-	fill = (ce - cs) / 2;
-	buf = map_anon(fill, RW);
-	CHECK(buf);
-	memset(buf, 3, fill);
-	big = (ce - cs) * 3 / 4;
-	a = fork();
-	CHECK(a >= 0);
-	if (!a) {
-		struct pinmem_contig_alloc_args args = { .length = big };
-		int afd = pm_open();
-
-		_exit(afd >= 0 && !pm_contig_alloc(afd, &args) ? 0 : 1);
-	}
-	/*
-	 * Each time A is seen inside cma_alloc(), B frees and unmaps one of
-	 * its buffers; done if A is still inside afterwards. (A may be just
-	 * about to leave when seen: then try again.)
-	 */
-	for (i = 0; i < 20000 && !during && used < NBUF &&
-	     waitpid(a, &status, WNOHANG) == 0; i++) {
-		if (!in_cma_alloc(a)) {
-			usleep(500);
-			continue;
-		}
-		seen = true;
-		CHECK_EQ(pm_contig_free(fd, small[used].handle), 0);
-		munmap(p[used], PAGE);	/* drops the last reference: frees */
-		used++;
-		during = in_cma_alloc(a);
-	}
-	close(fd);
-	for (i = used; i < NBUF; i++)
-		munmap(p[i], PAGE);
-	if (!waitpid(a, &status, WNOHANG))
-		waitpid(a, &status, 0);
-	munmap(buf, fill);
-	if (!seen)
-		return skip("the %zu MiB allocation (%s) was never seen inside cma_alloc()",
-			    big / MiB, WIFEXITED(status) && !WEXITSTATUS(status) ?
-			    "allocated" : "failed");
-	diag("%zu MiB CMA allocation (%s): CONTIG_FREE and munmap of another buffer %s (%d tries)",
-	     big / MiB, WIFEXITED(status) && !WEXITSTATUS(status) ? "allocated" : "failed",
-	     during ? "finished while it was in cma_alloc()" : "returned only after it",
-	     used);
-	CHECK(during);
-	return T_PASS;
-}
-
 /* ------------------------------------------------- IN_CMA (13) */
 
 /*
@@ -1382,7 +1275,6 @@ static const struct tcase cases[] = {
 	{ "pool_buffer_zeroed_across_users", t_pool_buffer_zeroed_across_users },
 	{ "pool_mb_beyond_max_order", t_pool_mb_beyond_max_order },
 	{ "open_during_failing_load", t_open_during_failing_load },
-	{ "free_not_blocked_by_cma_alloc", t_free_not_blocked_by_cma_alloc },
 	{ "in_cma_not_fooled_by_other_cma_users", t_in_cma_not_fooled_by_other_cma_users },
 	{ "pin_fresh_buffer_under_pressure", t_pin_under_pressure },
 	{ "write_pin_over_huge_zero_page_enomem", t_write_pin_over_huge_zero_page },
