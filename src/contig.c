@@ -103,7 +103,19 @@ static struct {
 	unsigned long cma_free_at_load;
 } cstats;
 
-static void contig_put_memory(struct pinmem_contig *c);
+static void contig_put_memory(struct pinmem_contig *c)
+{
+	if (c->placement & PINMEM_CONTIG_IN_POOL) {
+		mutex_lock(&pinmem_contig_lock);
+		bitmap_clear(pool.used, page_to_pfn(c->page) -
+			     page_to_pfn(pool.page), c->size >> PAGE_SHIFT);
+		pool.nr_free += c->size >> PAGE_SHIFT;
+		mutex_unlock(&pinmem_contig_lock);
+	} else {
+		dma_free_pages(contig_dev, c->size, c->page, c->dma,
+			       DMA_BIDIRECTIONAL);
+	}
+}
 
 static void contig_release(struct pinmem_contig *c)
 {
@@ -177,20 +189,6 @@ static int contig_get_memory(struct pinmem_contig *c, u64 align, bool from_pool)
 	if (pinmem_page_in_cma(c->page))
 		c->placement = PINMEM_CONTIG_IN_CMA;
 	return 0;
-}
-
-static void contig_put_memory(struct pinmem_contig *c)
-{
-	if (c->placement & PINMEM_CONTIG_IN_POOL) {
-		mutex_lock(&pinmem_contig_lock);
-		bitmap_clear(pool.used, page_to_pfn(c->page) -
-			     page_to_pfn(pool.page), c->size >> PAGE_SHIFT);
-		pool.nr_free += c->size >> PAGE_SHIFT;
-		mutex_unlock(&pinmem_contig_lock);
-	} else {
-		dma_free_pages(contig_dev, c->size, c->page, c->dma,
-			       DMA_BIDIRECTIONAL);
-	}
 }
 
 int pinmem_contig_alloc(struct pinmem_ctx *ctx,

@@ -259,9 +259,9 @@ static int walk_segments(struct mm_struct *mm, unsigned long addr,
 
 /*
  * Kernels without hugetlb migration for long-term pins (compat.h): refuse a
- * hugetlb range any of whose huge pages sits in ZONE_MOVABLE or CMA before
- * GUP gets there (it would WARN and fail). The pages are faulted in with
- * ordinary references, which are dropped again.
+ * long-term pin of a hugetlb range any of whose huge pages sits in
+ * ZONE_MOVABLE or CMA before GUP gets there (it would WARN and fail). The
+ * pages are faulted in with ordinary references, which are dropped again.
  */
 static int hugetlb_seg_check(unsigned long start, unsigned long end,
 			     const struct pin_seg *seg, void *scratch)
@@ -269,7 +269,7 @@ static int hugetlb_seg_check(unsigned long start, unsigned long end,
 	struct page **pages = scratch;
 	int bad = 0, i, n;
 
-	if (!seg->hugetlb || !(seg->gup_flags & FOLL_LONGTERM))
+	if (!seg->hugetlb)
 		return 0;
 	while (start < end && !bad) {
 		n = min((end - start) >> PAGE_SHIFT, PINMEM_PIN_BATCH);
