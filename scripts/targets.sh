@@ -39,7 +39,7 @@
 #   T_BENCH_BOOT_PARAMS  replaces T_BOOT_PARAMS for --bench ("" = keep them)
 #   T_BENCH_TIMEOUT  hard VM timeout in seconds for --bench
 
-CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 amd64_plain arm64 arm64_612 amd64_612 debug}"
+CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 amd64_plain arm64 arm64_612 amd64_612 debug debug32}"
 
 # Kernel params used by every target (mode param is added by vm-run).
 COMMON_BOOT_PARAMS="panic=-1 loglevel=5 printk.time=1"
@@ -114,13 +114,35 @@ target_debug() {
 	T_KERNEL=local
 	T_PREPARE="scripts/build-debug-kernel"
 	# a small CMA area beside ZONE_MOVABLE: the CMA dma-buf heap
-	# (/dev/dma_heap/reserved) exists, for tests that need another CMA user
-	T_BOOT_PARAMS="$T_BOOT_PARAMS cma=96M"
+	# (/dev/dma_heap/reserved) exists, for tests that need another CMA user;
+	# no_hash_pointers: /proc/lockdep shows lock class keys as addresses, so
+	# a test can tell pinmem's locks from the kernel's
+	T_BOOT_PARAMS="$T_BOOT_PARAMS cma=96M no_hash_pointers"
 	T_TIMEOUT=1800
 	# KASAN/kmemleak make times and memory meaningless: the bench here is a
 	# stress run (big migrations, 10,000 pins) with smaller sizes; PM_BENCH_*
 	# on the command line reach the benchmark's environment
 	T_BENCH_BOOT_PARAMS="$T_BENCH_BOOT_PARAMS PM_BENCH_SIZES=2,32,256 PM_BENCH_MIG_SIZES=2,32 PM_BENCH_SCALE=1,1000,10000 PM_BENCH_REPS=3 PM_BENCH_SMALL_REPS=3"
+}
+
+# The same debug kernel built for i386 (PAE, HIGHMEM, no KASAN: x86-64
+# only): 32-bit unsigned long, pages without a permanent kernel mapping.
+# vmalloc=640M leaves about 370 MiB of lowmem (the CMA area is in it; GFP_USER
+# migration targets must be too); ZONE_MOVABLE is 800 MiB of HIGHMEM.
+target_debug32() {
+	target_debug
+	T_DEBARCH=i386
+	T_KARCH=i386
+	T_TEST_CC="gcc -m32"
+	T_HOST_PKGS="qemu-system-x86 gcc-multilib"
+	T_QEMU=qemu-system-i386
+	# an Intel CPU: with -cpu max (AMD under TCG) 32-bit SMP boots warn
+	T_QEMU_ARGS="-accel tcg -cpu max,vendor=GenuineIntel -smp 2"
+	T_MEM=1536
+	T_PREPARE="scripts/build-debug-kernel i386"
+	T_BOOT_PARAMS="vmalloc=640M movablecore=800M cma=64M no_hash_pointers"
+	T_BENCH_MEM=1536
+	T_BENCH_BOOT_PARAMS="${T_BENCH_BOOT_PARAMS/movablecore=2048M/vmalloc=640M movablecore=800M}"
 }
 
 # Debian's 6.12 kernel from bookworm-backports, x86_64 (has /dev/udmabuf;

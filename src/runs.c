@@ -22,7 +22,10 @@
 
 #include "pinmem.h"
 
+/* A build may narrow it (scripts/lint does, to see the check below fire). */
+#ifndef PINMEM_RUN_PFN_BITS
 #define PINMEM_RUN_PFN_BITS	40
+#endif
 #define PINMEM_RUN_PFN_MASK	(BIT_ULL(PINMEM_RUN_PFN_BITS) - 1)
 #define PINMEM_RUN_MAX		BIT_ULL(64 - PINMEM_RUN_PFN_BITS)
 

@@ -175,7 +175,7 @@ static int t_pin_too_big_for_non_cma_memory(void)
 		return T_SKIP;
 	free_pages = vmstat("nr_free_pages");
 	/* a buffer that fills most free memory: much of it must sit in CMA */
-	len = ((size_t)free_pages * PAGE * 75 / 100) & ~(2 * MiB - 1);
+	len = ((size_t)free_pages / 4 * 3 * PAGE) & ~(2 * MiB - 1);
 	buf = cma_buffer(len, 3, &in_cma);
 	CHECK(buf);
 	non_cma_free = (size_t)(vmstat("nr_free_pages") - vmstat("nr_free_cma")) * PAGE;

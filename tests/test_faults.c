@@ -211,6 +211,128 @@ static int t_fail_page_alloc(void)
 	return run_sweep("fail_page_alloc");
 }
 
+/* Arm /proc/thread-self/fail-nth: the @nth next injectable allocation fails. */
+static int fail_nth(int fd, int nth)
+{
+	char v[16];
+	int n = snprintf(v, sizeof(v), "%d", nth);
+
+	return pwrite(fd, v, n, 0) == n ? 0 : -errno;
+}
+
+/* What is left of fail-nth (0: the armed failure was injected, or none was armed). */
+static int fail_nth_left(int fd)
+{
+	char v[16] = "";
+
+	if (pread(fd, v, sizeof(v) - 1, 0) <= 0)
+		return -1;
+	return atoi(v);
+}
+
+/*
+ * Review finding 9: when a PIN fails half-way, the runs must be rolled back
+ * to exactly what they were before the batch, also where unsigned long is
+ * narrower than a run (32-bit). The pin starts half a huge page into a
+ * THP-backed buffer whose THPs are not adjacent in memory, so every 512-page
+ * batch begins by growing the run the previous batch ended with (256 pages
+ * of one THP) and then needs a new run for the next THP; the allocation
+ * that grows the run array fails for some n of fail-nth. Sweep n over the whole PIN: every failed PIN must be a
+ * clean ENOMEM and leave the kernel's pin counters where they were.
+ */
+static int t_runs_rollback(void)
+{
+	const size_t huge = 2 * MiB, nhuge = 80, len = nhuge * huge;
+	long base, mid_walk = 0, failed = 0;
+	char *buf, *gap, *start;
+	int fd, nthfd, nth, ret = T_PASS;
+	size_t i;
+
+	nthfd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	if (nthfd < 0)
+		return skip("kernel has no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)");
+	if (access(DBG "failslab/probability", F_OK) ||
+	    access(DBG "fail_page_alloc/probability", F_OK)) {
+		close(nthfd);
+		return skip("kernel has no failslab/fail_page_alloc debugfs knobs");
+	}
+	/* probability 0: only fail-nth injects, into sleeping allocations too */
+	CHECK_EQ(configure("failslab", 0), 0);
+	CHECK_EQ(configure("fail_page_alloc", 0), 0);
+
+	buf = map_aligned(len, huge);
+	gap = map_aligned(len, huge);
+	CHECK(buf && gap);
+	if (madvise(buf, len, MADV_HUGEPAGE) || madvise(gap, len, MADV_HUGEPAGE)) {
+		munmap(buf, len);
+		munmap(gap, len);
+		close(nthfd);
+		return skip("madvise(MADV_HUGEPAGE): %s", strerror(errno));
+	}
+	/* each THP faulted between two of another buffer: one run per THP */
+	for (i = 0; i < nhuge; i++) {
+		memset(buf + i * huge, 0x5a, huge);
+		gap[i * huge] = 1;
+	}
+	munmap(gap, len);
+	start = buf + huge / 2;
+	fd = pm_open();
+	CHECK(fd >= 0);
+	base = pins_outstanding();
+
+	for (nth = 1; nth < 400; nth++) {
+		long acq0 = (pins_outstanding(), vmstat("nr_foll_pin_acquired")), leak;
+		uint64_t h = 0;
+		int r, left;
+
+		CHECK_EQ(fail_nth(nthfd, nth), 0);
+		r = pm_pin(fd, start, len - huge, PINMEM_PIN_WRITE | PINMEM_PIN_SHORTTERM,
+			   &h, NULL);
+		left = fail_nth_left(nthfd);
+		CHECK_EQ(fail_nth(nthfd, 0), 0);
+		if (!r) {
+			struct pinmem_query_args q = { .handle = h };
+
+			CHECK_EQ(pm_query(fd, &q), 0);
+			CHECK_EQ(pm_unpin(fd, h), 0);
+			if (left > 0) {	/* PIN made fewer than nth allocations */
+				diag("PIN needs %d injectable allocations; %ld of the %d "
+				     "failed PINs failed after pinning pages; %llu of %llu "
+				     "pages in THPs", nth - 1, mid_walk, nth - 1,
+				     (unsigned long long)q.nr_huge,
+				     (unsigned long long)q.nr_pages);
+				if (q.nr_huge * 2 < q.nr_pages) {
+					ret = skip("no THPs (%llu of %llu pages huge): the batches do not merge",
+						   (unsigned long long)q.nr_huge,
+						   (unsigned long long)q.nr_pages);
+				}
+				break;
+			}
+			continue;	/* the failure hit something PIN tolerates */
+		}
+		failed++;
+		if (r != -ENOMEM) {
+			diag("fail-nth %d: PIN gave %d (%s), not ENOMEM", nth, r, strerror(-r));
+			ret = T_FAIL;
+		}
+		leak = pins_outstanding() - base;	/* refreshes the counters */
+		if (vmstat("nr_foll_pin_acquired") > acq0)
+			mid_walk++;
+		if (leak) {
+			diag("fail-nth %d: %ld pages left pinned by the failed PIN", nth, leak);
+			ret = T_FAIL;
+			break;
+		}
+	}
+	close(nthfd);
+	close(fd);
+	munmap(buf, len);
+	CHECK(nth < 400);
+	if (ret == T_PASS)
+		CHECK(mid_walk > 0);	/* the sweep did fail PINs half-way */
+	return ret;
+}
+
 /* kmemleak must not find anything pinmem allocated. */
 static int t_kmemleak_clean(void)
 {
@@ -244,6 +366,7 @@ static int t_kmemleak_clean(void)
 static const struct tcase cases[] = {
 	{ "failslab_sweep_clean_errors", t_failslab },
 	{ "fail_page_alloc_sweep_clean_errors", t_fail_page_alloc },
+	{ "runs_rollback_under_fail_nth", t_runs_rollback },
 	{ "kmemleak_nothing_from_pinmem", t_kmemleak_clean },
 };
 

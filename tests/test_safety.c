@@ -780,6 +780,99 @@ static int t_in_cma_not_fooled_by_other_cma_users(void)
 	return T_PASS;
 }
 
+/* ------------------------------------------- no lock across CMA (10) */
+
+/* [start, end) of pinmem's module image, from /proc/modules (root, raw). */
+static bool module_range(unsigned long long *start, unsigned long long *end)
+{
+	FILE *f = fopen("/proc/modules", "re");
+	char line[512], name[64];
+	unsigned long long size, base;
+	bool ok = false;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %llu %*s %*s %*s %llx", name, &size, &base) == 3 &&
+		    !strcmp(name, "pinmem") && base) {
+			*start = base;
+			*end = base + size;
+			ok = true;
+		}
+	}
+	fclose(f);
+	return ok;
+}
+
+/*
+ * Review finding 10: no lock of pinmem's may be held while the CMA core
+ * migrates pages out of its area for an allocation (seconds for a big
+ * buffer), or munmap() and exit() of every other user's buffer wait for
+ * it. Asked of lockdep rather than of a clock: after a CONTIG_ALLOC that
+ * came from CMA and a munmap of its mapping, no lock class whose key lies
+ * in pinmem's module image has cma_mutex (alloc_contig_range()'s lock)
+ * among the locks taken while it was held. The debug kernel boots with
+ * no_hash_pointers, so /proc/lockdep shows the keys as they are.
+ */
+static int t_no_pinmem_lock_across_cma_alloc(void)
+{
+	unsigned long long mstart = 0, mend = 0, key;
+	int fd, ours = 0, bad = 0, saw_cma_mutex = 0;
+	struct pinmem_contig_alloc_args a = { .length = 4 * MiB };
+	char line[512], cls[sizeof(line)] = "";
+	bool in_ours = false;
+	void *p;
+	FILE *f;
+
+	if (access("/proc/lockdep", R_OK))
+		return skip("kernel has no /proc/lockdep (CONFIG_PROVE_LOCKING)");
+	if (!module_range(&mstart, &mend))
+		return skip("/proc/modules shows no address for pinmem (kptr_restrict)");
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_contig_alloc(fd, &a), 0);
+	if (!(a.placement & PINMEM_CONTIG_IN_CMA)) {
+		pm_contig_free(fd, a.handle);
+		close(fd);
+		return skip("the contiguous buffer did not come from CMA (boot with cma=)");
+	}
+	p = mmap(NULL, a.length, RW, MAP_SHARED, fd, a.mmap_offset);
+	CHECK(p != MAP_FAILED);
+	memset(p, 1, a.length);
+	CHECK_EQ(munmap(p, a.length), 0);
+	CHECK_EQ(pm_contig_free(fd, a.handle), 0);
+	close(fd);
+
+	f = fopen("/proc/lockdep", "re");
+	CHECK(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *name = strstr(line, "] ");
+
+		line[strcspn(line, "\n")] = 0;
+		if (line[0] != ' ' && sscanf(line, "%llx", &key) == 1) {
+			/* "KEY FD: n BD: n USAGE: NAME" */
+			char *bd = strstr(line, " BD:"), *n = strstr(bd ? bd + 4 : line, ": ");
+
+			in_ours = key >= mstart && key < mend;
+			snprintf(cls, sizeof(cls), "%s", n ? n + 2 : line);
+			ours += in_ours;
+			saw_cma_mutex |= n && !strcmp(n + 2, "cma_mutex");
+		} else if (!strncmp(line, " -> [", 5) && name && in_ours &&
+			   !strcmp(name + 2, "cma_mutex")) {
+			diag("pinmem's %s is held while cma_alloc() takes cma_mutex", cls);
+			bad++;
+		}
+	}
+	fclose(f);
+	diag("%d lock classes of pinmem in /proc/lockdep (module at %#llx-%#llx)",
+	     ours, mstart, mend);
+	if (!ours)
+		return skip("no lock class key inside pinmem's image: pointers hashed (boot with no_hash_pointers)");
+	CHECK(saw_cma_mutex);	/* the allocation went through cma_alloc() */
+	CHECK_EQ(bad, 0);
+	return T_PASS;
+}
+
 /* ---------------------------------------------------- init ordering (7) */
 
 struct opener {
@@ -879,6 +972,38 @@ static pid_t lazyfree_filler(long leave_free_kb)
  * A write pin of a fresh buffer larger than MemFree, with the rest of the
  * memory lazily freed: the kernel can serve it (reclaim), so must pinmem.
  */
+/*
+ * Free and file-LRU pages, in kB, of the zones a long-term pin can keep
+ * pages in (not Movable, not HighMem: GFP_USER cannot use them), without
+ * free CMA pages; from /proc/zoneinfo.
+ */
+static void pinnable_zone_kb(long *free_kb, long *file_kb)
+{
+	FILE *f = fopen("/proc/zoneinfo", "re");
+	char line[256], zone[32] = "";
+	long v;
+	bool take = false;
+
+	*free_kb = *file_kb = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %*d, zone %31s", zone) == 1) {
+			take = strcmp(zone, "Movable") && strcmp(zone, "HighMem");
+			continue;
+		}
+		if (!take)
+			continue;
+		if (sscanf(line, " nr_free_pages %ld", &v) == 1)
+			*free_kb += v * 4;
+		else if (sscanf(line, " nr_free_cma %ld", &v) == 1)
+			*free_kb -= v * 4;
+		else if (sscanf(line, " nr_zone_inactive_file %ld", &v) == 1 ||
+			 sscanf(line, " nr_zone_active_file %ld", &v) == 1)
+			*file_kb += v * 4;
+	}
+	if (f)
+		fclose(f);
+}
+
 static int t_pin_under_pressure(void)
 {
 	long oom = vmstat("oom_kill"), free_kb, lazy_kb;
@@ -890,7 +1015,28 @@ static int t_pin_under_pressure(void)
 	CHECK(filler > 0);
 	free_kb = meminfo_kb("MemFree");
 	lazy_kb = meminfo_kb("Inactive(file)") + meminfo_kb("Active(file)");
-	len = ((size_t)free_kb * 1024 + 128 * MiB) & ~(2 * MiB - 1);
+	if (meminfo_kb("HighTotal") > 0) {
+		/*
+		 * 32-bit: the pin's pages end up in lowmem, whatever MemFree
+		 * says; ask for more than is free there, less than it can
+		 * reclaim there.
+		 */
+		long low_free_kb, low_file_kb;
+
+		pinnable_zone_kb(&low_free_kb, &low_file_kb);
+		diag("lowmem outside CMA: %ld MiB free, %ld MiB file LRU",
+		     low_free_kb / 1024, low_file_kb / 1024);
+		if (low_file_kb < 64 * 1024) {
+			kill(filler, SIGKILL);
+			waitpid(filler, NULL, 0);
+			return skip("the filler left under 64 MiB reclaimable in lowmem");
+		}
+		free_kb = low_free_kb;
+		lazy_kb = low_file_kb;
+		len = ((size_t)free_kb * 1024 + (size_t)lazy_kb * 1024 / 2) & ~(2 * MiB - 1);
+	} else {
+		len = ((size_t)free_kb * 1024 + 128 * MiB) & ~(2 * MiB - 1);
+	}
 	buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK(buf != MAP_FAILED);
 	fd = pm_open();
@@ -944,14 +1090,18 @@ static int t_write_pin_over_huge_zero_page(void)
  */
 static int t_repin_outside_cma_needs_no_memory(void)
 {
-	const size_t len = 300 * MiB;
+	size_t len = 300 * MiB;
 	uint64_t cs, ce, h;
-	long free_kb, cma_free_kb;
+	long free_kb, cma_free_kb, pin_free_kb, pin_file_kb;
 	char *buf;
 	int fd, ret;
 
 	if (!cma_range(&cs, &ce))
 		return skip("kernel has no CMA area (boot with cma=)");
+	/* what the first PIN migrates must fit where long-term pins may be */
+	pinnable_zone_kb(&pin_free_kb, &pin_file_kb);
+	if (len > (size_t)pin_free_kb / 4 * 3 * 1024)
+		len = ((size_t)pin_free_kb / 4 * 3 * 1024) & ~(2 * MiB - 1);
 	buf = map_anon(len, RW);
 	CHECK(buf);
 	fill_pattern(buf, len, 91);
@@ -1205,13 +1355,21 @@ static int t_seek_in_many_runs(void)
 	long runs;
 	int fd;
 
-	CHECK(buf != MAP_FAILED);
+	char *gap = mmap(NULL, n * PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	CHECK(buf != MAP_FAILED && gap != MAP_FAILED);
 	madvise(buf, n * PAGE, MADV_NOHUGEPAGE);
-	for (i = n; i-- > 0;)
+	madvise(gap, n * PAGE, MADV_NOHUGEPAGE);
+	/* each page faulted between two of another buffer: scattered frames */
+	for (i = n; i-- > 0;) {
 		snprintf(buf + i * PAGE, 64, "page %zu", i);
+		gap[i * PAGE] = 1;
+	}
+	munmap(gap, n * PAGE);
 	fd = pm_open();
 	CHECK(fd >= 0);
-	CHECK_EQ(pm_pin(fd, buf, n * PAGE, 0, &h, NULL), 0);
+	/* short-term: a migration out of ZONE_MOVABLE/CMA would make the frames consecutive */
+	CHECK_EQ(pm_pin(fd, buf, n * PAGE, PINMEM_PIN_SHORTTERM, &h, NULL), 0);
 	runs = debugfs_runs();
 	diag("%zu pages in %ld runs", n, runs);
 	for (k = 0; k < 2000; k++) {
@@ -1276,6 +1434,7 @@ static const struct tcase cases[] = {
 	{ "pool_mb_beyond_max_order", t_pool_mb_beyond_max_order },
 	{ "open_during_failing_load", t_open_during_failing_load },
 	{ "in_cma_not_fooled_by_other_cma_users", t_in_cma_not_fooled_by_other_cma_users },
+	{ "no_pinmem_lock_across_cma_alloc", t_no_pinmem_lock_across_cma_alloc },
 	{ "pin_fresh_buffer_under_pressure", t_pin_under_pressure },
 	{ "write_pin_over_huge_zero_page_enomem", t_write_pin_over_huge_zero_page },
 	{ "repin_outside_cma_needs_no_memory", t_repin_outside_cma_needs_no_memory },

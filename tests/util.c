@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -150,9 +151,9 @@ int zones_load(struct zone_range *z, int max)
 			p++;
 		if (sscanf(line, "Node %*d, zone %15s", name) == 1) {
 			spanned = 0;
-		} else if (sscanf(p, "spanned %lu", &v) == 1) {
+		} else if (sscanf(p, "spanned %" SCNu64, &v) == 1) {
 			spanned = v;
-		} else if (sscanf(p, "start_pfn: %lu", &v) == 1 && n < max &&
+		} else if (sscanf(p, "start_pfn: %" SCNu64, &v) == 1 && n < max &&
 			   spanned) {
 			snprintf(z[n].name, sizeof(z[n].name), "%s", name);
 			z[n].start = v;
@@ -328,7 +329,7 @@ int debugfs_pins(int pid, struct dbg_pin *out, int max)
 	while (fgets(line, sizeof(line), f)) {
 		struct dbg_pin p;
 
-		if (sscanf(line, "%u %d %31s %lu %lx %lx %lu %3s", &p.ctx,
+		if (sscanf(line, "%u %d %31s %" SCNu64 " %" SCNx64 " %" SCNx64 " %" SCNu64 " %3s", &p.ctx,
 			   &p.pid, p.comm, &p.handle, &p.start, &p.end,
 			   &p.pages, p.flags) != 8)
 			continue;

@@ -14,8 +14,8 @@
 
 #include <linux/pinmem.h>
 
-#define PAGE 4096UL
-#define MiB (1024UL * 1024UL)
+#define PAGE ((size_t)4096)
+#define MiB ((size_t)1024 * 1024)
 
 /* ioctl wrappers: 0 or -errno */
 int pm_open(void);
