@@ -8,6 +8,7 @@
 #define _PINMEM_COMPAT_H
 
 #include <linux/backing-dev.h>
+#include <linux/cc_platform.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
@@ -113,5 +114,22 @@ static inline bool pinmem_vma_needs_dirty_tracking(struct vm_area_struct *vma)
 #else
 #define PINMEM_HUGETLB_CANNOT_MIGRATE	0
 #endif
+
+/*
+ * The protection for a user mapping of dma_alloc_pages() memory. In
+ * confidential guests (SEV, TDX; on arm64, as in 7.3, CCA realms and
+ * protected KVM) dma-direct decrypts, i.e. shares with the host, every
+ * allocation of a device without an IOMMU: force_dma_unencrypted(), not
+ * exported, is then exactly cc_platform_has(CC_ATTR_GUEST_MEM_ENCRYPT).
+ * A mapping with the default, encrypted protection would show user space
+ * ciphertext; dma_mmap_attrs() decrypts through dma_pgprot(),
+ * dma_mmap_pages() leaves that to its caller.
+ */
+static inline pgprot_t pinmem_dma_mmap_prot(pgprot_t prot)
+{
+	if (cc_platform_has(CC_ATTR_GUEST_MEM_ENCRYPT))
+		prot = pgprot_decrypted(prot);
+	return prot;
+}
 
 #endif /* _PINMEM_COMPAT_H */

@@ -355,6 +355,7 @@ int pinmem_contig_mmap(struct pinmem_ctx *ctx, struct vm_area_struct *vma)
 		goto put;
 	}
 	vma->vm_pgoff = 0;
+	vma->vm_page_prot = pinmem_dma_mmap_prot(vma->vm_page_prot);
 	ret = dma_mmap_pages(contig_dev, vma, c->size, c->page);
 	if (ret)
 		goto put;

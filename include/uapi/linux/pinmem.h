@@ -261,6 +261,9 @@ struct pinmem_version_args {
  * @handle: out: the buffer's handle (same space as pin handles).
  * @mmap_offset: out: the offset to pass to mmap(MAP_SHARED) to map the
  *	whole buffer. Such a mapping is VM_PFNMAP: PIN of it fails with -EFAULT.
+ *	In a confidential guest (SEV, TDX, Arm CCA) the buffer is shared with
+ *	the host, as the DMA API makes buffers for a device without an IOMMU
+ *	there, and mapped decrypted.
  * @phys_addr: out: physical (bus) address, with CAP_SYS_ADMIN; else 0.
  * @placement: out: %PINMEM_CONTIG_IN_CMA, %PINMEM_CONTIG_IN_POOL. IN_CMA is
  *	read off the buffer's pageblock (MIGRATE_CMA), never assumed:
