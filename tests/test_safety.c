@@ -826,6 +826,16 @@ static int t_no_pinmem_lock_across_cma_alloc(void)
 
 	if (access("/proc/lockdep", R_OK))
 		return skip("kernel has no /proc/lockdep (CONFIG_PROVE_LOCKING)");
+	/* a splat before (KASAN, a lockdep report) turns lockdep off for good */
+	f = fopen("/proc/lockdep_stats", "re");
+	CHECK(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " debug_locks: %d", &bad) == 1 && !bad) {
+			fclose(f);
+			return skip("lockdep turned itself off after an earlier splat (debug_locks 0)");
+		}
+	fclose(f);
+	bad = 0;
 	if (!module_range(&mstart, &mend))
 		return skip("/proc/modules shows no address for pinmem (kptr_restrict)");
 	fd = pm_open();
