@@ -24,6 +24,46 @@ apt_update() {
 	_APT_UPDATED=1
 }
 
+# Options for apt-get/apt-cache in the apt_* helpers below: empty = the
+# host's apt; apt_private sets them to a private apt state.
+APT_OPTS=()
+_APT_PRIV=""
+
+# apt_private "SUITE...": resolve and download from these Debian suites
+# (e.g. "trixie trixie-security") through an apt state of their own in the
+# cache, for every architecture the targets use, leaving the host's sources
+# alone (a Debian 12 host must not see trixie as an upgrade). The package
+# lists are refreshed when older than 6 hours; offline, the cached ones do.
+apt_private() {
+	local suites=$1 s d
+	d=${PINMEM_CACHE:-$HOME/.cache/pinmem}/apt/${suites// /+}
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+	for s in $suites; do
+		case "$s" in
+		*-security) echo "deb http://deb.debian.org/debian-security $s main" ;;
+		*) echo "deb http://deb.debian.org/debian $s main" ;;
+		esac
+	done >"$d/sources.list"
+	APT_OPTS=(-o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+		-o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache"
+		-o Dir::State::status=/dev/null -o Debug::NoLocking=1 -o APT::Sandbox::User=root
+		-o APT::Architectures::=amd64 -o APT::Architectures::=arm64
+		-o APT::Architectures::=armhf -o APT::Architectures::=i386)
+	_APT_PRIV=$d
+	[ -n "$(find "$d/.updated" -mmin -360 2>/dev/null)" ] && return 0
+	_apt_private_update
+}
+
+_apt_private_update() {
+	msg "apt-get update ($_APT_PRIV)"
+	if apt-get "${APT_OPTS[@]}" update -qq >&2; then
+		touch "$_APT_PRIV/.updated"
+	else
+		msg "apt-get update of $_APT_PRIV failed: using the cached lists"
+		[ -n "$(ls "$_APT_PRIV/lists" 2>/dev/null | grep -v partial)" ]
+	fi
+}
+
 pkg_installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
 }
@@ -72,14 +112,14 @@ ensure_apt_suite() {
 apt_candidate() {
 	local opt=()
 	[ -n "${2:-}" ] && opt=(-o "APT::Default-Release=$2")
-	apt-cache "${opt[@]}" policy "$1" 2>/dev/null | awk '/Candidate:/ {print $2; exit}' | sed 's/(none)//'
+	apt-cache "${APT_OPTS[@]}" "${opt[@]}" policy "$1" 2>/dev/null | awk '/Candidate:/ {print $2; exit}' | sed 's/(none)//'
 }
 
 # apt_depends PKG[:ARCH] [RELEASE]: print the direct Depends of the candidate.
 apt_depends() {
 	local opt=()
 	[ -n "${2:-}" ] && opt=(-o "APT::Default-Release=$2")
-	apt-cache "${opt[@]}" depends "$1" 2>/dev/null |
+	apt-cache "${APT_OPTS[@]}" "${opt[@]}" depends "$1" 2>/dev/null |
 		awk '$1 == "Depends:" || $1 == "|Depends:" {print $2}' | sed 's/:.*//; s/[<>]//g'
 }
 
@@ -94,7 +134,7 @@ apt_fetch() {
 	done
 	mkdir -p "$dl"
 	msg "downloading $pkg:$arch=$ver"
-	if ! (cd "$dl" && apt-get download -q "$pkg:$arch=$ver" 2>"$dl/.apt-err" >&2); then
+	if ! (cd "$dl" && apt-get "${APT_OPTS[@]}" download -q "$pkg:$arch=$ver" 2>"$dl/.apt-err" >&2); then
 		cat "$dl/.apt-err" >&2
 		return 1
 	fi

@@ -25,6 +25,11 @@
 #                    the ABI is resolved at run time, never hardcoded.
 #   T_APT_RELEASE    (apt) release to take candidates from (e.g.
 #                    bookworm-backports); "" = default candidate
+#   T_APT_SOURCES    (apt) Debian suites to resolve and download from through
+#                    a private apt state in the cache (e.g. "trixie
+#                    trixie-security"); "" = the host's apt sources
+#   T_BUILD_CHROOT   build the module in this suite's chroot (scripts/
+#                    build-chroot), for kbuild tools the host cannot run
 #   T_IMAGE_SUFFIX   (apt) image package = linux-image-$KREL$T_IMAGE_SUFFIX
 #   T_KIMAGE         kernel image; relative paths are relative to the
 #                    extraction root; @KREL@ is substituted
@@ -59,6 +64,8 @@ target_defaults() {
 	T_KERNEL="apt"
 	T_META_PKG=""
 	T_APT_RELEASE=""
+	T_APT_SOURCES=""
+	T_BUILD_CHROOT=""
 	T_IMAGE_SUFFIX="-unsigned"
 	T_KIMAGE="boot/vmlinuz-@KREL@"
 	T_KDIR=""
@@ -168,6 +175,62 @@ target_arm64_612() {
 	target_arm64
 	T_APT_RELEASE=bookworm-backports
 	T_HOST_PKGS="$T_HOST_PKGS dwarves"
+}
+
+# Debian 13 (trixie), its current kernel (trixie-security), x86_64: no CMA,
+# ZONE_MOVABLE as on 6.1. trixie's kbuild tools need trixie's libc and
+# gcc-14: the module is built in a trixie chroot.
+target_amd64_trixie() {
+	target_amd64
+	T_APT_SOURCES="trixie trixie-updates trixie-security"
+	T_BUILD_CHROOT=trixie
+}
+
+# Debian 13's arm64 kernel, with CMA.
+target_arm64_trixie() {
+	target_arm64
+	T_APT_SOURCES="trixie trixie-updates trixie-security"
+	T_BUILD_CHROOT=trixie
+}
+
+# trixie-backports' 7.x kernel, x86_64: CMA=y with no default area, so
+# cma= gives the stock amd64 kernel a CMA area and the CMA cases run here.
+target_amd64_bpo() {
+	target_amd64
+	T_APT_SOURCES="trixie trixie-updates trixie-security trixie-backports"
+	T_APT_RELEASE=trixie-backports
+	T_BUILD_CHROOT=trixie
+	T_BOOT_PARAMS="cma=512M"
+	T_BENCH_BOOT_PARAMS="cma=2048M"
+}
+
+# trixie-backports' 7.x kernel, arm64, with CMA.
+target_arm64_bpo() {
+	target_arm64
+	T_APT_SOURCES="trixie trixie-updates trixie-security trixie-backports"
+	T_APT_RELEASE=trixie-backports
+	T_BUILD_CHROOT=trixie
+}
+
+# Debian 13's 32-bit ARM kernel for LPAE cores (armmp-lpae: CMA, HIGHMEM),
+# the hardware of the 2011 CMA seed. 1 GiB: about 760 MiB lowmem (the CMA
+# area is in it), the rest HIGHMEM.
+target_armhf() {
+	T_DEBARCH=armhf
+	T_KARCH=arm
+	T_CROSS_COMPILE=arm-linux-gnueabihf-
+	T_TEST_CC=arm-linux-gnueabihf-gcc
+	T_HOST_PKGS="qemu-system-arm gcc-arm-linux-gnueabihf libc6-dev-armhf-cross"
+	T_QEMU=qemu-system-arm
+	T_QEMU_ARGS="-M virt -accel tcg -cpu cortex-a15 -smp 2"
+	T_MEM=1024
+	T_CONSOLE=ttyAMA0
+	T_BOOT_PARAMS="cma=384M"
+	T_META_PKG=linux-image-armmp-lpae
+	T_IMAGE_SUFFIX=""
+	T_APT_SOURCES="trixie trixie-updates trixie-security"
+	T_BUILD_CHROOT=trixie
+	T_BENCH_MEM=1024
 }
 
 targets_list() {
