@@ -213,8 +213,9 @@ target_arm64_bpo() {
 }
 
 # Debian 13's 32-bit ARM kernel for LPAE cores (armmp-lpae: CMA, HIGHMEM),
-# the hardware of the 2011 CMA seed. 1 GiB: about 760 MiB lowmem (the CMA
-# area is in it), the rest HIGHMEM.
+# the hardware of the 2011 CMA seed. 896 MiB, vmalloc=160M: about 850 MiB
+# lowmem (the CMA area is in it), the rest HIGHMEM, which anonymous memory
+# fills first: small enough that the CMA cases' buffers reach CMA.
 target_armhf() {
 	T_DEBARCH=armhf
 	T_KARCH=arm
@@ -223,9 +224,9 @@ target_armhf() {
 	T_HOST_PKGS="qemu-system-arm gcc-arm-linux-gnueabihf libc6-dev-armhf-cross"
 	T_QEMU=qemu-system-arm
 	T_QEMU_ARGS="-M virt -accel tcg -cpu cortex-a15 -smp 2"
-	T_MEM=1024
+	T_MEM=896
 	T_CONSOLE=ttyAMA0
-	T_BOOT_PARAMS="cma=384M"
+	T_BOOT_PARAMS="vmalloc=160M cma=384M"
 	T_META_PKG=linux-image-armmp-lpae
 	T_IMAGE_SUFFIX=""
 	T_APT_SOURCES="trixie trixie-updates trixie-security"

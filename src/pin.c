@@ -23,6 +23,7 @@
 #include <linux/capability.h>
 #include <linux/highmem.h>
 #include <linux/hugetlb.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/overflow.h>
@@ -347,9 +348,10 @@ static unsigned long pinnable_available_pages(void)
 			cma = zone_cma_pages(zone);
 			file = zone_page_state(zone, NR_ZONE_INACTIVE_FILE) +
 			       zone_page_state(zone, NR_ZONE_ACTIVE_FILE);
+			/* u64: mult_frac() overflows on 32-bit for a few GiB */
 			if (cma && managed)
-				file = mult_frac(file, managed - min(cma, managed),
-						 managed);
+				file = mul_u64_u64_div_u64(file, managed - min(cma, managed),
+							   managed);
 			file -= min(file / 2, low_wmark_pages(zone));
 			/* what GFP_USER (up to ZONE_NORMAL) may not take */
 			avail = zone_page_state(zone, NR_FREE_PAGES) -

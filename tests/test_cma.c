@@ -32,7 +32,7 @@ static size_t buffer_len(void)
 {
 	size_t cma = cma_end - cma_start;
 
-	return (cma * 300 / 512) & ~(2 * MiB - 1);
+	return (cma / 512 * 300) & ~(2 * MiB - 1);
 }
 
 /* A buffer with as many pages in CMA as the allocator gives us. */
@@ -124,9 +124,15 @@ static int t_longterm_pin_never_blocks_contig_alloc(void)
 	if (need_cma() == T_SKIP)
 		return T_SKIP;
 	len = buffer_len();
-	big = (cma_end - cma_start) * 3 / 4;
 	buf = cma_buffer(len, 2, &in_cma);
 	CHECK(buf);
+	/*
+	 * 3/4 of the area, or more where few of the buffer's pages made it
+	 * into CMA: any range that large holds at least half of them.
+	 */
+	big = (cma_end - cma_start) / 4 * 3;
+	if ((size_t)(cma_end - cma_start) - in_cma * PAGE / 2 > big)
+		big = ((size_t)(cma_end - cma_start) - in_cma * PAGE / 2) & ~(MiB - 1);
 	diag("%zu MiB buffer, %zu pages in CMA; contiguous request %zu MiB",
 	     len >> 20, in_cma, big >> 20);
 	if (!in_cma)

@@ -1028,8 +1028,8 @@ static int t_pin_under_pressure(void)
 	if (meminfo_kb("HighTotal") > 0) {
 		/*
 		 * 32-bit: the pin's pages end up in lowmem, whatever MemFree
-		 * says; ask for more than is free there, less than it can
-		 * reclaim there.
+		 * says; ask for more than is free there, and for a part only
+		 * of the file LRU there (some of which may be in CMA).
 		 */
 		long low_free_kb, low_file_kb;
 
@@ -1043,7 +1043,10 @@ static int t_pin_under_pressure(void)
 		}
 		free_kb = low_free_kb;
 		lazy_kb = low_file_kb;
-		len = ((size_t)free_kb * 1024 + (size_t)lazy_kb * 1024 / 2) & ~(2 * MiB - 1);
+		len = (size_t)free_kb * 1024 + (size_t)lazy_kb * 1024 / 4;
+		if (len > (size_t)free_kb * 1024 + 64 * MiB)
+			len = (size_t)free_kb * 1024 + 64 * MiB;
+		len &= ~(2 * MiB - 1);
 	} else {
 		len = ((size_t)free_kb * 1024 + 128 * MiB) & ~(2 * MiB - 1);
 	}
