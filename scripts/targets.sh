@@ -44,7 +44,7 @@
 #   T_BENCH_BOOT_PARAMS  replaces T_BOOT_PARAMS for --bench ("" = keep them)
 #   T_BENCH_TIMEOUT  hard VM timeout in seconds for --bench
 
-CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 amd64_plain arm64 arm64_612 amd64_612 debug debug32}"
+CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 amd64_plain arm64 arm64_612 amd64_612 amd64_trixie arm64_trixie amd64_bpo arm64_bpo armhf debug debug_cma debug32}"
 
 # Kernel params used by every target (mode param is added by vm-run).
 COMMON_BOOT_PARAMS="panic=-1 loglevel=5 printk.time=1"
@@ -132,6 +132,18 @@ target_debug() {
 	T_BENCH_BOOT_PARAMS="$T_BENCH_BOOT_PARAMS PM_BENCH_SIZES=2,32,256 PM_BENCH_MIG_SIZES=2,32 PM_BENCH_SCALE=1,1000,10000 PM_BENCH_REPS=3 PM_BENCH_SMALL_REPS=3"
 }
 
+# The x86-64 debug kernel booted like arm64: a 512 MiB CMA area and no
+# ZONE_MOVABLE, so the CMA cases (migration out of CMA, the contiguous
+# allocation contrast, the CMA fit check) run under KASAN, lockdep and
+# kmemleak, and the fault-injection sweeps reach CMA allocations.
+target_debug_cma() {
+	target_debug
+	# 1.5 GiB: KASAN's shadow and the debug allocators take about 300 MiB
+	T_MEM=1536
+	T_BOOT_PARAMS="cma=512M no_hash_pointers"
+	T_BENCH_BOOT_PARAMS="cma=512M ${T_BENCH_BOOT_PARAMS#movablecore=2048M }"
+}
+
 # The same debug kernel built for i386 (PAE, HIGHMEM, no KASAN: x86-64
 # only): 32-bit unsigned long, pages without a permanent kernel mapping.
 # vmalloc=640M leaves about 370 MiB of lowmem (the CMA area is in it; GFP_USER
@@ -140,8 +152,10 @@ target_debug32() {
 	target_debug
 	T_DEBARCH=i386
 	T_KARCH=i386
-	T_TEST_CC="gcc -m32"
-	T_HOST_PKGS="qemu-system-x86 gcc-multilib"
+	# the i686 cross compiler, not gcc -m32: gcc-multilib conflicts with
+	# the arm64 and armhf cross compilers other targets need
+	T_TEST_CC=i686-linux-gnu-gcc
+	T_HOST_PKGS="qemu-system-x86 gcc-i686-linux-gnu libc6-dev-i386-cross"
 	T_QEMU=qemu-system-i386
 	# an Intel CPU: with -cpu max (AMD under TCG) 32-bit SMP boots warn
 	T_QEMU_ARGS="-accel tcg -cpu max,vendor=GenuineIntel -smp 2"

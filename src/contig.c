@@ -224,7 +224,7 @@ int pinmem_contig_alloc(struct pinmem_ctx *ctx,
 	if (ret)
 		return ret;
 	ret = -ENOMEM;
-	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	c = kzalloc(sizeof(*c), PINMEM_GFP);
 	if (!c)
 		goto unaccount;
 	c->size = args->length;

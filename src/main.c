@@ -127,7 +127,7 @@ static int pinmem_open(struct inode *inode, struct file *file)
 
 	if (!current->mm)
 		return -EINVAL;
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	ctx = kzalloc(sizeof(*ctx), PINMEM_GFP);
 	if (!ctx)
 		return -ENOMEM;
 	pinmem_ctx_init(ctx, current->mm, get_uid(current_user()));

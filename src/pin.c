@@ -23,7 +23,6 @@
 #include <linux/capability.h>
 #include <linux/highmem.h>
 #include <linux/hugetlb.h>
-#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/overflow.h>
@@ -97,7 +96,7 @@ int pinmem_store_handle(struct pinmem_ctx *ctx, struct xarray *xa,
 
 	if (next > ULONG_MAX)	/* 32-bit: 4 billion handles per context */
 		return -ENOSPC;
-	ret = xa_insert(xa, next, entry, GFP_KERNEL_ACCOUNT);
+	ret = xa_insert(xa, next, entry, PINMEM_GFP);
 	if (ret)
 		return ret;
 	ctx->next_handle = next;
@@ -325,8 +324,9 @@ bool pinmem_have_unpinnable(bool movable)
  * ZONE_MOVABLE nor HIGHMEM nor CMA, above each zone's high watermark and
  * the lowmem reserve it keeps from ZONE_NORMAL allocations. Like
  * si_mem_available(), only half the page cache, at most, is taken as
- * reclaimable, and the file pages of a zone with CMA only in the proportion
- * of its non-CMA pages.
+ * reclaimable; in a zone with CMA, only the file pages that cannot be in
+ * its used CMA pages (a lower bound: a pin faults and migrates into non-CMA
+ * memory only, and an estimate above what is there ends in the OOM killer).
  */
 static unsigned long pinnable_available_pages(void)
 {
@@ -338,20 +338,24 @@ static unsigned long pinnable_available_pages(void)
 
 		for (i = 0; i < MAX_NR_ZONES; i++) {
 			struct zone *zone = &pgdat->node_zones[i];
-			unsigned long managed, cma, file;
+			unsigned long cma, file;
 			long avail;
 
 			if (i == ZONE_MOVABLE || is_highmem_idx(i) ||
 			    !populated_zone(zone))
 				continue;
-			managed = zone_managed_pages(zone);
 			cma = zone_cma_pages(zone);
 			file = zone_page_state(zone, NR_ZONE_INACTIVE_FILE) +
 			       zone_page_state(zone, NR_ZONE_ACTIVE_FILE);
-			/* u64: mult_frac() overflows on 32-bit for a few GiB */
-			if (cma && managed)
-				file = mul_u64_u64_div_u64(file, managed - min(cma, managed),
-							   managed);
+			/*
+			 * Only file pages outside CMA make room for a pin, and
+			 * nothing says where they are: count those that cannot
+			 * all be in the used part of the CMA area, never more.
+			 */
+			if (cma) {
+				cma -= min(cma, zone_page_state(zone, NR_FREE_CMA_PAGES));
+				file -= min(file, cma);
+			}
 			file -= min(file / 2, low_wmark_pages(zone));
 			/* what GFP_USER (up to ZONE_NORMAL) may not take */
 			avail = zone_page_state(zone, NR_FREE_PAGES) -
@@ -602,7 +606,7 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	}
 
 	ret = -ENOMEM;
-	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+	pin = kzalloc(sizeof(*pin), PINMEM_GFP);
 	if (!pin)
 		goto free_scratch;
 	pin->mm = ctx->mm;

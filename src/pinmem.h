@@ -7,6 +7,7 @@
 
 #include <linux/atomic.h>
 #include <linux/errno.h>
+#include <linux/gfp.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/refcount.h>
@@ -145,6 +146,13 @@ enum pinmem_op {
 	PINMEM_OP_BENCH_BARE,
 	PINMEM_NR_OPS,
 };
+
+/*
+ * What pinmem allocates on a user's behalf: charged to the memory cgroup,
+ * and failing with -ENOMEM when the cgroup or the machine is out of memory
+ * rather than waking the OOM killer, for the pins' own metadata too.
+ */
+#define PINMEM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
 
 #define PINMEM_MAX_ERRNO	134	/* errnos counted one by one, others lumped */
 
