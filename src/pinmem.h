@@ -150,9 +150,10 @@ enum pinmem_op {
 /*
  * What pinmem allocates on a user's behalf: charged to the memory cgroup,
  * and failing with -ENOMEM when the cgroup or the machine is out of memory
- * rather than waking the OOM killer, for the pins' own metadata too.
+ * rather than waking the OOM killer, for the pins' own metadata too; the
+ * errno is the report, the kernel log stays quiet.
  */
-#define PINMEM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
+#define PINMEM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
 #define PINMEM_MAX_ERRNO	134	/* errnos counted one by one, others lumped */
 

@@ -79,7 +79,7 @@ static int runs_reserve(struct pinmem_runs *r, unsigned long more,
 		return 0;
 	cap = max3(cap * 2, r->nr + more, 16UL);
 	cap = min(cap, limit);
-	v = kvmalloc_array(cap, sizeof(*v), PINMEM_GFP | __GFP_NOWARN);
+	v = kvmalloc_array(cap, sizeof(*v), PINMEM_GFP);
 	if (!v)
 		return -ENOMEM;
 	if (r->nr)
@@ -207,7 +207,7 @@ static void runs_build_index(struct pinmem_runs *r)
 	if (!n)
 		return;
 	r->index = kvmalloc_array(n, sizeof(*r->index),
-				  PINMEM_GFP | __GFP_NOWARN);
+				  PINMEM_GFP);
 	if (!r->index)
 		return;
 	for (i = 0; i < n * PINMEM_RUNS_STRIDE; i++) {
@@ -230,7 +230,7 @@ void pinmem_runs_trim(struct pinmem_runs *r)
 
 	if (r->cap - r->nr <= r->nr / 8 + 8)
 		return;
-	v = kvmalloc_array(r->nr, sizeof(*v), PINMEM_GFP | __GFP_NOWARN);
+	v = kvmalloc_array(r->nr, sizeof(*v), PINMEM_GFP);
 	if (!v)
 		return;
 	memcpy(v, r->v, r->nr * sizeof(*v));
