@@ -237,13 +237,14 @@ static int fail_nth_left(int fd)
  * THP-backed buffer whose THPs are not adjacent in memory, so every 512-page
  * batch begins by growing the run the previous batch ended with (256 pages
  * of one THP) and then needs a new run for the next THP; the allocation
- * that grows the run array fails for some n of fail-nth. Sweep n over the whole PIN: every failed PIN must be a
- * clean ENOMEM and leave the kernel's pin counters where they were.
+ * that grows the run array fails for some n of fail-nth. Sweep n over the
+ * whole PIN: every failed PIN must be a clean ENOMEM and leave the kernel's
+ * pin counters where they were.
  */
 static int t_runs_rollback(void)
 {
 	const size_t huge = 2 * MiB, nhuge = 80, len = nhuge * huge;
-	long base, mid_walk = 0, failed = 0;
+	long base, mid_walk = 0;
 	char *buf, *gap, *start;
 	int fd, nthfd, nth, ret = T_PASS;
 	size_t i;
@@ -310,7 +311,6 @@ static int t_runs_rollback(void)
 			}
 			continue;	/* the failure hit something PIN tolerates */
 		}
-		failed++;
 		if (r != -ENOMEM) {
 			diag("fail-nth %d: PIN gave %d (%s), not ENOMEM", nth, r, strerror(-r));
 			ret = T_FAIL;
