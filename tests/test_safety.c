@@ -51,14 +51,6 @@
 #define MADV_FREE 8
 #endif
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* kernel version as major * 100 + minor */
 static int kver(void)
 {
@@ -1035,13 +1027,33 @@ static void pinnable_zone_kb(long *free_kb, long *file_kb)
  * that must lie there) must be pinnable; asking for MemFree + 128 MiB may be
  * refused (ENOMEM), but nobody is ever OOM-killed.
  */
+/*
+ * A write PIN of a fresh @len-byte buffer on @fd, unpinned and unmapped
+ * again: 0 or the PIN's -errno; 1 if the buffer could not even be mapped.
+ */
+static int pin_fresh(int fd, size_t len)
+{
+	char *buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t h;
+	int ret;
+
+	if (buf == MAP_FAILED) {
+		diag("mmap of %zu MiB: %s", len / MiB, strerror(errno));
+		return 1;
+	}
+	ret = pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL);
+	if (!ret && pm_unpin(fd, h))
+		ret = -EIO;
+	munmap(buf, len);
+	return ret;
+}
+
 static int t_pin_under_pressure(void)
 {
 	long oom = vmstat("oom_kill"), free_kb, lazy_kb, pfree_kb, pfile_kb;
 	pid_t filler = lazyfree_filler(64 * 1024);
 	bool constrained = meminfo_kb("HighTotal") > 0 || meminfo_kb("CmaTotal") > 0;
 	size_t len;
-	char *buf;
 	int fd, ret = 0;
 
 	CHECK(filler > 0);
@@ -1054,22 +1066,14 @@ static int t_pin_under_pressure(void)
 		len = ((size_t)pfree_kb * 1024 + (size_t)pfile_kb / 4 * 1024) & ~(2 * MiB - 1);
 		if (len > (size_t)pfree_kb * 1024 + 64 * MiB)
 			len = ((size_t)pfree_kb * 1024 + 64 * MiB) & ~(2 * MiB - 1);
-		buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		CHECK(buf != MAP_FAILED);
-		ret = pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL);
+		ret = pin_fresh(fd, len);
 		diag("pinnable zones: %ld MiB free, at least %ld MiB file LRU outside CMA: write PIN of %zu MiB fresh: %s",
 		     pfree_kb / 1024, pfile_kb / 1024, len / MiB, ret ? strerror(-ret) : "pinned");
-		close(fd);	/* unpins */
-		munmap(buf, len);
-		fd = pm_open();
-		CHECK(fd >= 0);
 		if (ret)
 			goto out;
 	}
 	len = ((size_t)free_kb * 1024 + 128 * MiB) & ~(2 * MiB - 1);
-	buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CHECK(buf != MAP_FAILED);
-	ret = pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL);
+	ret = pin_fresh(fd, len);
 	diag("MemFree %ld MiB, file LRU (lazyfree) %ld MiB: write PIN of %zu MiB fresh: %s",
 	     free_kb / 1024, lazy_kb / 1024, len / MiB, ret ? strerror(-ret) : "pinned");
 	if (constrained && ret == -ENOMEM)

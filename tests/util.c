@@ -11,6 +11,7 @@
 #include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -557,6 +558,14 @@ int tap_main(const struct tcase *cases, int n)
 	diag("FOLL_PIN references outstanding before the tests: %ld",
 	     pins_set_baseline());
 	return tap_run(cases, n, nothing_left);
+}
+
+double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 const char *ko_path(void)

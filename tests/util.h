@@ -91,6 +91,8 @@ size_t check_pattern(const void *buf, size_t len, uint32_t seed);
 void *map_anon(size_t len, int prot);
 void *map_aligned(size_t len, size_t align);
 
+/* CLOCK_MONOTONIC, in seconds */
+double now_s(void);
 /* the module file the tests (re)load: $PINMEM_KO or /lib/modules/pinmem.ko */
 const char *ko_path(void);
 /* T_PASS, or skip() when the kernel has no ZONE_MOVABLE */
