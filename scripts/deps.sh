@@ -60,7 +60,7 @@ _apt_private_update() {
 		touch "$_APT_PRIV/.updated"
 	else
 		msg "apt-get update of $_APT_PRIV failed: using the cached lists"
-		[ -n "$(ls "$_APT_PRIV/lists" 2>/dev/null | grep -v partial)" ]
+		find "$_APT_PRIV/lists" -maxdepth 1 -name '*_Packages*' | grep -q .
 	fi
 }
 
