@@ -132,4 +132,14 @@ static inline pgprot_t pinmem_dma_mmap_prot(pgprot_t prot)
 	return prot;
 }
 
+/*
+ * Symbol namespaces: a bare token up to 6.12, a string literal from 6.13
+ * (MODULE_IMPORT_NS() stopped stringifying its argument).
+ */
+#ifdef PINMEM_HAVE_NS_STRING
+#define PINMEM_IMPORT_NS_DMA_BUF()	MODULE_IMPORT_NS("DMA_BUF")
+#else
+#define PINMEM_IMPORT_NS_DMA_BUF()	MODULE_IMPORT_NS(DMA_BUF)
+#endif
+
 #endif /* _PINMEM_COMPAT_H */

@@ -134,10 +134,34 @@ static void contig_release(struct pinmem_contig *c)
 	kfree(c);
 }
 
-static void contig_put(struct pinmem_contig *c)
+/* Drop a reference: the tree's, a VMA's or a dma-buf's (export.c). */
+void pinmem_contig_put(struct pinmem_contig *c)
 {
 	if (refcount_dec_and_test(&c->ref))
 		contig_release(c);
+}
+
+/* A reference on buffer @handle of @ctx, for a dma-buf (export.c), or NULL. */
+struct pinmem_contig *pinmem_contig_get(struct pinmem_ctx *ctx, u64 handle)
+{
+	struct pinmem_contig *c;
+
+	mutex_lock(&ctx->lock);
+	c = pinmem_load_handle(&ctx->contigs, handle);
+	if (c)
+		refcount_inc(&c->ref);
+	mutex_unlock(&ctx->lock);
+	return c;
+}
+
+unsigned long pinmem_contig_pfn(const struct pinmem_contig *c)
+{
+	return page_to_pfn(c->page);
+}
+
+unsigned long pinmem_contig_pages(const struct pinmem_contig *c)
+{
+	return c->size >> PAGE_SHIFT;
 }
 
 /* A range of the pool for @c, zeroed; takes pinmem_contig_lock. */
@@ -272,7 +296,7 @@ int pinmem_contig_alloc(struct pinmem_ctx *ctx,
 	}
 	mutex_unlock(&ctx->lock);
 	if (ret)
-		contig_put(c);
+		pinmem_contig_put(c);
 	return ret;
 
 put_memory:
@@ -302,7 +326,7 @@ int pinmem_contig_free(struct pinmem_ctx *ctx,
 	mutex_unlock(&ctx->lock);
 	if (!c)
 		return -ENOENT;
-	contig_put(c);
+	pinmem_contig_put(c);
 	return 0;
 }
 
@@ -312,7 +336,7 @@ void pinmem_contig_release_all(struct pinmem_ctx *ctx)
 	unsigned long handle;
 
 	xa_for_each(&ctx->contigs, handle, c) {
-		contig_put(c);
+		pinmem_contig_put(c);
 		cond_resched();
 	}
 	xa_destroy(&ctx->contigs);
@@ -327,7 +351,7 @@ static void contig_vm_open(struct vm_area_struct *vma)
 
 static void contig_vm_close(struct vm_area_struct *vma)
 {
-	contig_put(vma->vm_private_data);
+	pinmem_contig_put(vma->vm_private_data);
 }
 
 static const struct vm_operations_struct contig_vm_ops = {
@@ -343,11 +367,7 @@ int pinmem_contig_mmap(struct pinmem_ctx *ctx, struct vm_area_struct *vma)
 
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
-	mutex_lock(&ctx->lock);
-	c = pinmem_load_handle(&ctx->contigs, vma->vm_pgoff);
-	if (c)
-		refcount_inc(&c->ref);
-	mutex_unlock(&ctx->lock);
+	c = pinmem_contig_get(ctx, vma->vm_pgoff);
 	if (!c)
 		return -EINVAL;
 	if (vma->vm_end - vma->vm_start != c->size) {
@@ -363,7 +383,7 @@ int pinmem_contig_mmap(struct pinmem_ctx *ctx, struct vm_area_struct *vma)
 	vma->vm_ops = &contig_vm_ops;
 	return 0;
 put:
-	contig_put(c);
+	pinmem_contig_put(c);
 	return ret;
 }
 

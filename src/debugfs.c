@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pinmem debugfs: /sys/kernel/debug/pinmem/{pins,stats,cma}, root only.
+ * pinmem debugfs: /sys/kernel/debug/pinmem/{pins,stats,cma,exports}, root
+ * only.
  *
  * "pins" streams one line per pin through seq_file. It does not build a
  * snapshot: the reader keeps a cursor (context id, handle) and re-finds its
@@ -124,8 +125,10 @@ static int pins_show(struct seq_file *m, void *v)
 		if (pin->place.zone_pages[i])
 			seq_printf(m, " %s=%lu", pinmem_zone_names[i],
 				   pin->place.zone_pages[i]);
-	seq_printf(m, " compound=%lu huge=%lu runs=%lu\n",
-		   pin->place.nr_compound, pin->place.nr_huge, pin->runs.nr);
+	seq_printf(m, " compound=%lu huge=%lu runs=%lu exports=%d attachments=%d\n",
+		   pin->place.nr_compound, pin->place.nr_huge, pin->runs.nr,
+		   atomic_read(&pin->nr_exports),
+		   atomic_read(&pin->nr_attachments));
 	return 0;
 }
 
@@ -157,6 +160,7 @@ static int stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "contexts %ld\n", atomic_long_read(&s->contexts));
 	seq_printf(m, "pins %ld\n", atomic_long_read(&s->pins));
 	seq_printf(m, "pinned_pages %ld\n", atomic_long_read(&s->pinned_pages));
+	seq_printf(m, "exports %ld\n", atomic_long_read(&s->exports));
 	seq_printf(m, "total_pins %lld\n", atomic64_read(&s->total_pins));
 	seq_printf(m, "total_unpins %lld\n", atomic64_read(&s->total_unpins));
 	seq_printf(m, "total_pinned_pages %lld\n",
@@ -191,6 +195,7 @@ void pinmem_debugfs_init(void)
 	debugfs_create_file("stats", 0400, pinmem_debugfs_dir, NULL,
 			    &stats_fops);
 	pinmem_contig_debugfs(pinmem_debugfs_dir);
+	pinmem_export_debugfs(pinmem_debugfs_dir);
 }
 
 void pinmem_debugfs_exit(void)

@@ -9,6 +9,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -56,6 +57,7 @@ const char * const pinmem_op_names[PINMEM_NR_OPS] = {
 	[PINMEM_OP_CONTIG_ALLOC] = "CONTIG_ALLOC",
 	[PINMEM_OP_CONTIG_FREE] = "CONTIG_FREE",
 	[PINMEM_OP_BENCH_BARE] = "BENCH_BARE",
+	[PINMEM_OP_EXPORT] = "EXPORT",
 };
 
 /* Indexed by _IOC_NR() of the command, which is the pinmem_op. */
@@ -82,19 +84,22 @@ static const struct pinmem_ioctl_desc {
 		PINMEM_CONTIG_FREE_SIZE_VER0 },
 	[PINMEM_OP_BENCH_BARE] = { PINMEM_IOC_BENCH_BARE,
 		sizeof(struct pinmem_bench_args), PINMEM_BENCH_SIZE_VER0 },
+	[PINMEM_OP_EXPORT] = { PINMEM_IOC_EXPORT,
+		sizeof(struct pinmem_export_args), PINMEM_EXPORT_SIZE_VER0 },
 };
 
 /* The structs as first published must keep their size. */
 static_assert(sizeof(struct pinmem_version_args) == PINMEM_VERSION_SIZE_VER0);
 static_assert(sizeof(struct pinmem_pin_args) == PINMEM_PIN_SIZE_VER0);
 static_assert(sizeof(struct pinmem_unpin_args) == PINMEM_UNPIN_SIZE_VER0);
-static_assert(sizeof(struct pinmem_query_args) == PINMEM_QUERY_SIZE_VER0);
+static_assert(sizeof(struct pinmem_query_args) == PINMEM_QUERY_SIZE_VER1);
 static_assert(sizeof(struct pinmem_access_args) == PINMEM_ACCESS_SIZE_VER0);
 static_assert(sizeof(struct pinmem_contig_alloc_args) ==
 	      PINMEM_CONTIG_ALLOC_SIZE_VER0);
 static_assert(sizeof(struct pinmem_contig_free_args) ==
 	      PINMEM_CONTIG_FREE_SIZE_VER0);
 static_assert(sizeof(struct pinmem_bench_args) == PINMEM_BENCH_SIZE_VER0);
+static_assert(sizeof(struct pinmem_export_args) == PINMEM_EXPORT_SIZE_VER0);
 
 union pinmem_args {
 	struct pinmem_version_args version;
@@ -105,6 +110,7 @@ union pinmem_args {
 	struct pinmem_contig_alloc_args contig_alloc;
 	struct pinmem_contig_free_args contig_free;
 	struct pinmem_bench_args bench;
+	struct pinmem_export_args export;
 };
 
 /* The first context with an id >= *id, or NULL. Caller holds the registry lock. */
@@ -192,8 +198,12 @@ static int pinmem_version(struct pinmem_version_args *args)
 	return 0;
 }
 
+/*
+ * @install: where an op that makes a new fd leaves its file, to be
+ * installed only once the caller has the argument struct back.
+ */
 static int pinmem_dispatch(struct pinmem_ctx *ctx, enum pinmem_op op,
-			   union pinmem_args *a)
+			   union pinmem_args *a, struct file **install)
 {
 	switch (op) {
 	case PINMEM_OP_VERSION:
@@ -212,6 +222,8 @@ static int pinmem_dispatch(struct pinmem_ctx *ctx, enum pinmem_op op,
 		return pinmem_contig_free(ctx, &a->contig_free);
 	case PINMEM_OP_BENCH_BARE:
 		return pinmem_bench_bare(ctx, &a->bench);
+	case PINMEM_OP_EXPORT:
+		return pinmem_export(ctx, &a->export, install);
 	default:
 		return -ENOTTY;
 	}
@@ -223,6 +235,7 @@ static long pinmem_ioctl(struct file *file, unsigned int cmd,
 	struct pinmem_ctx *ctx = file->private_data;
 	void __user *uarg = (void __user *)arg;
 	const struct pinmem_ioctl_desc *desc;
+	struct file *install = NULL;
 	enum pinmem_op op = _IOC_NR(cmd);
 	union pinmem_args a;
 	u32 usize;
@@ -242,11 +255,17 @@ static long pinmem_ioctl(struct file *file, unsigned int cmd,
 	ret = pinmem_args_in(&a, desc, uarg, &usize);
 	if (ret)
 		goto out;
-	ret = pinmem_dispatch(ctx, op, &a);
+	ret = pinmem_dispatch(ctx, op, &a, &install);
 	if (ret)
 		goto out;
 	if (copy_to_user(uarg, &a, min_t(u32, usize, desc->ksize))) {
 		ret = -EFAULT;
+		/* The caller cannot learn the fd: it never existed. */
+		if (install) {
+			put_unused_fd(a.export.fd);
+			fput(install);
+			install = NULL;
+		}
 		/* The caller cannot learn the handle: do not leave the object. */
 		if (op == PINMEM_OP_PIN) {
 			struct pinmem_unpin_args undo = { .handle = a.pin.handle };
@@ -260,6 +279,8 @@ static long pinmem_ioctl(struct file *file, unsigned int cmd,
 			pinmem_contig_free(ctx, &undo);
 		}
 	}
+	if (install)
+		fd_install(a.export.fd, install);
 out:
 	if (ret)
 		atomic64_inc(&pinmem_stats.failures[op][min(-ret, PINMEM_MAX_ERRNO)]);

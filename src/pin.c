@@ -15,8 +15,9 @@
  * does: pins live as long as the file, which exec, fork and fd passing carry
  * past the mm, so a per-mm count would be no limit. The mm's pinned_vm
  * (VmPin) is charged as well, for the record. Both are uncharged when the
- * pages are unpinned, even if the process is long gone (the context holds
- * the mm_struct with mmgrab() and the user_struct with get_uid()).
+ * pages are unpinned, even if the process is long gone (each pin holds the
+ * mm_struct with mmgrab() and the user_struct with get_uid(): a dma-buf
+ * made of it may outlive the context).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -436,7 +437,11 @@ static int check_fit(struct mm_struct *mm, unsigned long addr,
 	return w.need > avail ? -ENOMEM : 0;
 }
 
-static void pin_put(struct pinmem_pin *pin)
+/*
+ * Drop a reference: the trees', an ACCESS's or QUERY's, or a dma-buf's
+ * (export.c), which may be the last and come long after the context went.
+ */
+void pinmem_pin_put(struct pinmem_pin *pin)
 {
 	if (!refcount_dec_and_test(&pin->ref))
 		return;
@@ -446,6 +451,8 @@ static void pin_put(struct pinmem_pin *pin)
 	atomic_long_sub(pin->nr_pages, &pinmem_stats.pinned_pages);
 	atomic64_inc(&pinmem_stats.total_unpins);
 	atomic64_add(pin->nr_pages, &pinmem_stats.total_unpinned_pages);
+	free_uid(pin->user);
+	mmdrop(pin->mm);
 	kfree(pin);
 }
 
@@ -609,8 +616,10 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	pin = kzalloc(sizeof(*pin), PINMEM_GFP);
 	if (!pin)
 		goto free_scratch;
+	/* its own references: a dma-buf may keep the pin past the context */
 	pin->mm = ctx->mm;
-	pin->user = ctx->user;
+	mmgrab(pin->mm);
+	pin->user = get_uid(ctx->user);
 	pin->uaddr = addr;
 	pin->nr_pages = nr_pages;
 	pin->flags = args->flags;
@@ -652,6 +661,8 @@ uncount:
 	atomic64_sub(nr_pages, &pinmem_stats.total_pinned_pages);
 	pinmem_runs_release(&pin->runs, false);
 free:
+	free_uid(pin->user);
+	mmdrop(pin->mm);
 	kfree(pin);
 free_scratch:
 	kfree(scratch);
@@ -677,7 +688,7 @@ int pinmem_unpin(struct pinmem_ctx *ctx, struct pinmem_unpin_args *args)
 	if (!pin)
 		return -ENOENT;
 
-	pin_put(pin);
+	pinmem_pin_put(pin);
 	return 0;
 }
 
@@ -700,6 +711,12 @@ static struct pinmem_pin *pin_get(struct pinmem_ctx *ctx, u64 handle,
 		refcount_inc(&pin->ref);
 	mutex_unlock(&ctx->lock);
 	return pin;
+}
+
+/* A reference on pin @handle of @ctx, for a dma-buf (export.c), or NULL. */
+struct pinmem_pin *pinmem_pin_get(struct pinmem_ctx *ctx, u64 handle)
+{
+	return pin_get(ctx, handle, false, 0);
 }
 
 static int query_pfns(struct pinmem_pin *pin, struct pinmem_query_args *args)
@@ -754,8 +771,10 @@ int pinmem_query(struct pinmem_ctx *ctx, struct pinmem_query_args *args)
 		args->zone_pages[i] = pin->place.zone_pages[i];
 	args->nr_compound = pin->place.nr_compound;
 	args->nr_huge = pin->place.nr_huge;
+	args->nr_exports = atomic_read(&pin->nr_exports);
+	args->nr_attachments = atomic_read(&pin->nr_attachments);
 put:
-	pin_put(pin);
+	pinmem_pin_put(pin);
 	return ret;
 }
 
@@ -821,7 +840,7 @@ int pinmem_access(struct pinmem_ctx *ctx, struct pinmem_access_args *args)
 	ret = access_pages(pin, args->offset, args->length,
 			   u64_to_user_ptr(args->buf), write);
 put:
-	pin_put(pin);
+	pinmem_pin_put(pin);
 	return ret;
 }
 
@@ -832,7 +851,7 @@ void pinmem_ctx_release_pins(struct pinmem_ctx *ctx)
 	unsigned long handle;
 
 	xa_for_each(&ctx->pins, handle, pin) {
-		pin_put(pin);
+		pinmem_pin_put(pin);
 		cond_resched();
 	}
 	xa_destroy(&ctx->pins);

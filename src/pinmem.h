@@ -83,8 +83,11 @@ struct pinmem_runs_iter {
  * @created_ns: boot time of the pin (coarse: a tick; reading the clocksource
  *	costs tens of microseconds on some virtual machines).
  * @place: page placement.
- * @mm: the address space whose pinned_vm shows the pages (the context's).
- * @user: the user charged for them (the context's).
+ * @mm: the address space whose pinned_vm shows the pages (the context's,
+ *	mmgrab'ed: an exported pin outlives the context).
+ * @user: the user charged for them (the context's, get_uid()'ed likewise).
+ * @nr_exports: dma-bufs made of the pin and not yet released (export.c).
+ * @nr_attachments: importers attached to those dma-bufs.
  * @runs: the pinned pages.
  */
 struct pinmem_pin {
@@ -100,6 +103,8 @@ struct pinmem_pin {
 	struct pinmem_placement place;
 	struct mm_struct *mm;
 	struct user_struct *user;
+	atomic_t nr_exports;
+	atomic_t nr_attachments;
 	struct pinmem_runs runs;
 };
 
@@ -144,6 +149,7 @@ enum pinmem_op {
 	PINMEM_OP_CONTIG_ALLOC,
 	PINMEM_OP_CONTIG_FREE,
 	PINMEM_OP_BENCH_BARE,
+	PINMEM_OP_EXPORT,
 	PINMEM_NR_OPS,
 };
 
@@ -161,6 +167,7 @@ struct pinmem_stats {
 	atomic_long_t contexts;
 	atomic_long_t pins;
 	atomic_long_t pinned_pages;
+	atomic_long_t exports;
 	atomic64_t total_pins;
 	atomic64_t total_unpins;
 	atomic64_t total_pinned_pages;
@@ -196,6 +203,8 @@ int pinmem_store_handle(struct pinmem_ctx *ctx, struct xarray *xa,
 			void *entry, u64 *handle);
 void *pinmem_load_handle(struct xarray *xa, u64 handle);
 struct pinmem_pin *pinmem_pin_first_from(struct pinmem_ctx *ctx, u64 handle);
+struct pinmem_pin *pinmem_pin_get(struct pinmem_ctx *ctx, u64 handle);
+void pinmem_pin_put(struct pinmem_pin *pin);
 
 /* runs.c */
 int pinmem_runs_add(struct pinmem_runs *r, struct pinmem_folio_cache *fc,
@@ -206,6 +215,8 @@ void pinmem_runs_release(struct pinmem_runs *r, bool dirty);
 void pinmem_runs_seek(struct pinmem_runs_iter *it, const struct pinmem_runs *r,
 		      unsigned long index);
 unsigned long pinmem_runs_next_pfn(struct pinmem_runs_iter *it);
+unsigned long pinmem_runs_get(const struct pinmem_runs *r, unsigned long i,
+			      unsigned long *pfn);
 
 /* contig.c */
 struct device;
@@ -220,6 +231,17 @@ int pinmem_contig_free(struct pinmem_ctx *ctx,
 		       struct pinmem_contig_free_args *args);
 int pinmem_contig_mmap(struct pinmem_ctx *ctx, struct vm_area_struct *vma);
 void pinmem_contig_release_all(struct pinmem_ctx *ctx);
+struct pinmem_contig;
+struct pinmem_contig *pinmem_contig_get(struct pinmem_ctx *ctx, u64 handle);
+void pinmem_contig_put(struct pinmem_contig *c);
+unsigned long pinmem_contig_pfn(const struct pinmem_contig *c);
+unsigned long pinmem_contig_pages(const struct pinmem_contig *c);
+
+/* export.c */
+struct file;
+int pinmem_export(struct pinmem_ctx *ctx, struct pinmem_export_args *args,
+		  struct file **filep);
+void pinmem_export_debugfs(struct dentry *dir);
 
 /* bench.c, built only with PINMEM_BENCH=y */
 #ifdef PINMEM_BENCH

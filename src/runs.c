@@ -309,3 +309,11 @@ unsigned long pinmem_runs_next_pfn(struct pinmem_runs_iter *it)
 	}
 	return pfn;
 }
+
+/* Run @i of @r: its first PFN in *@pfn; returns its length in pages. */
+unsigned long pinmem_runs_get(const struct pinmem_runs *r, unsigned long i,
+			      unsigned long *pfn)
+{
+	*pfn = run_pfn(r->v[i]);
+	return run_len(r->v[i]);
+}

@@ -546,6 +546,10 @@ int nothing_left(void)
 		diag("leak: contiguous buffers still in use");
 		return T_FAIL;
 	}
+	if (debugfs_stat("exports") > 0) {
+		diag("leak: %ld dma-bufs of pinmem still alive", debugfs_stat("exports"));
+		return T_FAIL;
+	}
 	return T_PASS;
 }
 

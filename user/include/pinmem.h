@@ -57,6 +57,7 @@ enum pinmem_call {
 	PINMEM_CALL_CONTIG_ALLOC,
 	PINMEM_CALL_CONTIG_FREE,
 	PINMEM_CALL_MMAP,		/* pinmem_contig_mmap() */
+	PINMEM_CALL_EXPORT,		/* pinmem_export() */
 };
 
 /* A pin, as PINMEM_IOC_QUERY describes it. */
@@ -148,6 +149,16 @@ int pinmem_contig_free(struct pinmem *pm, uint64_t handle);
 int pinmem_contig_mmap(struct pinmem *pm, const struct pinmem_contig_info *info,
 		       int prot, void **addrp);
 int pinmem_contig_munmap(const struct pinmem_contig_info *info, void *addr);
+
+/*
+ * A dma-buf fd (*@fdp) of the whole pin or contiguous buffer @handle, for
+ * a driver that imports dma-bufs (V4L2 DMABUF, DRM PRIME, ...); @flags 0 or
+ * PINMEM_EXPORT_CLOEXEC. The dma-buf keeps the pages pinned and charged
+ * after pinmem_unpin(), pinmem_contig_free() or pinmem_close(), until its
+ * last reference goes (see pinmem(4)). Symbol version PINMEM_2.
+ */
+int pinmem_export(struct pinmem *pm, uint64_t handle, unsigned int flags,
+		  int *fdp);
 
 /*
  * A one-line explanation of @err (positive or negative errno) returned by

@@ -271,6 +271,22 @@ PINMEM_API int pinmem_contig_free(struct pinmem *pm, uint64_t handle)
 	return pm_ioctl(pm, PINMEM_IOC_CONTIG_FREE, &a);
 }
 
+PINMEM_API int pinmem_export(struct pinmem *pm, uint64_t handle,
+			     unsigned int flags, int *fdp)
+{
+	struct pinmem_export_args a = {
+		.size = sizeof(a), .flags = flags, .handle = handle,
+	};
+	int ret;
+
+	if (!fdp)
+		return fail(EINVAL);
+	ret = pm_ioctl(pm, PINMEM_IOC_EXPORT, &a);
+	if (!ret)
+		*fdp = a.fd;
+	return ret;
+}
+
 PINMEM_API int pinmem_contig_mmap(struct pinmem *pm,
 				  const struct pinmem_contig_info *info,
 				  int prot, void **addrp)
@@ -382,6 +398,15 @@ static const struct err_msg mmap_msgs[] = {
 	{ 0, NULL }
 };
 
+static const struct err_msg export_msgs[] = {
+	{ ENOENT, "no such pin or contiguous buffer in this context" },
+	{ EINVAL, "unknown flags or nonzero reserved field" },
+	{ EMFILE, "no free file descriptor (RLIMIT_NOFILE)" },
+	{ ENOTTY, "the module is too old to export dma-bufs (ABI without PINMEM_IOC_EXPORT)" },
+	{ EPERM, OTHER_MM },
+	{ 0, NULL }
+};
+
 static const struct err_msg any_msgs[] = {
 	{ E2BIG, "argument struct larger than the module knows, with nonzero fields it does not know: the library is newer than the module" },
 	{ EPERM, OTHER_MM },
@@ -429,6 +454,9 @@ PINMEM_API const char *pinmem_strerror(int err, enum pinmem_call call)
 		break;
 	case PINMEM_CALL_MMAP:
 		t = mmap_msgs;
+		break;
+	case PINMEM_CALL_EXPORT:
+		t = export_msgs;
 		break;
 	case PINMEM_CALL_VERSION:
 	case PINMEM_CALL_ANY:

@@ -21,6 +21,7 @@ struct pin_row {
 	int pid;
 	char comm[64];
 	uint64_t handle, start, end, pages, age_ms, compound, huge;
+	uint64_t runs, exports, attachments;
 	char flags[8];
 	char zones[192];	/* "DMA32=4096 Normal=2" */
 };
@@ -62,8 +63,12 @@ static bool parse_pin(char *line, struct pin_row *r)
 
 		if (!strchr(tok, '='))
 			continue;
+		/* the rest are zones: Normal=, Movable=, ... */
 		if (sscanf(tok, "compound=%" SCNu64, &r->compound) == 1 ||
-		    sscanf(tok, "huge=%" SCNu64, &r->huge) == 1)
+		    sscanf(tok, "huge=%" SCNu64, &r->huge) == 1 ||
+		    sscanf(tok, "runs=%" SCNu64, &r->runs) == 1 ||
+		    sscanf(tok, "exports=%" SCNu64, &r->exports) == 1 ||
+		    sscanf(tok, "attachments=%" SCNu64, &r->attachments) == 1)
 			continue;
 		snprintf(r->zones + len, sizeof(r->zones) - len, "%s%s",
 			 len ? " " : "", tok);
@@ -128,8 +133,10 @@ static void pins_json(const struct pin_row *rows, size_t n)
 			printf(":%llu", strtoull(eq + 1, NULL, 10));
 			first = false;
 		}
-		printf("},\"compound\":%" PRIu64 ",\"huge\":%" PRIu64 "}",
-		       r->compound, r->huge);
+		printf("},\"compound\":%" PRIu64 ",\"huge\":%" PRIu64
+		       ",\"runs\":%" PRIu64 ",\"exports\":%" PRIu64
+		       ",\"attachments\":%" PRIu64 "}", r->compound, r->huge,
+		       r->runs, r->exports, r->attachments);
 	}
 	printf("%s],\"count\":%zu}\n", n ? "\n" : "", n);
 }
@@ -181,6 +188,11 @@ static void pins_table(const struct pin_row *rows, size_t n)
 			snprintf(cell[10], 200, "%s%scompound=%" PRIu64
 				 " huge=%" PRIu64, p->zones,
 				 p->zones[0] ? " " : "", p->compound, p->huge);
+			if (p->exports)
+				snprintf(cell[10] + strlen(cell[10]),
+					 200 - strlen(cell[10]),
+					 " dma-bufs=%" PRIu64 " attached=%" PRIu64,
+					 p->exports, p->attachments);
 			for (i = 0; i < NCOL; i++) {
 				int len = strlen(cell[i]);
 

@@ -669,6 +669,38 @@ static int t_contig_alloc_mmap(void)
 	return T_PASS;
 }
 
+/* pinmem_export(): a dma-buf fd of the pin, usable after the pin is gone. */
+static int t_export(void)
+{
+	const size_t len = 16 * PAGE;
+	struct pinmem *pm;
+	uint64_t h;
+	char *buf, *m;
+	int dfd = -1;
+
+	NEED_MODULE();
+	CHECK_EQ(pinmem_open(&pm), 0);
+	buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(buf != MAP_FAILED);
+	memset(buf, 0x3c, len);
+	EXPECT_ERR(pinmem_export(pm, 12345, 0, &dfd), ENOENT,
+		   PINMEM_CALL_EXPORT, "no such pin or contiguous buffer");
+	CHECK_EQ(pinmem_pin(pm, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
+	EXPECT_ERR(pinmem_export(pm, h, 0x80, &dfd), EINVAL,
+		   PINMEM_CALL_EXPORT, "unknown flags");
+	CHECK_EQ(pinmem_export(pm, h, PINMEM_EXPORT_CLOEXEC, &dfd), 0);
+	CHECK(dfd >= 0);
+	CHECK_EQ(pinmem_unpin(pm, h), 0);
+	pinmem_close(pm);
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
+	CHECK(m != MAP_FAILED);
+	CHECK_EQ(m[len - 1], 0x3c);
+	munmap(m, len);
+	close(dfd);
+	munmap(buf, len);
+	return T_PASS;
+}
+
 static int t_ctl_status(void)
 {
 	struct run *r = malloc(sizeof(*r));
@@ -887,6 +919,7 @@ static const struct tcase cases[] = {
 	{ "fork_child_eperm_explained", t_fork_child_eperm_explained },
 	{ "memlock_enomem_explained", t_memlock_enomem_explained },
 	{ "contig_alloc_mmap", t_contig_alloc_mmap },
+	{ "export", t_export },
 	{ "pinmemctl_status", t_ctl_status },
 	{ "pinmemctl_pins_table_and_json", t_ctl_pins_and_json },
 	{ "pinmemctl_stats_json", t_ctl_stats_json },

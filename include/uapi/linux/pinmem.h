@@ -174,6 +174,9 @@ struct pinmem_unpin_args {
  *	Requires CAP_SYS_ADMIN (as PFNs in /proc/pid/pagemap do), else -EPERM.
  * @pfn_first: in: index of the first page whose PFN is wanted.
  * @nr_pfns: in: capacity of @pfns; out: number of PFNs written.
+ * @nr_exports: out: dma-bufs made of the pin by %PINMEM_IOC_EXPORT that
+ *	are still alive (added in size %PINMEM_QUERY_SIZE_VER1).
+ * @nr_attachments: out: devices attached to those dma-bufs (importers).
  *
  * Errors: -ENOENT (no such pin), -EINVAL (bad flags, @pfn_first past the end).
  */
@@ -192,9 +195,12 @@ struct pinmem_query_args {
 	__u64 pfns;
 	__u64 pfn_first;
 	__u64 nr_pfns;
+	__u32 nr_exports;
+	__u32 nr_attachments;
 };
 
 #define PINMEM_QUERY_SIZE_VER0	152
+#define PINMEM_QUERY_SIZE_VER1	160
 
 /* ACCESS flags */
 /** define PINMEM_ACCESS_WRITE - copy from @buf into the pinned pages. */
@@ -313,6 +319,56 @@ struct pinmem_contig_free_args {
 
 #define PINMEM_CONTIG_FREE_SIZE_VER0	16
 
+/* EXPORT flags */
+/** define PINMEM_EXPORT_CLOEXEC - the dma-buf fd is close-on-exec. */
+#define PINMEM_EXPORT_CLOEXEC	(1U << 0)
+#define PINMEM_EXPORT_FLAGS	(PINMEM_EXPORT_CLOEXEC)
+
+/**
+ * struct pinmem_export_args - argument of %PINMEM_IOC_EXPORT.
+ * @size: sizeof(struct pinmem_export_args).
+ * @flags: %PINMEM_EXPORT_CLOEXEC.
+ * @handle: a pin or a contiguous buffer of this context.
+ * @fd: out: a new dma-buf fd of the whole pin or buffer.
+ * @reserved: must be 0.
+ *
+ * Makes a dma-buf of the pin's pages or of the buffer, which any driver
+ * that imports dma-bufs can use: V4L2 (``V4L2_MEMORY_DMABUF``), DRM PRIME,
+ * RDMA, and mmap() of the fd itself (MAP_SHARED), in any process the fd is
+ * passed to.
+ *
+ * Lifetime: the dma-buf holds the pages. %PINMEM_IOC_UNPIN of the handle,
+ * %PINMEM_IOC_CONTIG_FREE, close() of /dev/pinmem or exit remove the
+ * handle, but the pages stay pinned, and charged to the same user (its
+ * RLIMIT_MEMLOCK count) and mm (VmPin), until the last reference to the
+ * dma-buf goes: its fds, its mappings and every importer's attachment.
+ * They are then released exactly once. While the handle exists, the pin's
+ * exports and their attachments show in %PINMEM_IOC_QUERY; debugfs
+ * ``exports`` lists every live one.
+ *
+ * A device sees the pages as a scatterlist with one entry per run of
+ * consecutive page frames (split at the device's segment limit), mapped
+ * for it by the DMA API in the direction it asks for; CPU access through
+ * the dma-buf (``DMA_BUF_IOCTL_SYNC``) syncs every mapped attachment. A
+ * pin made without %PINMEM_PIN_WRITE exports read-only: the fd is
+ * O_RDONLY (a writable mmap() is -EACCES), and an importer that maps it
+ * for a device that writes (DMA_FROM_DEVICE, DMA_BIDIRECTIONAL) or into
+ * the kernel (vmap) gets -EACCES. A contiguous buffer is one run; its
+ * mapping is decrypted in confidential guests as at %PINMEM_IOC_CONTIG_ALLOC.
+ *
+ * Errors: -ENOENT (no such pin or buffer), -EINVAL (bad flags, nonzero
+ * @reserved), -EMFILE (no free fd), -ENOMEM.
+ */
+struct pinmem_export_args {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+	__s32 fd;
+	__u32 reserved;
+};
+
+#define PINMEM_EXPORT_SIZE_VER0	24
+
 /**
  * struct pinmem_bench_args - argument of %PINMEM_IOC_BENCH_BARE.
  * @size: sizeof(struct pinmem_bench_args).
@@ -370,5 +426,6 @@ struct pinmem_bench_args {
 #define PINMEM_IOC_CONTIG_ALLOC	PINMEM_IOWR(0x05, PINMEM_CONTIG_ALLOC_SIZE_VER0)
 #define PINMEM_IOC_CONTIG_FREE	PINMEM_IOWR(0x06, PINMEM_CONTIG_FREE_SIZE_VER0)
 #define PINMEM_IOC_BENCH_BARE	PINMEM_IOWR(0x07, PINMEM_BENCH_SIZE_VER0)
+#define PINMEM_IOC_EXPORT	PINMEM_IOWR(0x08, PINMEM_EXPORT_SIZE_VER0)
 
 #endif /* _UAPI_LINUX_PINMEM_H */

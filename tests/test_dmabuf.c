@@ -1,0 +1,1071 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinmem's dma-bufs (PINMEM_IOC_EXPORT), with importers nobody in this
+ * project wrote: vgem (DRM PRIME) and vivid (V4L2 DMABUF capture, with its
+ * vmalloc and its dma-contig allocator), both modules of the stock kernel,
+ * loaded here from /lib/modules/dmabuf/ (scripts/vm-run packs them). The
+ * lifetime rules of the UAPI are checked through the kernel's own FOLL_PIN
+ * counters: the pages stay pinned exactly as long as a dma-buf reference
+ * does, whoever holds it, and are released once.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/klog.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/dma-buf.h>
+#include <linux/videodev2.h>
+
+#include "util.h"
+
+#define RW (PROT_READ | PROT_WRITE)
+
+/* The few DRM ioctls used here (drm/drm.h is not in every libc's headers). */
+struct t_drm_version {
+	int version_major, version_minor, version_patchlevel;
+	size_t name_len;
+	char *name;
+	size_t date_len;
+	char *date;
+	size_t desc_len;
+	char *desc;
+};
+
+struct t_drm_prime_handle {
+	uint32_t handle;
+	uint32_t flags;
+	int32_t fd;
+};
+
+struct t_drm_gem_close {
+	uint32_t handle;
+	uint32_t pad;
+};
+
+#define T_DRM_IOCTL_VERSION	_IOWR('d', 0x00, struct t_drm_version)
+#define T_DRM_IOCTL_GEM_CLOSE	_IOW('d', 0x09, struct t_drm_gem_close)
+#define T_DRM_IOCTL_PRIME_HANDLE_TO_FD _IOWR('d', 0x2d, struct t_drm_prime_handle)
+#define T_DRM_IOCTL_PRIME_FD_TO_HANDLE _IOWR('d', 0x2e, struct t_drm_prime_handle)
+#define T_DRM_RDWR	O_RDWR
+
+static uint64_t cma_start, cma_end;
+
+static int pm_export(int fd, uint64_t handle, unsigned int flags, int *dfd)
+{
+	struct pinmem_export_args a = {
+		.size = sizeof(a), .flags = flags, .handle = handle,
+	};
+
+	if (ioctl(fd, PINMEM_IOC_EXPORT, &a))
+		return -errno;
+	*dfd = a.fd;
+	return 0;
+}
+
+/* Pages of the range that a long-term pin must move: ZONE_MOVABLE or CMA. */
+static size_t unpinnable_pages(const void *buf, size_t len)
+{
+	size_t n = pages_in_zone(buf, len, "Movable", NULL);
+
+	if (cma_end)
+		n += pages_in_phys_range(buf, len, cma_start, cma_end);
+	return n;
+}
+
+/*
+ * A buffer filled with @seed's pattern, with pages in ZONE_MOVABLE or CMA
+ * where the kernel has either (the allocator puts movable user pages
+ * there first when other memory runs short; not guaranteed, so reported).
+ */
+static char *fresh_buffer(size_t len, uint32_t seed)
+{
+	char *buf = map_anon(len, RW);
+
+	if (!buf)
+		return NULL;
+	fill_pattern(buf, len, seed);
+	diag("buffer of %zu KiB: %zu pages in ZONE_MOVABLE/CMA before PIN",
+	     len >> 10, unpinnable_pages(buf, len));
+	return buf;
+}
+
+/* The debugfs "exports" line of the dma-buf @dfd. */
+struct dbg_export {
+	unsigned int ctx, attachments, mapped, vmapped;
+	unsigned long pages;
+	char kind[8], mode[4];
+};
+
+static bool debugfs_export(int dfd, struct dbg_export *e)
+{
+	struct stat st;
+	char line[256];
+	bool found = false;
+	FILE *f;
+
+	if (fstat(dfd, &st))
+		return false;
+	f = fopen("/sys/kernel/debug/pinmem/exports", "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long ino;
+		unsigned long long handle;
+
+		if (sscanf(line, "%lu %u %llu %7s %lu %3s %u %u %u", &ino,
+			   &e->ctx, &handle, e->kind, &e->pages, e->mode,
+			   &e->attachments, &e->mapped, &e->vmapped) == 9 &&
+		    ino == st.st_ino)
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+static int t_export_args(void)
+{
+	struct pinmem_export_args a = { .size = sizeof(a) };
+	int fd = pm_open(), dfd = -1;
+	uint64_t h, n;
+	char *buf = map_anon(4 * PAGE, RW);
+
+	CHECK(fd >= 0 && buf);
+	CHECK_EQ(pm_export(fd, 1, 0, &dfd), -ENOENT);
+	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, PINMEM_PIN_WRITE, &h, &n), 0);
+	CHECK_EQ(pm_export(fd, h, 1U << 5, &dfd), -EINVAL);
+	a.handle = h;
+	a.reserved = 1;
+	CHECK(ioctl(fd, PINMEM_IOC_EXPORT, &a) < 0 && errno == EINVAL);
+	a.size = PINMEM_EXPORT_SIZE_VER0 - 4;
+	a.reserved = 0;
+	CHECK(ioctl(fd, PINMEM_IOC_EXPORT, &a) < 0 && errno == EINVAL);
+	CHECK_EQ(pm_export(fd, h, PINMEM_EXPORT_CLOEXEC, &dfd), 0);
+	CHECK_EQ(fcntl(dfd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	CHECK_EQ(fcntl(dfd, F_GETFL) & O_ACCMODE, O_RDWR);
+	CHECK_EQ(lseek(dfd, 0, SEEK_END), 4 * PAGE);
+	close(dfd);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
+	munmap(buf, 4 * PAGE);
+	return T_PASS;
+}
+
+/* QUERY reports the live exports of a pin; they go when the dma-bufs do. */
+static int t_export_query_counts(void)
+{
+	struct pinmem_query_args q = { .size = sizeof(q) };
+	struct pinmem_query_args q0 = { .size = PINMEM_QUERY_SIZE_VER0 };
+	int fd = pm_open(), d1 = -1, d2 = -1;
+	char *buf = map_anon(8 * PAGE, RW);
+	uint64_t h, n;
+
+	CHECK(fd >= 0 && buf);
+	CHECK_EQ(pm_pin(fd, buf, 8 * PAGE, PINMEM_PIN_WRITE, &h, &n), 0);
+	q.handle = h;
+	CHECK_EQ(pm_query(fd, &q), 0);
+	CHECK_EQ(q.nr_exports, 0);
+	CHECK_EQ(pm_export(fd, h, 0, &d1), 0);
+	CHECK_EQ(pm_export(fd, h, 0, &d2), 0);
+	CHECK_EQ(pm_query(fd, &q), 0);
+	CHECK_EQ(q.nr_exports, 2);
+	CHECK_EQ(q.nr_attachments, 0);
+	CHECK_EQ(debugfs_stat("exports"), 2);
+	/* an old caller's shorter struct still works */
+	q0.handle = h;
+	CHECK_EQ(pm_query(fd, &q0), 0);
+	close(d1);
+	CHECK_EQ(pm_query(fd, &q), 0);
+	CHECK_EQ(q.nr_exports, 1);
+	close(d2);
+	CHECK_EQ(pm_query(fd, &q), 0);
+	CHECK_EQ(q.nr_exports, 0);
+	CHECK_EQ(debugfs_stat("exports"), 0);
+	close(fd);
+	munmap(buf, 8 * PAGE);
+	return T_PASS;
+}
+
+/*
+ * The args struct in read-only memory: the module reads it, cannot write
+ * the fd back, and must then leave no fd and no dma-buf behind.
+ */
+static int t_export_efault_leaves_no_fd(void)
+{
+	int fd = pm_open(), probe, probe2;
+	struct pinmem_export_args *a;
+	char *buf = map_anon(PAGE, RW);
+	uint64_t h, n;
+
+	CHECK(fd >= 0 && buf);
+	CHECK_EQ(pm_pin(fd, buf, PAGE, PINMEM_PIN_WRITE, &h, &n), 0);
+	a = map_anon(PAGE, RW);
+	CHECK(a);
+	*a = (struct pinmem_export_args){ .size = sizeof(*a), .handle = h };
+	CHECK_EQ(mprotect(a, PAGE, PROT_READ), 0);
+	probe = dup(0);
+	close(probe);
+	CHECK(ioctl(fd, PINMEM_IOC_EXPORT, a) < 0);
+	CHECK_EQ(errno, EFAULT);
+	probe2 = dup(0);
+	close(probe2);
+	CHECK_EQ(probe2, probe);	/* the reserved fd was given back */
+	CHECK_EQ(debugfs_stat("exports"), 0);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
+	munmap(a, PAGE);
+	munmap(buf, PAGE);
+	return T_PASS;
+}
+
+static int send_fd(int sock, int fd)
+{
+	char c = 'x';
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.b, .msg_controllen = sizeof(u.b),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char c;
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.b, .msg_controllen = sizeof(u.b),
+	};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/*
+ * A process pins and exports, UNPINs, closes /dev/pinmem and exits; the
+ * dma-buf it passed on still holds its (dead) pages, which read as it
+ * wrote them, and they are released exactly once, when the last
+ * reference (here a mapping, after the fd) goes.
+ */
+static int t_export_outlives_unpin_close_exit(void)
+{
+	const size_t len = 4 * MiB;
+	int sv[2], status, dfd;
+	long before = pins_outstanding();
+	char *map;
+	pid_t pid;
+
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		char *buf = fresh_buffer(len, 11);
+		int fd = pm_open(), d = -1;
+		uint64_t h, n;
+
+		if (!buf || fd < 0 ||
+		    pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n) ||
+		    pm_export(fd, h, 0, &d) || pm_unpin(fd, h))
+			_exit(2);
+		close(fd);
+		if (pins_outstanding() - before != (long)(len / PAGE))
+			_exit(3);
+		_exit(send_fd(sv[1], d) ? 4 : 0);
+	}
+	close(sv[1]);
+	dfd = recv_fd(sv[0]);
+	close(sv[0]);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	CHECK(dfd >= 0);
+	/* the exporter is gone; its pages are not */
+	CHECK_EQ(pins_outstanding() - before, len / PAGE);
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
+	CHECK(map != MAP_FAILED);
+	close(dfd);
+	CHECK_EQ(pins_outstanding() - before, len / PAGE);
+	CHECK_EQ(check_pattern(map, len, 11), 0);
+	CHECK_EQ(debugfs_stat("exports"), 1);
+	munmap(map, len);
+	CHECK_EQ(pins_outstanding() - before, 0);
+	CHECK_EQ(debugfs_stat("exports"), 0);
+	return T_PASS;
+}
+
+/* Pages stay charged to the exporter (VmPin) while a dma-buf holds them. */
+static int t_export_keeps_charge(void)
+{
+	const size_t len = 2 * MiB;
+	long vmpin0 = vmpin_kb();
+	char *buf = map_anon(len, RW);
+	int fd = pm_open(), dfd = -1;
+	uint64_t h, n;
+
+	CHECK(fd >= 0 && buf);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
+	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	CHECK_EQ(vmpin_kb() - vmpin0, (long)(len >> 10));
+	close(fd);
+	CHECK_EQ(vmpin_kb() - vmpin0, (long)(len >> 10));
+	close(dfd);
+	CHECK_EQ(vmpin_kb() - vmpin0, 0);
+	munmap(buf, len);
+	return T_PASS;
+}
+
+/*
+ * Another process maps the dma-buf and sees what the exporter writes
+ * later: the same pages, not a copy. CPU access through DMA_BUF_IOCTL_SYNC.
+ */
+static int t_export_mmap_other_process(void)
+{
+	const size_t len = 1 * MiB;
+	char *buf = fresh_buffer(len, 21);
+	int fd = pm_open(), dfd = -1, go[2], done[2], status;
+	uint64_t h, n;
+	pid_t pid;
+	char c;
+
+	CHECK(fd >= 0 && buf);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
+	CHECK_EQ(unpinnable_pages(buf, len), 0);
+	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	CHECK_EQ(pipe(go), 0);
+	CHECK_EQ(pipe(done), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		struct dma_buf_sync s = { DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ };
+		char *m = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
+		int rc = 0;
+
+		if (m == MAP_FAILED)
+			_exit(2);
+		if (check_pattern(m, len, 21))
+			rc = 3;
+		if (write(done[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(4);
+		if (ioctl(dfd, DMA_BUF_IOCTL_SYNC, &s))
+			rc = 5;
+		if (check_pattern(m, len, 22))
+			rc = 6;
+		s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
+		if (ioctl(dfd, DMA_BUF_IOCTL_SYNC, &s))
+			rc = 7;
+		_exit(rc);
+	}
+	CHECK_EQ(read(done[0], &c, 1), 1);
+	fill_pattern(buf, len, 22);
+	CHECK_EQ(write(go[1], "g", 1), 1);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	/* part of the buffer, at an offset */
+	{
+		char *m = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, dfd, 5 * PAGE);
+
+		CHECK(m != MAP_FAILED);
+		CHECK(!memcmp(m, buf + 5 * PAGE, 2 * PAGE));
+		munmap(m, 2 * PAGE);
+		CHECK(mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, dfd,
+			   len - PAGE) == MAP_FAILED);
+		CHECK(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, dfd, 0) == MAP_FAILED);
+	}
+	close(go[0]); close(go[1]); close(done[0]); close(done[1]);
+	close(dfd);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
+	munmap(buf, len);
+	return T_PASS;
+}
+
+/* A pin made for reading exports read-only. */
+static int t_export_readonly(void)
+{
+	const size_t len = 64 * PAGE;
+	char *buf = fresh_buffer(len, 31), *m;
+	int fd = pm_open(), dfd = -1;
+	uint64_t h, n;
+
+	CHECK(fd >= 0 && buf);
+	CHECK_EQ(pm_pin(fd, buf, len, 0, &h, &n), 0);
+	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	CHECK_EQ(fcntl(dfd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	CHECK(mmap(NULL, len, RW, MAP_SHARED, dfd, 0) == MAP_FAILED);
+	CHECK_EQ(errno, EACCES);
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
+	CHECK(m != MAP_FAILED);
+	CHECK_EQ(check_pattern(m, len, 31), 0);
+	CHECK(mprotect(m, len, RW) < 0);
+	munmap(m, len);
+	close(dfd);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
+	munmap(buf, len);
+	return T_PASS;
+}
+
+/* A contiguous buffer exports as well, and outlives CONTIG_FREE. */
+static int t_export_contig(void)
+{
+	struct pinmem_contig_alloc_args a = { .size = sizeof(a), .length = 1 * MiB };
+	int fd = pm_open(), dfd = -1;
+	char *m, *m2;
+
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_contig_alloc(fd, &a), 0);
+	m = mmap(NULL, a.length, RW, MAP_SHARED, fd, a.mmap_offset);
+	CHECK(m != MAP_FAILED);
+	fill_pattern(m, a.length, 41);
+	CHECK_EQ(pm_export(fd, a.handle, 0, &dfd), 0);
+	munmap(m, a.length);
+	CHECK_EQ(pm_contig_free(fd, a.handle), 0);
+	close(fd);
+	CHECK(debugfs_value("cma", "bytes_in_use") > 0);
+	m2 = mmap(NULL, a.length, RW, MAP_SHARED, dfd, 0);
+	CHECK(m2 != MAP_FAILED);
+	CHECK_EQ(check_pattern(m2, a.length, 41), 0);
+	munmap(m2, a.length);
+	close(dfd);
+	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), 0);
+	return T_PASS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Kernel modules of the stock kernel that import dma-bufs.           */
+
+/*
+ * insmod /lib/modules/dmabuf/@set/ * in order (their dependencies first,
+ * as scripts/vm-run laid them out), @params for the last: the module
+ * itself. A module already loaded (from an earlier case) is fine.
+ */
+static const char *load_set(const char *set, const char *params)
+{
+	static char why[160];
+	char dir[96], cmd[512], mark[96];
+	struct dirent **ents;
+	int n, i;
+
+	/* each case runs in a child of its own: remember on disk */
+	snprintf(mark, sizeof(mark), "/tmp/.dmabuf-loaded-%s", set);
+	if (!access(mark, F_OK))
+		return NULL;
+	snprintf(dir, sizeof(dir), "/lib/modules/dmabuf/%s", set);
+	n = scandir(dir, &ents, NULL, alphasort);
+	if (n < 0) {
+		snprintf(why, sizeof(why), "%s is not a module of this kernel (nothing in %s)", set, dir);
+		return why;
+	}
+	for (i = 0; i < n; i++) {
+		if (ents[i]->d_name[0] != '.') {
+			snprintf(cmd, sizeof(cmd), "insmod %s/%s %s 2>/dev/null", dir,
+				 ents[i]->d_name, i == n - 1 ? params : "");
+			/* the device check after this tells if it mattered */
+			if (system(cmd))
+				diag("%s: insmod failed", ents[i]->d_name);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	close(open(mark, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	return NULL;
+}
+
+static int open_vgem(void)
+{
+	char path[32], name[32];
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		struct t_drm_version v = { .name = name, .name_len = sizeof(name) - 1 };
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		memset(name, 0, sizeof(name));
+		if (!ioctl(fd, T_DRM_IOCTL_VERSION, &v) && !strcmp(name, "vgem"))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+static int need_vgem(void)
+{
+	const char *why = load_set("vgem", "");
+	int fd;
+
+	if (why)
+		return skip("%s", why);
+	fd = open_vgem();
+	if (fd < 0)
+		return skip("vgem loaded, but no /dev/dri/card* is vgem");
+	close(fd);
+	return T_PASS;
+}
+
+static int prime_import(int drm, int dfd, uint32_t *handle)
+{
+	struct t_drm_prime_handle p = { .fd = dfd };
+
+	if (ioctl(drm, T_DRM_IOCTL_PRIME_FD_TO_HANDLE, &p))
+		return -errno;
+	*handle = p.handle;
+	return 0;
+}
+
+static int gem_close(int drm, uint32_t handle)
+{
+	struct t_drm_gem_close c = { .handle = handle };
+
+	return ioctl(drm, T_DRM_IOCTL_GEM_CLOSE, &c) ? -errno : 0;
+}
+
+/*
+ * Does this kernel's vgem map an attachment at import (up to 6.12), or
+ * only attach (7.x)? Asked with a write pin's dma-buf: 1, 0, or -errno.
+ */
+static int vgem_maps_at_import(int drm, int fd)
+{
+	char *buf = map_anon(4 * PAGE, RW);
+	struct dbg_export e = { 0 };
+	uint32_t gh = 0;
+	int dfd = -1, ret;
+	uint64_t h, n;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = pm_pin(fd, buf, 4 * PAGE, PINMEM_PIN_WRITE, &h, &n);
+	if (!ret)
+		ret = pm_export(fd, h, 0, &dfd);
+	if (!ret)
+		ret = prime_import(drm, dfd, &gh);
+	if (!ret) {
+		ret = debugfs_export(dfd, &e) ? (int)e.mapped : -ENOENT;
+		gem_close(drm, gh);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	pm_unpin(fd, h);
+	munmap(buf, 4 * PAGE);
+	return ret;
+}
+
+/*
+ * vgem imports the dma-buf: one attachment (mapped for vgem's device on
+ * kernels that map at import), and the import alone keeps the pages
+ * pinned after the dma-buf fd, the pin and the context are gone; closing
+ * the GEM handle releases them.
+ */
+static int t_vgem_import_holds_pages(void)
+{
+	const size_t len = 2 * MiB;
+	long before = pins_outstanding();
+	struct pinmem_query_args q = { .size = sizeof(q) };
+	struct dbg_export e;
+	int fd, dfd = -1, drm;
+	uint32_t gh = 0, gh2 = 0;
+	uint64_t h, n;
+	char *buf;
+
+	if (need_vgem() == T_SKIP)
+		return T_SKIP;
+	drm = open_vgem();
+	fd = pm_open();
+	buf = fresh_buffer(len, 51);
+	CHECK(drm >= 0 && fd >= 0 && buf);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
+	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	CHECK_EQ(prime_import(drm, dfd, &gh), 0);
+	CHECK_EQ(prime_import(drm, dfd, &gh2), 0);
+	CHECK_EQ(gh2, gh);	/* the same object: one import */
+	CHECK(debugfs_export(dfd, &e));
+	CHECK_EQ(e.attachments, 1);
+	CHECK(e.mapped <= 1);
+	diag("vgem import: %u attachment, %u mapped (%s)", e.attachments,
+	     e.mapped, e.mapped ? "maps at import" : "attaches only");
+	q.handle = h;
+	CHECK_EQ(pm_query(fd, &q), 0);
+	CHECK_EQ(q.nr_exports, 1);
+	CHECK_EQ(q.nr_attachments, 1);
+
+	close(dfd);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
+	CHECK_EQ(pins_outstanding() - before, len / PAGE);
+	CHECK_EQ(debugfs_stat("exports"), 1);
+	CHECK_EQ(gem_close(drm, gh), 0);
+	CHECK_EQ(pins_outstanding() - before, 0);
+	CHECK_EQ(debugfs_stat("exports"), 0);
+	close(drm);
+	munmap(buf, len);
+	return T_PASS;
+}
+
+/*
+ * A second process imports the first one's dma-buf into vgem, gets it
+ * back from vgem as a PRIME fd and reads, through it, what the first
+ * process wrote into its own pinned memory.
+ */
+static int t_vgem_second_process_reads(void)
+{
+	const size_t len = 1 * MiB;
+	int fd, dfd = -1, status;
+	uint64_t h, n;
+	char *buf;
+	pid_t pid;
+
+	if (need_vgem() == T_SKIP)
+		return T_SKIP;
+	fd = pm_open();
+	buf = fresh_buffer(len, 61);
+	CHECK(fd >= 0 && buf);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
+	CHECK_EQ(unpinnable_pages(buf, len), 0);
+	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		struct t_drm_prime_handle p = { .flags = O_CLOEXEC | T_DRM_RDWR };
+		int drm = open_vgem();
+		struct stat a, b;
+		uint32_t gh = 0;
+		char *m;
+
+		if (drm < 0 || prime_import(drm, dfd, &gh))
+			_exit(2);
+		p.handle = gh;
+		if (ioctl(drm, T_DRM_IOCTL_PRIME_HANDLE_TO_FD, &p))
+			_exit(3);
+		/* vgem hands back the very dma-buf it imported */
+		if (fstat(dfd, &a) || fstat(p.fd, &b) || a.st_ino != b.st_ino)
+			_exit(6);
+		close(dfd);
+		m = mmap(NULL, len, PROT_READ, MAP_SHARED, p.fd, 0);
+		if (m == MAP_FAILED)
+			_exit(4);
+		if (check_pattern(m, len, 61))
+			_exit(5);
+		munmap(m, len);
+		close(p.fd);
+		gem_close(drm, gh);
+		close(drm);
+		_exit(0);
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	close(dfd);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
+	munmap(buf, len);
+	return T_PASS;
+}
+
+/*
+ * A read-only pin must not become device-writable: vgem maps its imports
+ * for DMA_BIDIRECTIONAL, so where it maps at import the import is refused
+ * with -EACCES; where it only attaches, the import succeeds and nothing
+ * is mapped.
+ */
+static int t_vgem_readonly_pin(void)
+{
+	const size_t len = 64 * PAGE;
+	struct dbg_export e;
+	int fd, dfd = -1, drm, ret, maps;
+	uint32_t gh = 0;
+	uint64_t h, n;
+	char *buf;
+
+	if (need_vgem() == T_SKIP)
+		return T_SKIP;
+	drm = open_vgem();
+	fd = pm_open();
+	buf = fresh_buffer(len, 71);
+	CHECK(drm >= 0 && fd >= 0 && buf);
+	maps = vgem_maps_at_import(drm, fd);
+	CHECK(maps == 0 || maps == 1);
+	CHECK_EQ(pm_pin(fd, buf, len, 0, &h, &n), 0);
+	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	ret = prime_import(drm, dfd, &gh);
+	diag("read-only dma-buf into vgem: %s", ret ? strerror(-ret) : "imported");
+	if (maps) {
+		CHECK_EQ(ret, -EACCES);
+		CHECK(debugfs_export(dfd, &e));
+		CHECK_EQ(e.attachments, 0);
+	} else {
+		CHECK_EQ(ret, 0);
+		CHECK(debugfs_export(dfd, &e));
+		CHECK_EQ(e.attachments, 1);
+		CHECK_EQ(e.mapped, 0);
+		CHECK_EQ(gem_close(drm, gh), 0);
+	}
+	close(dfd);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
+	close(drm);
+	munmap(buf, len);
+	return T_PASS;
+}
+
+/* ------------------------------------------------------------------ */
+/* vivid: V4L2 capture into pinmem's dma-bufs.                        */
+
+/* vivid instance 0 uses vb2-vmalloc (imports by vmap), 1 vb2-dma-contig. */
+#define VIVID_PARAMS "n_devs=2 allocators=0,1 node_types=0x1,0x1"
+
+static int open_vivid(int inst, struct v4l2_format *fmt)
+{
+	char path[32], bus[32];
+	int i;
+
+	snprintf(bus, sizeof(bus), "platform:vivid-%03d", inst);
+	for (i = 0; i < 64; i++) {
+		struct v4l2_capability cap;
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/video%d", i);
+		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		memset(&cap, 0, sizeof(cap));
+		if (!ioctl(fd, VIDIOC_QUERYCAP, &cap) &&
+		    !strcmp((char *)cap.driver, "vivid") &&
+		    !strcmp((char *)cap.bus_info, bus) &&
+		    (cap.device_caps & V4L2_CAP_VIDEO_CAPTURE)) {
+			memset(fmt, 0, sizeof(*fmt));
+			fmt->type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+			if (!ioctl(fd, VIDIOC_G_FMT, fmt))
+				return fd;
+		}
+		close(fd);
+	}
+	return -1;
+}
+
+static int need_vivid(void)
+{
+	const char *why = load_set("vivid", VIVID_PARAMS);
+	struct v4l2_format f;
+	int fd;
+
+	if (why)
+		return skip("%s", why);
+	fd = open_vivid(1, &f);
+	if (fd < 0)
+		return skip("vivid loaded, but its two capture nodes were not found");
+	close(fd);
+	return T_PASS;
+}
+
+/*
+ * Queue @dfd as the only DMABUF buffer of capture node @vfd, stream, and
+ * dequeue one frame. 0, or -errno of the first ioctl that failed (*@what
+ * names it).
+ */
+static int capture_one(int vfd, int dfd, size_t len, uint32_t *bytesused,
+		       const char **what)
+{
+	struct v4l2_requestbuffers rb = {
+		.count = 1, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		.memory = V4L2_MEMORY_DMABUF,
+	};
+	struct v4l2_buffer b = {
+		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		.memory = V4L2_MEMORY_DMABUF, .index = 0,
+	};
+	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, ret = 0;
+	struct pollfd p = { .fd = vfd, .events = POLLIN };
+
+	*what = "VIDIOC_REQBUFS";
+	if (ioctl(vfd, VIDIOC_REQBUFS, &rb))
+		return -errno;
+	b.m.fd = dfd;
+	b.length = len;
+	*what = "VIDIOC_QBUF";
+	if (ioctl(vfd, VIDIOC_QBUF, &b)) {
+		ret = -errno;
+		goto free;
+	}
+	*what = "VIDIOC_STREAMON";
+	if (ioctl(vfd, VIDIOC_STREAMON, &type)) {
+		ret = -errno;
+		goto free;
+	}
+	*what = "poll";
+	if (poll(&p, 1, 30000) != 1) {
+		ret = -ETIMEDOUT;
+		goto off;
+	}
+	*what = "VIDIOC_DQBUF";
+	if (ioctl(vfd, VIDIOC_DQBUF, &b))
+		ret = -errno;
+	else
+		*bytesused = b.bytesused;
+off:
+	ioctl(vfd, VIDIOC_STREAMOFF, &type);
+free:
+	rb.count = 0;
+	ioctl(vfd, VIDIOC_REQBUFS, &rb);
+	return ret;
+}
+
+/*
+ * How much of a captured frame vivid drew: bytes that differ from the
+ * fill, and distinct byte values along the last line (its colour bars).
+ */
+static void frame_stats(const unsigned char *f, const struct v4l2_format *fmt,
+			unsigned char fill, size_t *changed, int *distinct)
+{
+	size_t size = fmt->fmt.pix.sizeimage, bpl = fmt->fmt.pix.bytesperline, i;
+	const unsigned char *last = f + size - bpl;
+	bool seen[256] = { false };
+
+	*changed = 0;
+	for (i = 0; i < size; i++)
+		*changed += f[i] != fill;
+	*distinct = 0;
+	for (i = 0; i < bpl; i++)
+		if (!seen[last[i]]) {
+			seen[last[i]] = true;
+			++*distinct;
+		}
+}
+
+static int check_frame(const unsigned char *f, const struct v4l2_format *fmt,
+		       unsigned char fill, uint32_t bytesused)
+{
+	size_t changed;
+	int distinct;
+
+	frame_stats(f, fmt, fill, &changed, &distinct);
+	diag("frame %ux%u, %u bytes used of %u: %zu bytes drawn, %d byte values on the last line",
+	     fmt->fmt.pix.width, fmt->fmt.pix.height, bytesused,
+	     fmt->fmt.pix.sizeimage, changed, distinct);
+	CHECK_EQ(bytesused, fmt->fmt.pix.sizeimage);
+	CHECK(changed > fmt->fmt.pix.sizeimage / 2);
+	CHECK(distinct >= 4);
+	return T_PASS;
+}
+
+/* vb2-vmalloc imports by vmap: the frame lands in the process's own pinned pages. */
+static int t_vivid_capture_into_pin(void)
+{
+	struct v4l2_format fmt;
+	struct dbg_export e;
+	const char *what;
+	uint32_t used = 0;
+	int vfd, fd, dfd = -1, ret;
+	size_t len;
+	uint64_t h, n;
+	char *buf, *m;
+
+	if (need_vivid() == T_SKIP)
+		return T_SKIP;
+	vfd = open_vivid(0, &fmt);
+	CHECK(vfd >= 0);
+	len = (fmt.fmt.pix.sizeimage + PAGE - 1) & ~(PAGE - 1);
+	fd = pm_open();
+	buf = fresh_buffer(len, 81);
+	CHECK(fd >= 0 && buf);
+	memset(buf, 0xa5, len);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
+	CHECK_EQ(unpinnable_pages(buf, len), 0);
+	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	ret = capture_one(vfd, dfd, len, &used, &what);
+	if (ret)
+		diag("%s: %s", what, strerror(-ret));
+	CHECK_EQ(ret, 0);
+	CHECK_EQ(check_frame((unsigned char *)buf, &fmt, 0xa5, used), T_PASS);
+	/* the same bytes through the dma-buf */
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
+	CHECK(m != MAP_FAILED);
+	CHECK(!memcmp(m, buf, len));
+	munmap(m, len);
+	CHECK(debugfs_export(dfd, &e));
+	CHECK_EQ(e.attachments, 0);	/* vb2 let go with the buffers */
+	CHECK_EQ(e.vmapped, 0);
+	close(vfd);
+	close(dfd);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
+	munmap(buf, len);
+	return T_PASS;
+}
+
+/* vb2-dma-contig maps the attachment and wants it contiguous: a CONTIG buffer is. */
+static int t_vivid_capture_into_contig(void)
+{
+	struct pinmem_contig_alloc_args a = { .size = sizeof(a) };
+	struct v4l2_format fmt;
+	const char *what;
+	uint32_t used = 0;
+	int vfd, fd, dfd = -1, ret;
+	char *m;
+
+	if (need_vivid() == T_SKIP)
+		return T_SKIP;
+	vfd = open_vivid(1, &fmt);
+	CHECK(vfd >= 0);
+	a.length = (fmt.fmt.pix.sizeimage + PAGE - 1) & ~(PAGE - 1);
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_contig_alloc(fd, &a), 0);
+	m = mmap(NULL, a.length, RW, MAP_SHARED, fd, a.mmap_offset);
+	CHECK(m != MAP_FAILED);
+	memset(m, 0x5a, a.length);
+	CHECK_EQ(pm_export(fd, a.handle, 0, &dfd), 0);
+	ret = capture_one(vfd, dfd, a.length, &used, &what);
+	if (ret)
+		diag("%s: %s", what, strerror(-ret));
+	CHECK_EQ(ret, 0);
+	CHECK_EQ(check_frame((unsigned char *)m, &fmt, 0x5a, used), T_PASS);
+	close(vfd);
+	close(dfd);
+	munmap(m, a.length);
+	CHECK_EQ(pm_contig_free(fd, a.handle), 0);
+	close(fd);
+	return T_PASS;
+}
+
+static bool log_has(const char *needle)
+{
+	int len = klogctl(10, NULL, 0);
+	char *log;
+	bool found;
+
+	if (len <= 0)
+		return false;
+	log = calloc(1, len + 1);
+	if (!log)
+		return false;
+	len = klogctl(3, log, len);
+	found = len > 0 && strstr(log, needle);
+	free(log);
+	return found;
+}
+
+/*
+ * A pin of scattered 4 KiB pages is not what dma-contig can use: vivid
+ * must refuse it with its own error, and nothing else happens.
+ */
+static int t_vivid_refuses_scattered_pin(void)
+{
+	const size_t len = 256 * PAGE;
+	struct v4l2_format fmt;
+	struct pinmem_query_args q = { .size = sizeof(q) };
+	static uint64_t pfns[256];
+	const char *what;
+	uint32_t used;
+	int vfd, fd, dfd = -1, ret;
+	uint64_t h, n;
+	size_t i, breaks = 0;
+	char *buf;
+
+	if (need_vivid() == T_SKIP)
+		return T_SKIP;
+	vfd = open_vivid(1, &fmt);
+	CHECK(vfd >= 0);
+	if (len < fmt.fmt.pix.sizeimage)
+		return skip("vivid's frame (%u bytes) is larger than the test buffer",
+			    fmt.fmt.pix.sizeimage);
+	buf = map_anon(len, RW);
+	CHECK(buf);
+	/* touched from the end, no THP: pages come from the allocator scattered */
+	madvise(buf, len, MADV_NOHUGEPAGE);
+	for (i = len / PAGE; i-- > 0;)
+		buf[i * PAGE] = 1;
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
+	q.handle = h;
+	q.flags = PINMEM_QUERY_PFNS;
+	q.pfns = (uintptr_t)pfns;
+	q.nr_pfns = len / PAGE;
+	CHECK_EQ(pm_query(fd, &q), 0);
+	CHECK_EQ(q.nr_pfns, len / PAGE);
+	for (i = 1; i < len / PAGE; i++)
+		breaks += pfns[i] != pfns[i - 1] + 1;
+	diag("pinned pages: %zu breaks in physical contiguity", breaks);
+	if (!breaks) {
+		pm_unpin(fd, h);
+		return skip("the allocator gave the pin contiguous pages after all");
+	}
+	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	ret = capture_one(vfd, dfd, len, &used, &what);
+	diag("scattered pin into vb2-dma-contig: %s: %s", what,
+	     ret ? strerror(-ret) : "accepted");
+	CHECK(ret != 0);
+	CHECK(!strcmp(what, "VIDIOC_QBUF"));
+	/* vb2-dma-contig's own words: "contiguous chunk is too small" up to
+	 * 6.1, "contiguous mapping is too small" later */
+	CHECK(log_has("contiguous chunk is too small") ||
+	      log_has("contiguous mapping is too small"));
+	close(vfd);
+	close(dfd);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
+	munmap(buf, len);
+	return T_PASS;
+}
+
+static const struct tcase cases[] = {
+	{ "export_args", t_export_args },
+	{ "export_query_counts", t_export_query_counts },
+	{ "export_efault_leaves_no_fd", t_export_efault_leaves_no_fd },
+	{ "export_outlives_unpin_close_exit", t_export_outlives_unpin_close_exit },
+	{ "export_keeps_charge", t_export_keeps_charge },
+	{ "export_mmap_other_process", t_export_mmap_other_process },
+	{ "export_readonly", t_export_readonly },
+	{ "export_contig", t_export_contig },
+	{ "vgem_import_holds_pages", t_vgem_import_holds_pages },
+	{ "vgem_second_process_reads", t_vgem_second_process_reads },
+	{ "vgem_readonly_pin", t_vgem_readonly_pin },
+	{ "vivid_capture_into_pin", t_vivid_capture_into_pin },
+	{ "vivid_capture_into_contig", t_vivid_capture_into_contig },
+	{ "vivid_refuses_scattered_pin", t_vivid_refuses_scattered_pin },
+};
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	cma_range(&cma_start, &cma_end);
+	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
+}
