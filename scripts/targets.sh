@@ -112,6 +112,11 @@ target_arm64() {
 	T_META_PKG=linux-image-arm64
 }
 
+# The debug kernels have vivid built in: the parameters test_dmabuf loads
+# the module with elsewhere (instance 0 vb2-vmalloc, 1 vb2-dma-contig,
+# capture nodes only)
+DEBUG_VIVID_PARAMS="vivid.n_devs=2 vivid.allocators=0,1 vivid.node_types=0x1,0x1"
+
 # Self-built x86_64 debug kernel (KASAN, lockdep, kmemleak...; see
 # scripts/build-debug-kernel, which prints KDIR=... and the bzImage path).
 # Slow to build the first time (cached afterwards); not in CHECK_TARGETS_DEFAULT
@@ -124,7 +129,7 @@ target_debug() {
 	# (/dev/dma_heap/reserved) exists, for tests that need another CMA user;
 	# no_hash_pointers: /proc/lockdep shows lock class keys as addresses, so
 	# a test can tell pinmem's locks from the kernel's
-	T_BOOT_PARAMS="$T_BOOT_PARAMS cma=96M no_hash_pointers"
+	T_BOOT_PARAMS="$T_BOOT_PARAMS cma=96M no_hash_pointers $DEBUG_VIVID_PARAMS"
 	T_TIMEOUT=1800
 	# KASAN/kmemleak make times and memory meaningless: the bench here is a
 	# stress run (big migrations, 10,000 pins) with smaller sizes; PM_BENCH_*
@@ -143,7 +148,7 @@ target_debug_cma() {
 	target_debug
 	# 1.5 GiB: KASAN's shadow and the debug allocators take about 300 MiB
 	T_MEM=1536
-	T_BOOT_PARAMS="cma=512M no_hash_pointers"
+	T_BOOT_PARAMS="cma=512M no_hash_pointers $DEBUG_VIVID_PARAMS"
 	T_BENCH_BOOT_PARAMS="cma=512M ${T_BENCH_BOOT_PARAMS#movablecore=2048M }"
 }
 
@@ -164,7 +169,7 @@ target_debug32() {
 	T_QEMU_ARGS="-accel tcg -cpu max,vendor=GenuineIntel -smp 2"
 	T_MEM=1536
 	T_PREPARE="scripts/build-debug-kernel i386"
-	T_BOOT_PARAMS="vmalloc=640M movablecore=800M cma=64M no_hash_pointers"
+	T_BOOT_PARAMS="vmalloc=640M movablecore=800M cma=64M no_hash_pointers $DEBUG_VIVID_PARAMS"
 	T_BENCH_MEM=1536
 	T_BENCH_BOOT_PARAMS="${T_BENCH_BOOT_PARAMS/movablecore=2048M/vmalloc=640M movablecore=800M}"
 }

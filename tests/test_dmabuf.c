@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -466,17 +467,52 @@ static int t_export_contig(void)
 	return T_PASS;
 }
 
+static long module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/pinmem/refcnt", "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* A live dma-buf holds the module: rmmod is refused until it goes. */
+static int t_export_holds_module(void)
+{
+	char *buf = map_anon(4 * PAGE, RW);
+	int fd = pm_open(), dfd = -1;
+	long base;
+	uint64_t h, n;
+
+	CHECK(fd >= 0 && buf);
+	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, PINMEM_PIN_WRITE, &h, &n), 0);
+	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	close(fd);
+	base = module_refcnt();
+	CHECK(base >= 1);
+	CHECK(syscall(SYS_delete_module, "pinmem", O_NONBLOCK) < 0);
+	CHECK(errno == EWOULDBLOCK || errno == EBUSY);
+	CHECK(!access("/dev/pinmem", F_OK));
+	close(dfd);
+	CHECK_EQ(module_refcnt(), base - 1);
+	munmap(buf, 4 * PAGE);
+	return T_PASS;
+}
+
 /* ------------------------------------------------------------------ */
 /* Kernel modules of the stock kernel that import dma-bufs.           */
 
 /*
  * insmod /lib/modules/dmabuf/@set/ * in order (their dependencies first,
  * as scripts/vm-run laid them out), @params for the last: the module
- * itself. A module already loaded (from an earlier case) is fine.
+ * itself; once per boot.
  */
-static const char *load_set(const char *set, const char *params)
+static void load_set(const char *set, const char *params)
 {
-	static char why[160];
 	char dir[96], cmd[512], mark[96];
 	struct dirent **ents;
 	int n, i;
@@ -484,13 +520,12 @@ static const char *load_set(const char *set, const char *params)
 	/* each case runs in a child of its own: remember on disk */
 	snprintf(mark, sizeof(mark), "/tmp/.dmabuf-loaded-%s", set);
 	if (!access(mark, F_OK))
-		return NULL;
+		return;
 	snprintf(dir, sizeof(dir), "/lib/modules/dmabuf/%s", set);
 	n = scandir(dir, &ents, NULL, alphasort);
-	if (n < 0) {
-		snprintf(why, sizeof(why), "%s is not a module of this kernel (nothing in %s)", set, dir);
-		return why;
-	}
+	/* none: built in (the debug kernels), or absent; the device check tells */
+	if (n < 0)
+		return;
 	for (i = 0; i < n; i++) {
 		if (ents[i]->d_name[0] != '.') {
 			snprintf(cmd, sizeof(cmd), "insmod %s/%s %s 2>/dev/null", dir,
@@ -503,7 +538,6 @@ static const char *load_set(const char *set, const char *params)
 	}
 	free(ents);
 	close(open(mark, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
-	return NULL;
 }
 
 static int open_vgem(void)
@@ -529,14 +563,12 @@ static int open_vgem(void)
 
 static int need_vgem(void)
 {
-	const char *why = load_set("vgem", "");
 	int fd;
 
-	if (why)
-		return skip("%s", why);
+	load_set("vgem", "");
 	fd = open_vgem();
 	if (fd < 0)
-		return skip("vgem loaded, but no /dev/dri/card* is vgem");
+		return skip("no /dev/dri/card* is vgem: the kernel has no vgem module, or it did not load");
 	close(fd);
 	return T_PASS;
 }
@@ -700,6 +732,161 @@ static int t_vgem_second_process_reads(void)
 }
 
 /*
+ * The exporting process passes its dma-buf to another, which imports it
+ * into vgem; then the exporter exits. The importer's attachment holds the
+ * dead process's pages until it lets go.
+ */
+static int t_vgem_import_survives_exporter(void)
+{
+	const size_t len = 1 * MiB;
+	long before = pins_outstanding();
+	int sv[2], status, dfd, drm;
+	struct dbg_export e;
+	uint32_t gh = 0;
+	pid_t pid;
+	char c;
+
+	if (need_vgem() == T_SKIP)
+		return T_SKIP;
+	drm = open_vgem();
+	CHECK(drm >= 0);
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		char *buf = fresh_buffer(len, 91);
+		int fd = pm_open(), d = -1;
+		uint64_t h, n;
+
+		if (!buf || fd < 0 ||
+		    pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n) ||
+		    pm_export(fd, h, 0, &d))
+			_exit(2);
+		if (send_fd(sv[1], d))
+			_exit(3);
+		/* still attached when the owner dies: wait for the import */
+		if (read(sv[1], &c, 1) != 1)
+			_exit(4);
+		_exit(0);
+	}
+	close(sv[1]);
+	dfd = recv_fd(sv[0]);
+	CHECK(dfd >= 0);
+	CHECK_EQ(prime_import(drm, dfd, &gh), 0);
+	CHECK(debugfs_export(dfd, &e));
+	CHECK_EQ(e.attachments, 1);
+	close(dfd);
+	CHECK_EQ(write(sv[0], "x", 1), 1);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	close(sv[0]);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	CHECK_EQ(pins_outstanding() - before, len / PAGE);
+	CHECK_EQ(debugfs_stat("exports"), 1);
+	CHECK_EQ(gem_close(drm, gh), 0);
+	CHECK_EQ(pins_outstanding() - before, 0);
+	CHECK_EQ(debugfs_stat("exports"), 0);
+	close(drm);
+	return T_PASS;
+}
+
+/* udmabuf (UDMABUF_CREATE on /dev/udmabuf), without linux/udmabuf.h */
+struct t_udmabuf_create {
+	uint32_t memfd;
+	uint32_t flags;
+	uint64_t offset;
+	uint64_t size;
+};
+#define T_UDMABUF_CREATE	_IOW('u', 0x42, struct t_udmabuf_create)
+#define T_UDMABUF_FLAGS_CLOEXEC	0x01
+
+/* A shmem memfd of @len bytes, sealed against shrinking as udmabuf wants, filled. */
+static int fresh_memfd(size_t len, uint32_t seed, char **map)
+{
+	int mfd = memfd_create("pinmem-test", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+
+	if (mfd < 0)
+		return -1;
+	if (ftruncate(mfd, len) || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
+		close(mfd);
+		return -1;
+	}
+	*map = mmap(NULL, len, RW, MAP_SHARED, mfd, 0);
+	if (*map == MAP_FAILED) {
+		close(mfd);
+		return -1;
+	}
+	fill_pattern(*map, len, seed);
+	return mfd;
+}
+
+/*
+ * The same kind of buffer, a shmem memfd, through udmabuf and through
+ * pinmem: both dma-bufs import into vgem, and pinmem's pages have left
+ * ZONE_MOVABLE/CMA, on every kernel. udmabuf migrates them too from 6.11
+ * (memfd_pin_folios()), before that it leaves them where they are:
+ * reported, not judged.
+ */
+static int t_udmabuf_side_by_side(void)
+{
+	const size_t len = 2 * MiB;
+	struct t_udmabuf_create c = { .flags = T_UDMABUF_FLAGS_CLOEXEC, .size = len };
+	int ufd, mu, mp, udb, dfd = -1, fd, drm;
+	size_t u_before, u_after, p_before, p_after;
+	uint32_t gh = 0;
+	uint64_t h, n;
+	char *um, *pm, *m;
+
+	ufd = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	if (ufd < 0)
+		return skip("no /dev/udmabuf (built in from 6.12 on Debian's kernels)");
+	mu = fresh_memfd(len, 101, &um);
+	mp = fresh_memfd(len, 102, &pm);
+	CHECK(mu >= 0 && mp >= 0);
+	u_before = unpinnable_pages(um, len);
+	p_before = unpinnable_pages(pm, len);
+	c.memfd = mu;
+	udb = ioctl(ufd, T_UDMABUF_CREATE, &c);
+	CHECK(udb >= 0);
+	/* what the mapping maps now: refault after dropping the old PTEs */
+	CHECK_EQ(madvise(um, len, MADV_DONTNEED), 0);
+	CHECK_EQ(check_pattern(um, len, 101), 0);
+	u_after = unpinnable_pages(um, len);
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_pin(fd, pm, len, PINMEM_PIN_WRITE, &h, &n), 0);
+	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	p_after = unpinnable_pages(pm, len);
+	diag("pages in ZONE_MOVABLE/CMA before -> after: udmabuf %zu -> %zu, pinmem %zu -> %zu",
+	     u_before, u_after, p_before, p_after);
+	CHECK_EQ(p_after, 0);
+	/* the dma-bufs show the memfds' contents */
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
+	CHECK(m != MAP_FAILED);
+	CHECK_EQ(check_pattern(m, len, 102), 0);
+	munmap(m, len);
+	if (need_vgem() != T_SKIP) {
+		drm = open_vgem();
+		CHECK(drm >= 0);
+		CHECK_EQ(prime_import(drm, udb, &gh), 0);
+		CHECK_EQ(gem_close(drm, gh), 0);
+		CHECK_EQ(prime_import(drm, dfd, &gh), 0);
+		CHECK_EQ(gem_close(drm, gh), 0);
+		close(drm);
+	}
+	close(dfd);
+	close(udb);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
+	munmap(um, len);
+	munmap(pm, len);
+	close(mu);
+	close(mp);
+	close(ufd);
+	return T_PASS;
+}
+
+/*
  * A read-only pin must not become device-writable: vgem maps its imports
  * for DMA_BIDIRECTIONAL, so where it maps at import the import is refused
  * with -EACCES; where it only attaches, the import succeeds and nothing
@@ -782,15 +969,13 @@ static int open_vivid(int inst, struct v4l2_format *fmt)
 
 static int need_vivid(void)
 {
-	const char *why = load_set("vivid", VIVID_PARAMS);
 	struct v4l2_format f;
 	int fd;
 
-	if (why)
-		return skip("%s", why);
+	load_set("vivid", VIVID_PARAMS);
 	fd = open_vivid(1, &f);
 	if (fd < 0)
-		return skip("vivid loaded, but its two capture nodes were not found");
+		return skip("no capture node of a second vivid instance: the kernel has no vivid module, or it did not load with " VIVID_PARAMS);
 	close(fd);
 	return T_PASS;
 }
@@ -1055,9 +1240,12 @@ static const struct tcase cases[] = {
 	{ "export_mmap_other_process", t_export_mmap_other_process },
 	{ "export_readonly", t_export_readonly },
 	{ "export_contig", t_export_contig },
+	{ "export_holds_module", t_export_holds_module },
 	{ "vgem_import_holds_pages", t_vgem_import_holds_pages },
 	{ "vgem_second_process_reads", t_vgem_second_process_reads },
 	{ "vgem_readonly_pin", t_vgem_readonly_pin },
+	{ "vgem_import_survives_exporter", t_vgem_import_survives_exporter },
+	{ "udmabuf_side_by_side", t_udmabuf_side_by_side },
 	{ "vivid_capture_into_pin", t_vivid_capture_into_pin },
 	{ "vivid_capture_into_contig", t_vivid_capture_into_contig },
 	{ "vivid_refuses_scattered_pin", t_vivid_refuses_scattered_pin },

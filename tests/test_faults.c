@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -333,6 +334,98 @@ static int t_runs_rollback(void)
 	return ret;
 }
 
+static int pm_export(int fd, uint64_t handle, int *dfd)
+{
+	struct pinmem_export_args a = { .size = sizeof(a), .handle = handle };
+
+	if (ioctl(fd, PINMEM_IOC_EXPORT, &a))
+		return -errno;
+	*dfd = a.fd;
+	return 0;
+}
+
+/*
+ * EXPORT under fail-nth, of a pin and of a contiguous buffer (from CMA
+ * where there is one): each injected failure must be a clean ENOMEM that
+ * leaves no fd, no dma-buf and no extra reference (the pin and the buffer
+ * are released at the end exactly as if never exported); each success a
+ * dma-buf that maps and goes away on close.
+ */
+static int t_export_fail_nth(void)
+{
+	struct pinmem_contig_alloc_args ca = { .size = sizeof(ca), .length = 1 * MiB };
+	const size_t len = 64 * PAGE;
+	int fd, nthfd, nth, k, failed = 0;
+	char *buf;
+	uint64_t h, n, handles[2];
+	long base;
+
+	nthfd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	if (nthfd < 0)
+		return skip("kernel has no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)");
+	if (access(DBG "failslab/probability", F_OK) ||
+	    access(DBG "fail_page_alloc/probability", F_OK)) {
+		close(nthfd);
+		return skip("kernel has no failslab/fail_page_alloc debugfs knobs");
+	}
+	CHECK_EQ(configure("failslab", 0), 0);
+	CHECK_EQ(configure("fail_page_alloc", 0), 0);
+	buf = map_anon(len, RW);
+	fd = pm_open();
+	CHECK(buf && fd >= 0);
+	base = pins_outstanding();
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
+	CHECK_EQ(pm_contig_alloc(fd, &ca), 0);
+	diag("contiguous buffer %s", ca.placement & PINMEM_CONTIG_IN_CMA ?
+	     "from CMA" : "from the page allocator");
+	handles[0] = h;
+	handles[1] = ca.handle;
+	for (k = 0; k < 2; k++) {
+		for (nth = 1; nth < 200; nth++) {
+			int probe = dup(0), probe2, dfd = -1, r, left;
+			char *m;
+
+			close(probe);
+			CHECK_EQ(fail_nth(nthfd, nth), 0);
+			r = pm_export(fd, handles[k], &dfd);
+			left = fail_nth_left(nthfd);
+			CHECK_EQ(fail_nth(nthfd, 0), 0);
+			if (r) {
+				if (r != -ENOMEM) {
+					diag("fail-nth %d: EXPORT gave %d (%s), not ENOMEM",
+					     nth, r, strerror(-r));
+					return T_FAIL;
+				}
+				failed++;
+				probe2 = dup(0);
+				close(probe2);
+				CHECK_EQ(probe2, probe);	/* no fd left behind */
+				CHECK_EQ(debugfs_stat("exports"), 0);
+				continue;
+			}
+			m = mmap(NULL, PAGE, RW, MAP_SHARED, dfd, 0);
+			CHECK(m != MAP_FAILED);
+			m[0] = 1;
+			munmap(m, PAGE);
+			close(dfd);
+			CHECK_EQ(debugfs_stat("exports"), 0);
+			if (left > 0)	/* EXPORT made fewer than nth allocations */
+				break;
+		}
+		diag("%s: EXPORT needs %d injectable allocations", k ? "contig" : "pin", nth - 1);
+		CHECK(nth < 200);
+	}
+	CHECK(failed > 0);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	CHECK_EQ(pm_contig_free(fd, ca.handle), 0);
+	CHECK_EQ(pins_outstanding() - base, 0);
+	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), 0);
+	close(fd);
+	close(nthfd);
+	munmap(buf, len);
+	return T_PASS;
+}
+
 /* kmemleak must not find anything pinmem allocated. */
 static int t_kmemleak_clean(void)
 {
@@ -367,6 +460,7 @@ static const struct tcase cases[] = {
 	{ "failslab_sweep_clean_errors", t_failslab },
 	{ "fail_page_alloc_sweep_clean_errors", t_fail_page_alloc },
 	{ "runs_rollback_under_fail_nth", t_runs_rollback },
+	{ "export_under_fail_nth", t_export_fail_nth },
 	{ "kmemleak_nothing_from_pinmem", t_kmemleak_clean },
 };
 
