@@ -504,6 +504,159 @@ static int t_export_holds_module(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Memory hot-unplug: what long-term pinning is for.                  */
+
+#define MEMDIR "/sys/devices/system/memory"
+
+static void on_alarm(int sig)
+{
+	(void)sig;	/* only interrupts the write */
+}
+
+/*
+ * Write @state ("offline", "online_movable") to memory block @blk, giving
+ * up after @secs (offlining retries migration until a signal comes).
+ * 0 or -errno.
+ */
+static int block_set(long blk, const char *state, unsigned int secs)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	char path[96];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), MEMDIR "/memory%ld/state", blk);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(secs);
+	if (write(fd, state, strlen(state)) < 0)
+		ret = -errno;
+	alarm(0);
+	close(fd);
+	return ret;
+}
+
+static bool block_is(long blk, const char *file, const char *what)
+{
+	char path[96], v[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), MEMDIR "/memory%ld/%s", blk, file);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(v, sizeof(v), f))
+		v[0] = 0;
+	fclose(f);
+	return !strncmp(v, what, strlen(what));
+}
+
+/* Online blocks of ZONE_MOVABLE, into @blks; their number. */
+static int movable_blocks(long *blks, int max)
+{
+	struct dirent *d;
+	DIR *dir = opendir(MEMDIR);
+	int n = 0;
+
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir)) && n < max) {
+		long b;
+
+		if (sscanf(d->d_name, "memory%ld", &b) == 1 &&
+		    block_is(b, "state", "online") &&
+		    block_is(b, "valid_zones", "Movable"))
+			blks[n++] = b;
+	}
+	closedir(dir);
+	return n;
+}
+
+static long block_of(const void *addr)
+{
+	FILE *f = fopen(MEMDIR "/block_size_bytes", "r");
+	unsigned long bs = 0;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lx", &bs) != 1)
+		bs = 0;
+	fclose(f);
+	return bs ? (long)(pfn_of(addr) * PAGE / bs) : -1;
+}
+
+/*
+ * With a long-term pin and its dma-buf held, every block of ZONE_MOVABLE
+ * goes offline (the pages left it at PIN); with a short-term pin
+ * (PINMEM_PIN_SHORTTERM) of a page there, its block does not, until the
+ * pin goes.
+ */
+static int t_offline_movable_with_pins(void)
+{
+	const size_t len = 8 * MiB;
+	static long blks[4096];
+	int fd, dfd = -1, nb, i, r;
+	uint64_t h, n;
+	long blk;
+	char *buf, *m;
+
+	if (need_movable() == T_SKIP)
+		return T_SKIP;
+	if (access(MEMDIR "/block_size_bytes", F_OK))
+		return skip("no memory hotplug in sysfs (CONFIG_MEMORY_HOTPLUG)");
+	fd = pm_open();
+	CHECK(fd >= 0);
+
+	/* short-term: the pinned page keeps its block online */
+	buf = fresh_buffer(len, 111);
+	CHECK(buf);
+	blk = block_of(buf);
+	if (blk < 0 || !block_is(blk, "valid_zones", "Movable"))
+		return skip("the first page of a fresh buffer is not in ZONE_MOVABLE");
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE | PINMEM_PIN_SHORTTERM, &h, &n), 0);
+	r = block_set(blk, "offline", 5);
+	diag("offline memory%ld with a short-term pin in it: %s", blk,
+	     r ? strerror(-r) : "offlined");
+	CHECK(r == -EBUSY || r == -EINTR);
+	CHECK(block_is(blk, "state", "online"));
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	r = block_set(blk, "offline", 60);
+	diag("offline memory%ld once unpinned: %s", blk, r ? strerror(-r) : "offlined");
+	CHECK_EQ(r, 0);
+	CHECK_EQ(block_set(blk, "online_movable", 60), 0);
+	munmap(buf, len);
+
+	/* long-term, exported: all of ZONE_MOVABLE goes */
+	buf = fresh_buffer(len, 112);
+	CHECK(buf);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
+	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	nb = movable_blocks(blks, 4096);
+	CHECK(nb > 0);
+	for (i = 0; i < nb; i++) {
+		r = block_set(blks[i], "offline", 60);
+		if (r) {
+			diag("offline memory%ld: %s", blks[i], strerror(-r));
+			break;
+		}
+	}
+	diag("offlined %d of %d ZONE_MOVABLE blocks with a long-term pin and its dma-buf held", i, nb);
+	while (i-- > 0)
+		CHECK_EQ(block_set(blks[i], "online_movable", 60), 0);
+	CHECK_EQ(r, 0);
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
+	CHECK(m != MAP_FAILED);
+	CHECK_EQ(check_pattern(m, len, 112), 0);
+	munmap(m, len);
+	close(dfd);
+	close(fd);
+	munmap(buf, len);
+	return T_PASS;
+}
+
+/* ------------------------------------------------------------------ */
 /* Kernel modules of the stock kernel that import dma-bufs.           */
 
 /*
@@ -1241,6 +1394,7 @@ static const struct tcase cases[] = {
 	{ "export_readonly", t_export_readonly },
 	{ "export_contig", t_export_contig },
 	{ "export_holds_module", t_export_holds_module },
+	{ "offline_movable_with_pins", t_offline_movable_with_pins },
 	{ "vgem_import_holds_pages", t_vgem_import_holds_pages },
 	{ "vgem_second_process_reads", t_vgem_second_process_reads },
 	{ "vgem_readonly_pin", t_vgem_readonly_pin },
