@@ -349,6 +349,15 @@ static void pinmem_dmabuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	vunmap(map->vaddr);
 }
 
+/* Drop the reference on what @e exports. */
+static void export_put_source(struct pinmem_export *e)
+{
+	if (e->pin)
+		pinmem_pin_put(e->pin);
+	else
+		pinmem_contig_put(e->contig);
+}
+
 /* The last reference to the dma-buf went: let go of the pages. */
 static void pinmem_dmabuf_release(struct dma_buf *dmabuf)
 {
@@ -358,12 +367,9 @@ static void pinmem_dmabuf_release(struct dma_buf *dmabuf)
 	list_del(&e->list);
 	mutex_unlock(&pinmem_exports_lock);
 	atomic_long_dec(&pinmem_stats.exports);
-	if (e->pin) {
+	if (e->pin)
 		atomic_dec(&e->pin->nr_exports);
-		pinmem_pin_put(e->pin);
-	} else {
-		pinmem_contig_put(e->contig);
-	}
+	export_put_source(e);
 	mutex_destroy(&e->lock);
 	kfree(e);
 }
@@ -452,10 +458,7 @@ int pinmem_export(struct pinmem_ctx *ctx, struct pinmem_export_args *args,
 put_fd:
 	put_unused_fd(fd);
 put:
-	if (e->pin)
-		pinmem_pin_put(e->pin);
-	else
-		pinmem_contig_put(e->contig);
+	export_put_source(e);
 free:
 	mutex_destroy(&e->lock);
 	kfree(e);

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -232,6 +231,29 @@ static int fail_nth_left(int fd)
 }
 
 /*
+ * /proc/thread-self/fail-nth in *@nthfd, with failslab and fail_page_alloc
+ * at probability 0, so that only fail-nth injects (into sleeping
+ * allocations too). T_PASS, T_SKIP (said why) or T_FAIL.
+ */
+static int open_fail_nth(int *nthfd)
+{
+	*nthfd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	if (*nthfd < 0)
+		return skip("kernel has no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)");
+	if (access(DBG "failslab/probability", F_OK) ||
+	    access(DBG "fail_page_alloc/probability", F_OK)) {
+		close(*nthfd);
+		return skip("kernel has no failslab/fail_page_alloc debugfs knobs");
+	}
+	if (configure("failslab", 0) || configure("fail_page_alloc", 0)) {
+		diag("cannot configure failslab/fail_page_alloc");
+		close(*nthfd);
+		return T_FAIL;
+	}
+	return T_PASS;
+}
+
+/*
  * Review finding 9: when a PIN fails half-way, the runs must be rolled back
  * to exactly what they were before the batch, also where unsigned long is
  * narrower than a run (32-bit). The pin starts half a huge page into a
@@ -250,17 +272,9 @@ static int t_runs_rollback(void)
 	int fd, nthfd, nth, ret = T_PASS;
 	size_t i;
 
-	nthfd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
-	if (nthfd < 0)
-		return skip("kernel has no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)");
-	if (access(DBG "failslab/probability", F_OK) ||
-	    access(DBG "fail_page_alloc/probability", F_OK)) {
-		close(nthfd);
-		return skip("kernel has no failslab/fail_page_alloc debugfs knobs");
-	}
-	/* probability 0: only fail-nth injects, into sleeping allocations too */
-	CHECK_EQ(configure("failslab", 0), 0);
-	CHECK_EQ(configure("fail_page_alloc", 0), 0);
+	nth = open_fail_nth(&nthfd);
+	if (nth != T_PASS)
+		return nth;
 
 	buf = map_aligned(len, huge);
 	gap = map_aligned(len, huge);
@@ -334,16 +348,6 @@ static int t_runs_rollback(void)
 	return ret;
 }
 
-static int pm_export(int fd, uint64_t handle, int *dfd)
-{
-	struct pinmem_export_args a = { .size = sizeof(a), .handle = handle };
-
-	if (ioctl(fd, PINMEM_IOC_EXPORT, &a))
-		return -errno;
-	*dfd = a.fd;
-	return 0;
-}
-
 /*
  * EXPORT under fail-nth, of a pin and of a contiguous buffer (from CMA
  * where there is one): each injected failure must be a clean ENOMEM that
@@ -360,16 +364,9 @@ static int t_export_fail_nth(void)
 	uint64_t h, n, handles[2];
 	long base;
 
-	nthfd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
-	if (nthfd < 0)
-		return skip("kernel has no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)");
-	if (access(DBG "failslab/probability", F_OK) ||
-	    access(DBG "fail_page_alloc/probability", F_OK)) {
-		close(nthfd);
-		return skip("kernel has no failslab/fail_page_alloc debugfs knobs");
-	}
-	CHECK_EQ(configure("failslab", 0), 0);
-	CHECK_EQ(configure("fail_page_alloc", 0), 0);
+	nth = open_fail_nth(&nthfd);
+	if (nth != T_PASS)
+		return nth;
 	buf = map_anon(len, RW);
 	fd = pm_open();
 	CHECK(buf && fd >= 0);
@@ -387,7 +384,7 @@ static int t_export_fail_nth(void)
 
 			close(probe);
 			CHECK_EQ(fail_nth(nthfd, nth), 0);
-			r = pm_export(fd, handles[k], &dfd);
+			r = pm_export(fd, handles[k], 0, &dfd);
 			left = fail_nth_left(nthfd);
 			CHECK_EQ(fail_nth(nthfd, 0), 0);
 			if (r) {

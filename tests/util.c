@@ -79,6 +79,18 @@ int pm_contig_free(int fd, uint64_t handle)
 	return pm_ioctl(fd, PINMEM_IOC_CONTIG_FREE, &a);
 }
 
+int pm_export(int fd, uint64_t handle, unsigned int flags, int *dfd)
+{
+	struct pinmem_export_args a = {
+		.size = sizeof(a), .flags = flags, .handle = handle,
+	};
+	int r = pm_ioctl(fd, PINMEM_IOC_EXPORT, &a);
+
+	if (!r)
+		*dfd = a.fd;
+	return r;
+}
+
 bool cma_range(uint64_t *start, uint64_t *end)
 {
 	char *log, *line;

@@ -28,6 +28,8 @@ int pm_access(int fd, uint64_t handle, uint64_t off, uint64_t len,
 
 int pm_contig_alloc(int fd, struct pinmem_contig_alloc_args *a);
 int pm_contig_free(int fd, uint64_t handle);
+/* PINMEM_IOC_EXPORT: the dma-buf fd in *@dfd */
+int pm_export(int fd, uint64_t handle, unsigned int flags, int *dfd);
 
 /* CMA area the kernel reported at boot ("cma: Reserved N MiB at 0x...") */
 bool cma_range(uint64_t *start, uint64_t *end);
