@@ -582,7 +582,7 @@ static long block_of(const void *addr)
  */
 static int t_offline_movable_with_pins(void)
 {
-	const size_t len = 8 * MiB;
+	const size_t len = 8 * MiB, big = 160 * MiB;
 	static long blks[4096];
 	int fd, dfd = -1, nb, i, r;
 	uint64_t h, n;
@@ -597,17 +597,21 @@ static int t_offline_movable_with_pins(void)
 	fd = pm_open();
 	CHECK(fd >= 0);
 
-	/* short-term: the pinned page keeps its block online */
-	buf = fresh_buffer(len, 111);
+	/*
+	 * short-term: the pinned page keeps its block online. Big enough to
+	 * reach past the block ZONE_MOVABLE starts in, which is part DMA32
+	 * (valid_zones "none") and cannot go offline at all.
+	 */
+	buf = fresh_buffer(big, 111);
 	CHECK(buf);
-	for (off = 0, blk = -1; off < len; off += PAGE) {
+	for (off = 0, blk = -1; off < big; off += PAGE) {
 		blk = block_of(buf + off);
 		if (blk >= 0 && block_is(blk, "valid_zones", "Movable"))
 			break;
 	}
-	if (off == len)
-		return skip("no page of a fresh buffer is in ZONE_MOVABLE");
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE | PINMEM_PIN_SHORTTERM, &h, &n), 0);
+	if (off == big)
+		return skip("no page of a fresh buffer is in a block wholly in ZONE_MOVABLE");
+	CHECK_EQ(pm_pin(fd, buf, big, PINMEM_PIN_WRITE | PINMEM_PIN_SHORTTERM, &h, &n), 0);
 	r = block_set(blk, "offline", 5);
 	diag("offline memory%ld with a short-term pin in it: %s", blk,
 	     r ? strerror(-r) : "offlined");
@@ -618,7 +622,7 @@ static int t_offline_movable_with_pins(void)
 	diag("offline memory%ld once unpinned: %s", blk, r ? strerror(-r) : "offlined");
 	CHECK_EQ(r, 0);
 	CHECK_EQ(block_set(blk, "online_movable", 60), 0);
-	munmap(buf, len);
+	munmap(buf, big);
 
 	/* long-term, exported: all of ZONE_MOVABLE goes */
 	buf = fresh_buffer(len, 112);
