@@ -574,43 +574,75 @@ static long block_of(const void *addr)
 	return bs ? (long)(pfn_of(addr) * PAGE / bs) : -1;
 }
 
+static bool in_set(const long *set, int n, long v)
+{
+	while (n-- > 0)
+		if (set[n] == v)
+			return true;
+	return false;
+}
+
+/*
+ * The blocks of ZONE_MOVABLE that can go offline at all, found by taking
+ * each offline and back: early boot (memblock) reservations can sit in
+ * ZONE_MOVABLE and keep their block online for ever ("unmovable page").
+ */
+static int offlinable_blocks(long *blks, int max, int *all)
+{
+	int n = movable_blocks(blks, max), i, k = 0;
+
+	*all = n;
+	for (i = 0; i < n; i++)
+		if (!block_set(blks[i], "offline", 30) &&
+		    !block_set(blks[i], "online_movable", 30))
+			blks[k++] = blks[i];
+	return k;
+}
+
 /*
  * With a long-term pin and its dma-buf held, every block of ZONE_MOVABLE
- * goes offline (the pages left it at PIN); with a short-term pin
- * (PINMEM_PIN_SHORTTERM) of a page there, its block does not, until the
- * pin goes.
+ * that could go offline before still can (the pages left it at PIN); with
+ * a short-term pin (PINMEM_PIN_SHORTTERM) of a page there, its block
+ * cannot, until the pin goes.
  */
 static int t_offline_movable_with_pins(void)
 {
-	const size_t len = 8 * MiB, big = 160 * MiB;
+	/*
+	 * big: more than the rest of ZONE_MOVABLE, so that it reaches the
+	 * blocks just taken offline and back, whose pages the allocator gives
+	 * out last
+	 */
+	const size_t len = 8 * MiB, big = 400 * MiB;
 	static long blks[4096];
-	int fd, dfd = -1, nb, i, r;
+	int fd, dfd = -1, nb, all, i, r;
 	uint64_t h, n;
 	size_t off;
-	long blk;
+	long blk = -1;
 	char *buf, *m;
 
 	if (need_movable() == T_SKIP)
 		return T_SKIP;
 	if (access(MEMDIR "/block_size_bytes", F_OK))
 		return skip("no memory hotplug in sysfs (CONFIG_MEMORY_HOTPLUG)");
+	if (meminfo_kb("MemAvailable") < (long)(big + 200 * MiB) / 1024)
+		return skip("less than %zu MiB available", (big + 200 * MiB) / MiB);
+	nb = offlinable_blocks(blks, 4096, &all);
+	diag("%d of %d blocks wholly in ZONE_MOVABLE can go offline", nb, all);
+	if (!nb)
+		return skip("no block of ZONE_MOVABLE can go offline here");
 	fd = pm_open();
 	CHECK(fd >= 0);
 
-	/*
-	 * short-term: the pinned page keeps its block online. Big enough to
-	 * reach past the block ZONE_MOVABLE starts in, which is part DMA32
-	 * (valid_zones "none") and cannot go offline at all.
-	 */
+	/* short-term: the pinned page keeps its block online */
 	buf = fresh_buffer(big, 111);
 	CHECK(buf);
-	for (off = 0, blk = -1; off < big; off += PAGE) {
+	for (off = 0; off < big; off += PAGE) {
 		blk = block_of(buf + off);
-		if (blk >= 0 && block_is(blk, "valid_zones", "Movable"))
+		if (in_set(blks, nb, blk))
 			break;
 	}
 	if (off == big)
-		return skip("no page of a fresh buffer is in a block wholly in ZONE_MOVABLE");
+		return skip("no page of a fresh buffer is in a block that can go offline");
 	CHECK_EQ(pm_pin(fd, buf, big, PINMEM_PIN_WRITE | PINMEM_PIN_SHORTTERM, &h, &n), 0);
 	r = block_set(blk, "offline", 5);
 	diag("offline memory%ld with a short-term pin in it: %s", blk,
@@ -624,22 +656,20 @@ static int t_offline_movable_with_pins(void)
 	CHECK_EQ(block_set(blk, "online_movable", 60), 0);
 	munmap(buf, big);
 
-	/* long-term, exported: all of ZONE_MOVABLE goes */
+	/* long-term, exported: all of those blocks go */
 	buf = fresh_buffer(len, 112);
 	CHECK(buf);
 	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
 	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
 	CHECK_EQ(pm_unpin(fd, h), 0);
-	nb = movable_blocks(blks, 4096);
-	CHECK(nb > 0);
-	for (i = 0; i < nb; i++) {
+	for (i = 0, r = 0; i < nb; i++) {
 		r = block_set(blks[i], "offline", 60);
 		if (r) {
 			diag("offline memory%ld: %s", blks[i], strerror(-r));
 			break;
 		}
 	}
-	diag("offlined %d of %d ZONE_MOVABLE blocks with a long-term pin and its dma-buf held", i, nb);
+	diag("offlined %d of those %d blocks with a long-term pin and its dma-buf held", i, nb);
 	while (i-- > 0)
 		CHECK_EQ(block_set(blks[i], "online_movable", 60), 0);
 	CHECK_EQ(r, 0);
