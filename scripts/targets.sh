@@ -15,6 +15,7 @@
 #   T_HOST_PKGS      host packages needed for this target (qemu, cross gcc...)
 #   T_QEMU           qemu binary
 #   T_QEMU_ARGS      machine/cpu/smp args
+#   T_QEMU_DEVICES   devices for the tests (default: QEMU's edu, for real DMA)
 #   T_MEM            guest memory (MiB)
 #   T_CONSOLE        serial console device name
 #   T_BOOT_PARAMS    target specific kernel params (common ones are added)
@@ -58,6 +59,10 @@ target_defaults() {
 	T_HOST_PKGS=""
 	T_QEMU=""
 	T_QEMU_ARGS=""
+	# QEMU's edu PCI device: real DMA for test_dmabuf (tests/kmod); 40-bit
+	# bus addresses instead of its 28-bit default, which only the first
+	# 256 MiB of RAM would fit
+	T_QEMU_DEVICES="-device edu,dma_mask=0xffffffffff"
 	T_MEM=1024
 	T_CONSOLE=""
 	T_BOOT_PARAMS=""
@@ -206,6 +211,10 @@ target_amd64_trixie() {
 	target_amd64
 	T_APT_SOURCES="trixie trixie-updates trixie-security"
 	T_BUILD_CHROOT=trixie
+	# q35 with an emulated VT-d in front of the PCI devices: edu's DMA into
+	# pinmem's dma-bufs goes through IOVAs the IOMMU translates
+	T_QEMU_ARGS="$T_QEMU_ARGS -M q35 -device intel-iommu"
+	T_BOOT_PARAMS="$T_BOOT_PARAMS intel_iommu=on"
 }
 
 # Debian 13's arm64 kernel, with CMA.

@@ -9,6 +9,7 @@
 
 #include <linux/backing-dev.h>
 #include <linux/cc_platform.h>
+#include <linux/dma-buf.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
@@ -140,6 +141,21 @@ static inline pgprot_t pinmem_dma_mmap_prot(pgprot_t prot)
 #define PINMEM_IMPORT_NS_DMA_BUF()	MODULE_IMPORT_NS("DMA_BUF")
 #else
 #define PINMEM_IMPORT_NS_DMA_BUF()	MODULE_IMPORT_NS(DMA_BUF)
+#endif
+
+/*
+ * An importer's mapping of a dma-buf, for the test driver (tests/kmod):
+ * from 6.2 dma_buf_map_attachment() wants the reservation lock held and
+ * the _unlocked variant takes it; before, the plain one took it itself.
+ */
+#ifdef PINMEM_HAVE_DMA_BUF_MAP_UNLOCKED
+#define pinmem_dma_buf_map(at, dir)	dma_buf_map_attachment_unlocked(at, dir)
+#define pinmem_dma_buf_unmap(at, sgt, dir) \
+	dma_buf_unmap_attachment_unlocked(at, sgt, dir)
+#else
+#define pinmem_dma_buf_map(at, dir)	dma_buf_map_attachment(at, dir)
+#define pinmem_dma_buf_unmap(at, sgt, dir) \
+	dma_buf_unmap_attachment(at, sgt, dir)
 #endif
 
 #endif /* _PINMEM_COMPAT_H */

@@ -1112,6 +1112,140 @@ static int t_vgem_readonly_pin(void)
 	return T_PASS;
 }
 
+/* Is @needle in the kernel log? */
+static bool log_has(const char *needle)
+{
+	int len = klogctl(10, NULL, 0);
+	char *log;
+	bool found;
+
+	if (len <= 0)
+		return false;
+	log = calloc(1, len + 1);
+	if (!log)
+		return false;
+	len = klogctl(3, log, len);
+	found = len > 0 && strstr(log, needle);
+	free(log);
+	return found;
+}
+
+/* ------------------------------------------------------------------ */
+/* A real DMA engine: QEMU's edu device, through tests/kmod/pinmem_edu. */
+
+struct pinmem_edu_copy {
+	int32_t src_fd;
+	int32_t dst_fd;
+	uint64_t len;
+	uint64_t nr_xfers;
+	uint64_t bus_min;
+	uint64_t bus_max;
+};
+
+#define PINMEM_EDU_COPY	_IOWR('E', 1, struct pinmem_edu_copy)
+#define EDU_KO		"/lib/modules/test-pinmem_edu.ko"
+
+static int open_edu(void)
+{
+	int fd = open("/dev/pinmem_edu", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0 && !access(EDU_KO, F_OK) && !system("insmod " EDU_KO))
+		fd = open("/dev/pinmem_edu", O_RDWR | O_CLOEXEC);
+	return fd;
+}
+
+/* lowest and highest physical address of the pin's pages (root: PFNs) */
+static int pin_phys_range(int fd, uint64_t h, size_t pages, uint64_t *lo, uint64_t *hi)
+{
+	static uint64_t pfns[1024];
+	struct pinmem_query_args q = {
+		.size = sizeof(q), .handle = h, .flags = PINMEM_QUERY_PFNS,
+		.pfns = (uintptr_t)pfns, .nr_pfns = pages,
+	};
+	size_t i;
+
+	if (pages > 1024 || pm_query(fd, &q))
+		return -1;
+	*lo = UINT64_MAX;
+	*hi = 0;
+	for (i = 0; i < pages; i++) {
+		if (pfns[i] * PAGE < *lo)
+			*lo = pfns[i] * PAGE;
+		if (pfns[i] * PAGE + PAGE - 1 > *hi)
+			*hi = pfns[i] * PAGE + PAGE - 1;
+	}
+	return 0;
+}
+
+/*
+ * The edu device copies, 2 KiB at a time, from a read pin's dma-buf into
+ * its buffer and from there into a write pin's dma-buf: the process reads
+ * what the device wrote, the device read what the process wrote. Both
+ * buffers start out in ZONE_MOVABLE/CMA where the kernel has either, so
+ * the device works on the migrated pages. Without an IOMMU the bus
+ * addresses are the pages' physical ones; behind one they are IOVAs.
+ * A read pin is never a DMA destination.
+ */
+static int t_edu_dma_through_dmabufs(void)
+{
+	const size_t len = 64 * 1024;	/* 64 transfers of 100 ms (QEMU's timer) */
+	struct pinmem_edu_copy c = { .len = len };
+	int fd, edu, sfd = -1, dfd = -1, r;
+	uint64_t hs, hd, n, lo1, hi1, lo2, hi2;
+	char *src, *dst;
+	bool iommu;
+
+	edu = open_edu();
+	if (edu < 0)
+		return skip("no /dev/pinmem_edu: no edu PCI device in this VM, or the test driver did not load");
+	iommu = log_has("behind an IOMMU");
+	fd = pm_open();
+	src = fresh_buffer(len, 121);
+	dst = fresh_buffer(len, 122);
+	CHECK(fd >= 0 && src && dst);
+	CHECK_EQ(pm_pin(fd, src, len, 0, &hs, &n), 0);
+	CHECK_EQ(pm_pin(fd, dst, len, PINMEM_PIN_WRITE, &hd, &n), 0);
+	CHECK_EQ(unpinnable_pages(src, len) + unpinnable_pages(dst, len), 0);
+	CHECK_EQ(pm_export(fd, hs, 0, &sfd), 0);
+	CHECK_EQ(pm_export(fd, hd, 0, &dfd), 0);
+
+	/* the read pin as the destination: refused before the device is touched */
+	c.src_fd = dfd;
+	c.dst_fd = sfd;
+	CHECK(ioctl(edu, PINMEM_EDU_COPY, &c) < 0);
+	CHECK_EQ(errno, EACCES);
+
+	c.src_fd = sfd;
+	c.dst_fd = dfd;
+	r = ioctl(edu, PINMEM_EDU_COPY, &c);
+	if (r)
+		diag("PINMEM_EDU_COPY: %s", strerror(errno));
+	CHECK_EQ(r, 0);
+	CHECK_EQ(c.nr_xfers, 2 * len / 2048);
+	CHECK_EQ(check_pattern(dst, len, 121), 0);
+	CHECK_EQ(check_pattern(src, len, 121), 0);
+	CHECK_EQ(pin_phys_range(fd, hs, len / PAGE, &lo1, &hi1), 0);
+	CHECK_EQ(pin_phys_range(fd, hd, len / PAGE, &lo2, &hi2), 0);
+	diag("%s: %llu transfers, bus addresses %#llx-%#llx; pages at %#llx-%#llx",
+	     iommu ? "behind an IOMMU" : "no IOMMU", (unsigned long long)c.nr_xfers,
+	     (unsigned long long)c.bus_min, (unsigned long long)c.bus_max,
+	     (unsigned long long)(lo1 < lo2 ? lo1 : lo2),
+	     (unsigned long long)(hi1 > hi2 ? hi1 : hi2));
+	if (!iommu) {
+		CHECK(c.bus_min >= (lo1 < lo2 ? lo1 : lo2));
+		CHECK(c.bus_max <= (hi1 > hi2 ? hi1 : hi2));
+	}
+	close(sfd);
+	close(dfd);
+	CHECK_EQ(pm_unpin(fd, hs), 0);
+	CHECK_EQ(pm_unpin(fd, hd), 0);
+	close(fd);
+	close(edu);
+	munmap(src, len);
+	munmap(dst, len);
+	return T_PASS;
+}
+
 /* ------------------------------------------------------------------ */
 /* vivid: V4L2 capture into pinmem's dma-bufs.                        */
 
@@ -1330,23 +1464,6 @@ static int t_vivid_capture_into_contig(void)
 	return T_PASS;
 }
 
-static bool log_has(const char *needle)
-{
-	int len = klogctl(10, NULL, 0);
-	char *log;
-	bool found;
-
-	if (len <= 0)
-		return false;
-	log = calloc(1, len + 1);
-	if (!log)
-		return false;
-	len = klogctl(3, log, len);
-	found = len > 0 && strstr(log, needle);
-	free(log);
-	return found;
-}
-
 /*
  * A pin of scattered 4 KiB pages is not what dma-contig can use: vivid
  * must refuse it with its own error, and nothing else happens.
@@ -1427,6 +1544,7 @@ static const struct tcase cases[] = {
 	{ "vgem_readonly_pin", t_vgem_readonly_pin },
 	{ "vgem_import_survives_exporter", t_vgem_import_survives_exporter },
 	{ "udmabuf_side_by_side", t_udmabuf_side_by_side },
+	{ "edu_dma_through_dmabufs", t_edu_dma_through_dmabufs },
 	{ "vivid_capture_into_pin", t_vivid_capture_into_pin },
 	{ "vivid_capture_into_contig", t_vivid_capture_into_contig },
 	{ "vivid_refuses_scattered_pin", t_vivid_refuses_scattered_pin },
