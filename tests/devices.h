@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Devices that import dma-bufs in the test VMs (devices.c). */
+#ifndef PINMEM_TEST_DEVICES_H
+#define PINMEM_TEST_DEVICES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/videodev2.h>
+
+/* insmod a module set of /lib/modules/dmabuf/ once per boot */
+void load_set(const char *set, const char *params);
+/* Is @needle in the kernel log? */
+bool log_has(const char *needle);
+
+/* vivid instance 0 uses vb2-vmalloc (imports by vmap), 1 vb2-dma-contig. */
+#define VIVID_PARAMS "n_devs=2 allocators=0,1 node_types=0x1,0x1"
+/* the capture node of vivid instance @inst, its format in *@fmt; or -1 */
+int open_vivid(int inst, struct v4l2_format *fmt);
+/* one frame into dma-buf @dfd: 0, or -errno of the ioctl *@what names */
+int capture_one(int vfd, int dfd, size_t len, uint32_t *bytesused,
+		const char **what);
+
+/* tests/kmod/pinmem_edu.c's ioctl */
+struct pinmem_edu_copy {
+	int32_t src_fd;
+	int32_t dst_fd;
+	uint64_t len;
+	uint64_t nr_xfers;
+	uint64_t bus_min;
+	uint64_t bus_max;
+};
+
+#define PINMEM_EDU_COPY	_IOWR('E', 1, struct pinmem_edu_copy)
+#define EDU_KO		"/lib/modules/test-pinmem_edu.ko"
+/* /dev/pinmem_edu, loading the test driver if needed; or -1 */
+int open_edu(void);
+
+#endif
