@@ -6,15 +6,20 @@
  *    (pagemap) and the module (QUERY, debugfs) see them.
  *  - CMA (cma=): the seeds' story; a short-term pin of a buffer in CMA makes
  *    a large contiguous allocation fail, a long-term pin does not.
+ *  - Devices: a pinned buffer that started in ZONE_MOVABLE/CMA, exported as
+ *    a dma-buf, receives a frame from a V4L2 camera (vivid) and a copy made
+ *    by a DMA engine (QEMU's edu device, through tests/kmod/pinmem_edu).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "devices.h"
 #include "util.h"
 
 #define RW (PROT_READ | PROT_WRITE)
@@ -127,6 +132,113 @@ static int cma_demo(int fd)
 	return 0;
 }
 
+static void vivid_demo(int fd)
+{
+	struct v4l2_format fmt;
+	const char *what;
+	uint32_t used = 0;
+	int vfd, dfd, ret;
+	uint64_t h, nr;
+	size_t len, i, drawn = 0;
+	unsigned char *buf;
+
+	load_set("vivid", VIVID_PARAMS);
+	vfd = open_vivid(0, &fmt);
+	if (vfd < 0) {
+		printf("(no vivid on this kernel: skipping the camera)\n");
+		return;
+	}
+	len = (fmt.fmt.pix.sizeimage + PAGE - 1) & ~(PAGE - 1);
+	printf("\n== A camera: vivid captures a %ux%u frame into a pinned buffer\n",
+	       fmt.fmt.pix.width, fmt.fmt.pix.height);
+	buf = map_anon(len, RW);
+	if (!buf)
+		goto close_vfd;
+	memset(buf, 0, len);
+	print_placement("placement before PIN (pagemap)", buf, len);
+	ret = pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &nr);
+	if (!ret)
+		ret = pm_export(fd, h, PINMEM_EXPORT_CLOEXEC, &dfd);
+	if (ret) {
+		printf("PIN/EXPORT failed: %s\n", strerror(-ret));
+		goto unmap;
+	}
+	print_placement("placement after PIN (pagemap)", buf, len);
+	ret = capture_one(vfd, dfd, len, &used, &what);
+	if (ret) {
+		printf("%s: %s\n", what, strerror(-ret));
+	} else {
+		for (i = 0; i < used; i++)
+			drawn += buf[i] != 0;
+		printf("VIDIOC_DQBUF: %u bytes, %zu of them drawn by vivid, in the process's own pinned pages\n",
+		       used, drawn);
+	}
+	close(dfd);
+	pm_unpin(fd, h);
+unmap:
+	munmap(buf, len);
+close_vfd:
+	close(vfd);
+}
+
+static void edu_demo(int fd)
+{
+	const size_t len = 64 * 1024;
+	struct pinmem_edu_copy c = { .len = len };
+	int edu, sfd = -1, dfd = -1, ret;
+	uint64_t hs = 0, hd = 0, nr;
+	char *src, *dst;
+
+	edu = open_edu();
+	if (edu < 0) {
+		printf("(no edu device in this VM: skipping the DMA engine)\n");
+		return;
+	}
+	printf("\n== A DMA engine: QEMU's edu device copies a pinned buffer into another\n");
+	src = map_anon(len, RW);
+	dst = map_anon(len, RW);
+	if (!src || !dst)
+		goto out;
+	fill_pattern(src, len, 7);
+	memset(dst, 0, len);
+	ret = pm_pin(fd, src, len, 0, &hs, &nr);
+	if (!ret)
+		ret = pm_pin(fd, dst, len, PINMEM_PIN_WRITE, &hd, &nr);
+	if (!ret)
+		ret = pm_export(fd, hs, PINMEM_EXPORT_CLOEXEC, &sfd);
+	if (!ret)
+		ret = pm_export(fd, hd, PINMEM_EXPORT_CLOEXEC, &dfd);
+	if (ret) {
+		printf("PIN/EXPORT failed: %s\n", strerror(-ret));
+		goto out;
+	}
+	c.src_fd = sfd;
+	c.dst_fd = dfd;
+	if (ioctl(edu, PINMEM_EDU_COPY, &c)) {
+		printf("PINMEM_EDU_COPY: %s\n", strerror(errno));
+		goto out;
+	}
+	printf("%llu DMA transfers at bus addresses %#llx-%#llx (%s); destination %s\n",
+	       (unsigned long long)c.nr_xfers, (unsigned long long)c.bus_min,
+	       (unsigned long long)c.bus_max,
+	       log_has("behind an IOMMU") ? "IOVAs, behind an IOMMU" : "physical, no IOMMU",
+	       check_pattern(dst, len, 7) ? "DIFFERS" : "matches the source");
+out:
+	if (sfd >= 0)
+		close(sfd);
+	if (dfd >= 0)
+		close(dfd);
+	if (hs)
+		pm_unpin(fd, hs);
+	if (hd)
+		pm_unpin(fd, hd);
+	if (src)
+		munmap(src, len);
+	if (dst)
+		munmap(dst, len);
+	close(edu);
+}
+
 int main(int argc, char **argv)
 {
 	size_t len = (argc > 1 ? strtoul(argv[1], NULL, 0) : 16) * MiB;
@@ -140,6 +252,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ret = movable_demo(fd, len) || cma_demo(fd);
+	vivid_demo(fd);
+	edu_demo(fd);
 	close(fd);
 	printf("\nall closed; FOLL_PIN references left by this demo: %ld\n",
 	       pins_outstanding());
