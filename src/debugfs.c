@@ -118,9 +118,11 @@ static int pins_show(struct seq_file *m, void *v)
 			 NSEC_PER_MSEC);
 	seq_printf(m, "%u %d ", it->ctx_id, pin->tgid);
 	seq_escape(m, pin->comm, " \t\n\\");
-	seq_printf(m, " %llu 0x%lx 0x%lx %lu %s %llu", pin->handle, pin->uaddr,
+	/* flags: rw or r-, and m for a memfd pin (no address: 0) */
+	seq_printf(m, " %llu 0x%lx 0x%lx %lu %s%s %llu", pin->handle, pin->uaddr,
 		   pin->uaddr + (pin->nr_pages << PAGE_SHIFT), pin->nr_pages,
-		   pin->flags & PINMEM_PIN_WRITE ? "rw" : "r-", age_ms);
+		   pin->flags & PINMEM_PIN_WRITE ? "rw" : "r-",
+		   pin->flags & PINMEM_PIN_MEMFD ? "m" : "", age_ms);
 	for (i = 0; i < PINMEM_ZONE_SLOTS; i++)
 		if (pin->place.zone_pages[i])
 			seq_printf(m, " %s=%lu", pinmem_zone_names[i],

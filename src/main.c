@@ -58,6 +58,7 @@ const char * const pinmem_op_names[PINMEM_NR_OPS] = {
 	[PINMEM_OP_CONTIG_FREE] = "CONTIG_FREE",
 	[PINMEM_OP_BENCH_BARE] = "BENCH_BARE",
 	[PINMEM_OP_EXPORT] = "EXPORT",
+	[PINMEM_OP_PIN_MEMFD] = "PIN_MEMFD",
 };
 
 /* Indexed by _IOC_NR() of the command, which is the pinmem_op. */
@@ -86,6 +87,9 @@ static const struct pinmem_ioctl_desc {
 		sizeof(struct pinmem_bench_args), PINMEM_BENCH_SIZE_VER0 },
 	[PINMEM_OP_EXPORT] = { PINMEM_IOC_EXPORT,
 		sizeof(struct pinmem_export_args), PINMEM_EXPORT_SIZE_VER0 },
+	[PINMEM_OP_PIN_MEMFD] = { PINMEM_IOC_PIN_MEMFD,
+		sizeof(struct pinmem_pin_memfd_args),
+		PINMEM_PIN_MEMFD_SIZE_VER0 },
 };
 
 /* The structs as first published must keep their size. */
@@ -100,6 +104,8 @@ static_assert(sizeof(struct pinmem_contig_free_args) ==
 	      PINMEM_CONTIG_FREE_SIZE_VER0);
 static_assert(sizeof(struct pinmem_bench_args) == PINMEM_BENCH_SIZE_VER0);
 static_assert(sizeof(struct pinmem_export_args) == PINMEM_EXPORT_SIZE_VER0);
+static_assert(sizeof(struct pinmem_pin_memfd_args) ==
+	      PINMEM_PIN_MEMFD_SIZE_VER0);
 
 union pinmem_args {
 	struct pinmem_version_args version;
@@ -111,6 +117,7 @@ union pinmem_args {
 	struct pinmem_contig_free_args contig_free;
 	struct pinmem_bench_args bench;
 	struct pinmem_export_args export;
+	struct pinmem_pin_memfd_args pin_memfd;
 };
 
 /* The first context with an id >= *id, or NULL. Caller holds the registry lock. */
@@ -224,6 +231,8 @@ static int pinmem_dispatch(struct pinmem_ctx *ctx, enum pinmem_op op,
 		return pinmem_bench_bare(ctx, &a->bench);
 	case PINMEM_OP_EXPORT:
 		return pinmem_export(ctx, &a->export, install);
+	case PINMEM_OP_PIN_MEMFD:
+		return pinmem_pin_memfd(ctx, &a->pin_memfd);
 	default:
 		return -ENOTTY;
 	}
@@ -267,8 +276,11 @@ static long pinmem_ioctl(struct file *file, unsigned int cmd,
 			install = NULL;
 		}
 		/* The caller cannot learn the handle: do not leave the object. */
-		if (op == PINMEM_OP_PIN) {
-			struct pinmem_unpin_args undo = { .handle = a.pin.handle };
+		if (op == PINMEM_OP_PIN || op == PINMEM_OP_PIN_MEMFD) {
+			struct pinmem_unpin_args undo = {
+				.handle = op == PINMEM_OP_PIN ? a.pin.handle :
+					  a.pin_memfd.handle,
+			};
 
 			pinmem_unpin(ctx, &undo);
 		} else if (op == PINMEM_OP_CONTIG_ALLOC) {

@@ -22,6 +22,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/hugetlb.h>
 #include <linux/mm.h>
@@ -121,6 +122,11 @@ static int insert_pin(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
 	unsigned long end = pin_end(pin);
 	int ret;
 
+	/* a memfd pin has no address: a handle only */
+	if (pin->flags & PINMEM_PIN_MEMFD) {
+		RB_CLEAR_NODE(&pin->addr_node);
+		return pinmem_store_handle(ctx, &ctx->pins, pin, &pin->handle);
+	}
 	while (*link) {
 		struct pinmem_pin *cur = rb_entry(*link, struct pinmem_pin, addr_node);
 
@@ -142,7 +148,8 @@ static int insert_pin(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
 
 static void erase_pin(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
 {
-	rb_erase(&pin->addr_node, &ctx->by_addr);
+	if (!RB_EMPTY_NODE(&pin->addr_node))
+		rb_erase(&pin->addr_node, &ctx->by_addr);
 	xa_erase(&ctx->pins, pin->handle);
 	ctx->nr_pins--;
 	ctx->nr_pages -= pin->nr_pages;
@@ -445,7 +452,10 @@ void pinmem_pin_put(struct pinmem_pin *pin)
 {
 	if (!refcount_dec_and_test(&pin->ref))
 		return;
-	pinmem_runs_release(&pin->runs, pin->flags & PINMEM_PIN_WRITE);
+	if (pin->folios)
+		pinmem_memfd_unpin(pin, pin->flags & PINMEM_PIN_WRITE);
+	else
+		pinmem_runs_release(&pin->runs, pin->flags & PINMEM_PIN_WRITE);
 	pinmem_unaccount(pin->user, pin->mm, pin->nr_pages);
 	atomic_long_dec(&pinmem_stats.pins);
 	atomic_long_sub(pin->nr_pages, &pinmem_stats.pinned_pages);
@@ -539,14 +549,14 @@ int pinmem_check_range(u64 addr, u64 length, unsigned long *nr_pages)
  * refusing early a range that overlaps an existing pin (insert_pin() checks
  * again, as another thread may pin in between).
  */
-static int reserve(struct pinmem_ctx *ctx, unsigned long start,
+static int reserve(struct pinmem_ctx *ctx, bool by_addr, unsigned long start,
 		   unsigned long nr_pages)
 {
 	unsigned long end = start + (nr_pages << PAGE_SHIFT);
 	int ret = 0;
 
 	mutex_lock(&ctx->lock);
-	if (find_overlap(ctx, start, end))
+	if (by_addr && find_overlap(ctx, start, end))
 		ret = -EEXIST;
 	else if (ctx->nr_pins >= pinmem_max_pins ||
 		 (pinmem_max_pages && ctx->nr_pages + nr_pages > pinmem_max_pages))
@@ -565,6 +575,68 @@ static void unreserve(struct pinmem_ctx *ctx, unsigned long nr_pages)
 	ctx->nr_pins--;
 	ctx->nr_pages -= nr_pages;
 	mutex_unlock(&ctx->lock);
+}
+
+/* A new pin of @ctx, with its own references on the mm and the user. */
+static struct pinmem_pin *pin_alloc(struct pinmem_ctx *ctx, unsigned long addr,
+				    unsigned long nr_pages, u32 flags)
+{
+	struct pinmem_pin *pin = kzalloc(sizeof(*pin), PINMEM_GFP);
+
+	if (!pin)
+		return NULL;
+	/* its own references: a dma-buf may keep the pin past the context */
+	pin->mm = ctx->mm;
+	mmgrab(pin->mm);
+	pin->user = get_uid(ctx->user);
+	pin->uaddr = addr;
+	pin->nr_pages = nr_pages;
+	pin->flags = flags;
+	pin->tgid = task_tgid_nr(current);
+	get_task_comm(pin->comm, current);
+	refcount_set(&pin->ref, 1);
+	return pin;
+}
+
+/* Free a pin that holds no pages (never published, or released). */
+static void pin_free(struct pinmem_pin *pin)
+{
+	free_uid(pin->user);
+	mmdrop(pin->mm);
+	kfree(pin);
+}
+
+/*
+ * Count @pin and give it to the trees. Once inserted and unlocked it
+ * belongs to them: another thread may UNPIN it by handle at once, so the
+ * answer (@handle, @nr_pages) is written from under the lock. On error
+ * (-ENOSPC, -ENOMEM) the caller still owns the pin and its pages.
+ */
+static int pin_publish(struct pinmem_ctx *ctx, struct pinmem_pin *pin,
+		       u64 *handle, u64 *nr_pages)
+{
+	unsigned long n = pin->nr_pages;
+	int ret;
+
+	pin->created_ns = ktime_get_coarse_boottime_ns();
+	atomic_long_inc(&pinmem_stats.pins);
+	atomic_long_add(n, &pinmem_stats.pinned_pages);
+	atomic64_inc(&pinmem_stats.total_pins);
+	atomic64_add(n, &pinmem_stats.total_pinned_pages);
+	mutex_lock(&ctx->lock);
+	ret = insert_pin(ctx, pin);
+	if (!ret) {
+		*handle = pin->handle;
+		*nr_pages = n;
+	}
+	mutex_unlock(&ctx->lock);
+	if (ret) {
+		atomic_long_dec(&pinmem_stats.pins);
+		atomic_long_sub(n, &pinmem_stats.pinned_pages);
+		atomic64_dec(&pinmem_stats.total_pins);
+		atomic64_sub(n, &pinmem_stats.total_pinned_pages);
+	}
+	return ret;
 }
 
 int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
@@ -590,7 +662,7 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	if (nr_pages > totalram_pages())
 		return -ENOMEM;
 
-	ret = reserve(ctx, addr, nr_pages);
+	ret = reserve(ctx, true, addr, nr_pages);
 	if (ret)
 		return ret;
 	ret = pinmem_account(ctx->user, ctx->mm, nr_pages);
@@ -613,63 +685,101 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	}
 
 	ret = -ENOMEM;
-	pin = kzalloc(sizeof(*pin), PINMEM_GFP);
+	pin = pin_alloc(ctx, addr, nr_pages, args->flags);
 	if (!pin)
 		goto free_scratch;
-	/* its own references: a dma-buf may keep the pin past the context */
-	pin->mm = ctx->mm;
-	mmgrab(pin->mm);
-	pin->user = get_uid(ctx->user);
-	pin->uaddr = addr;
-	pin->nr_pages = nr_pages;
-	pin->flags = args->flags;
-	pin->tgid = task_tgid_nr(current);
-	get_task_comm(pin->comm, current);
-	refcount_set(&pin->ref, 1);
-
 	ret = pin_range(pin, gup_flags, scratch);
 	if (ret)
 		goto free;
 	kfree(scratch);
 	scratch = NULL;
-	pin->created_ns = ktime_get_coarse_boottime_ns();
-
-	/*
-	 * Once inserted and unlocked, the pin belongs to the trees: another
-	 * thread may UNPIN it by handle at once. Counted before, answered
-	 * from under the lock.
-	 */
-	atomic_long_inc(&pinmem_stats.pins);
-	atomic_long_add(nr_pages, &pinmem_stats.pinned_pages);
-	atomic64_inc(&pinmem_stats.total_pins);
-	atomic64_add(nr_pages, &pinmem_stats.total_pinned_pages);
-	mutex_lock(&ctx->lock);
-	ret = insert_pin(ctx, pin);
-	if (!ret) {
-		args->handle = pin->handle;
-		args->nr_pages = nr_pages;
-	}
-	mutex_unlock(&ctx->lock);
+	ret = pin_publish(ctx, pin, &args->handle, &args->nr_pages);
 	if (ret)
-		goto uncount;
+		goto release;
 	return 0;
 
-uncount:
-	atomic_long_dec(&pinmem_stats.pins);
-	atomic_long_sub(nr_pages, &pinmem_stats.pinned_pages);
-	atomic64_dec(&pinmem_stats.total_pins);
-	atomic64_sub(nr_pages, &pinmem_stats.total_pinned_pages);
+release:
 	pinmem_runs_release(&pin->runs, false);
 free:
-	free_uid(pin->user);
-	mmdrop(pin->mm);
-	kfree(pin);
+	pin_free(pin);
 free_scratch:
 	kfree(scratch);
 unaccount:
 	pinmem_unaccount(ctx->user, ctx->mm, nr_pages);
 unreserve:
 	unreserve(ctx, nr_pages);
+	return ret;
+}
+
+/*
+ * PIN_MEMFD: the pages of a memfd range (memfd.c), under the same limits
+ * and charges as PIN. memfd_pin_folios() migrates out of ZONE_MOVABLE/CMA
+ * itself and is not killable; the fit check of PIN does not apply (there
+ * is no mapping to walk): what cannot be migrated fails with its errno.
+ */
+int pinmem_pin_memfd(struct pinmem_ctx *ctx, struct pinmem_pin_memfd_args *args)
+{
+	bool write = args->flags & PINMEM_PIN_WRITE;
+	unsigned long nr_pages;
+	struct pinmem_pin *pin;
+	struct page **scratch;
+	struct file *file;
+	u64 end;
+	int ret;
+
+	if (args->flags & ~PINMEM_PIN_WRITE || args->reserved)
+		return -EINVAL;
+	if (!args->length || !PAGE_ALIGNED(args->offset) ||
+	    !PAGE_ALIGNED(args->length) ||
+	    check_add_overflow(args->offset, args->length, &end) ||
+	    end > LLONG_MAX)
+		return -EINVAL;
+	if (args->length >> PAGE_SHIFT > totalram_pages())
+		return -ENOMEM;
+	nr_pages = args->length >> PAGE_SHIFT;
+	file = fget(args->memfd);
+	if (!file)
+		return -EBADF;
+	ret = -EACCES;
+	if (write && !(file->f_mode & FMODE_WRITE))
+		goto put_file;
+
+	ret = reserve(ctx, false, 0, nr_pages);
+	if (ret)
+		goto put_file;
+	ret = pinmem_account(ctx->user, ctx->mm, nr_pages);
+	if (ret)
+		goto unreserve;
+	ret = -ENOMEM;
+	scratch = kmalloc_array(PINMEM_MEMFD_BATCH, sizeof(*scratch), GFP_KERNEL);
+	if (!scratch)
+		goto unaccount;
+	pin = pin_alloc(ctx, 0, nr_pages, args->flags | PINMEM_PIN_MEMFD);
+	if (!pin)
+		goto free_scratch;
+	ret = pinmem_memfd_pin_pages(pin, file, args->offset, scratch);
+	if (ret)
+		goto free;
+	kfree(scratch);
+	scratch = NULL;
+	ret = pin_publish(ctx, pin, &args->handle, &args->nr_pages);
+	if (ret)
+		goto release;
+	fput(file);
+	return 0;
+
+release:
+	pinmem_memfd_unpin(pin, false);
+free:
+	pin_free(pin);
+free_scratch:
+	kfree(scratch);
+unaccount:
+	pinmem_unaccount(ctx->user, ctx->mm, nr_pages);
+unreserve:
+	unreserve(ctx, nr_pages);
+put_file:
+	fput(file);
 	return ret;
 }
 

@@ -88,6 +88,9 @@ struct pinmem_runs_iter {
  * @user: the user charged for them (the context's, get_uid()'ed likewise).
  * @nr_exports: dma-bufs made of the pin and not yet released (export.c).
  * @nr_attachments: importers attached to those dma-bufs.
+ * @folios: for a pin of a memfd range (%PINMEM_PIN_MEMFD), the folios
+ *	memfd_pin_folios() pinned, one reference each (memfd.c); else NULL.
+ * @nr_folios: entries of @folios.
  * @runs: the pinned pages.
  */
 struct pinmem_pin {
@@ -105,6 +108,8 @@ struct pinmem_pin {
 	struct user_struct *user;
 	atomic_t nr_exports;
 	atomic_t nr_attachments;
+	struct folio **folios;
+	unsigned long nr_folios;
 	struct pinmem_runs runs;
 };
 
@@ -150,6 +155,7 @@ enum pinmem_op {
 	PINMEM_OP_CONTIG_FREE,
 	PINMEM_OP_BENCH_BARE,
 	PINMEM_OP_EXPORT,
+	PINMEM_OP_PIN_MEMFD,
 	PINMEM_NR_OPS,
 };
 
@@ -190,6 +196,8 @@ void pinmem_ctx_init(struct pinmem_ctx *ctx, struct mm_struct *mm,
 		     struct user_struct *user);
 void pinmem_ctx_release_pins(struct pinmem_ctx *ctx);
 int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args);
+int pinmem_pin_memfd(struct pinmem_ctx *ctx,
+		     struct pinmem_pin_memfd_args *args);
 int pinmem_unpin(struct pinmem_ctx *ctx, struct pinmem_unpin_args *args);
 int pinmem_query(struct pinmem_ctx *ctx, struct pinmem_query_args *args);
 int pinmem_access(struct pinmem_ctx *ctx, struct pinmem_access_args *args);
@@ -212,11 +220,19 @@ int pinmem_runs_add(struct pinmem_runs *r, struct pinmem_folio_cache *fc,
 		    struct pinmem_placement *place);
 void pinmem_runs_trim(struct pinmem_runs *r);
 void pinmem_runs_release(struct pinmem_runs *r, bool dirty);
+void pinmem_runs_free(struct pinmem_runs *r);
 void pinmem_runs_seek(struct pinmem_runs_iter *it, const struct pinmem_runs *r,
 		      unsigned long index);
 unsigned long pinmem_runs_next_pfn(struct pinmem_runs_iter *it);
 unsigned long pinmem_runs_get(const struct pinmem_runs *r, unsigned long i,
 			      unsigned long *pfn);
+
+/* memfd.c */
+#define PINMEM_MEMFD_BATCH	512UL	/* pages per runs_add() */
+struct file;
+int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,
+			   u64 offset, struct page **batch);
+void pinmem_memfd_unpin(struct pinmem_pin *pin, bool dirty);
 
 /* contig.c */
 struct device;

@@ -239,6 +239,14 @@ void pinmem_runs_trim(struct pinmem_runs *r)
 	r->cap = r->nr;
 }
 
+/* Free @r without unpinning (memfd pins unpin by folio: memfd.c). */
+void pinmem_runs_free(struct pinmem_runs *r)
+{
+	kvfree(r->v);
+	kvfree(r->index);
+	memset(r, 0, sizeof(*r));
+}
+
 /* Unpin every page of @r (marking them dirty if @dirty) and free @r. */
 void pinmem_runs_release(struct pinmem_runs *r, bool dirty)
 {
@@ -250,9 +258,7 @@ void pinmem_runs_release(struct pinmem_runs *r, bool dirty)
 		if (!(i % 64))
 			cond_resched();
 	}
-	kvfree(r->v);
-	kvfree(r->index);
-	memset(r, 0, sizeof(*r));
+	pinmem_runs_free(r);
 }
 
 /**

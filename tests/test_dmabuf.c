@@ -1031,6 +1031,163 @@ static int t_udmabuf_side_by_side(void)
 	return T_PASS;
 }
 
+static int pm_pin_memfd(int fd, int mfd, uint64_t off, uint64_t len,
+			unsigned int flags, uint64_t *handle)
+{
+	struct pinmem_pin_memfd_args a = {
+		.size = sizeof(a), .flags = flags, .memfd = mfd,
+		.offset = off, .length = len,
+	};
+
+	if (ioctl(fd, PINMEM_IOC_PIN_MEMFD, &a))
+		return -errno;
+	*handle = a.handle;
+	return a.nr_pages == len / PAGE ? 0 : -EPROTO;
+}
+
+/*
+ * PIN_MEMFD, what udmabuf does but long-term: a shmem memfd range pinned
+ * without a mapping. Its pages leave ZONE_MOVABLE/CMA (the mapping, faulted
+ * again, shows where they went), ACCESS and EXPORT see the file's data, and
+ * the dma-buf imports into vgem. Before 6.11 the kernel has no
+ * memfd_pin_folios(): EOPNOTSUPP, and the case skips.
+ */
+static int t_pin_memfd(void)
+{
+	const size_t len = 2 * MiB;
+	struct pinmem_query_args q = { .size = sizeof(q) };
+	int fd = pm_open(), mfd, dfd = -1, pipefd[2], drm, r;
+	size_t before, after;
+	uint64_t h, h2;
+	uint32_t gh = 0;
+	char *map, *m, tmp[PAGE];
+
+	CHECK(fd >= 0);
+	mfd = fresh_memfd(len, 131, &map);
+	CHECK(mfd >= 0);
+	before = unpinnable_pages(map, len);
+	r = pm_pin_memfd(fd, mfd, 0, len, PINMEM_PIN_WRITE, &h);
+	if (r == -EOPNOTSUPP) {
+		munmap(map, len);
+		close(mfd);
+		close(fd);
+		return skip("PIN_MEMFD is EOPNOTSUPP: the kernel has no memfd_pin_folios() (6.11 on)");
+	}
+	CHECK_EQ(r, 0);
+	/* bad input */
+	CHECK_EQ(pm_pin_memfd(fd, mfd, 0, len + PAGE, 0, &h2), -EINVAL);
+	CHECK_EQ(pm_pin_memfd(fd, mfd, 1, PAGE, 0, &h2), -EINVAL);
+	CHECK_EQ(pm_pin_memfd(fd, mfd, 0, 0, 0, &h2), -EINVAL);
+	CHECK_EQ(pm_pin_memfd(fd, 12345, 0, PAGE, 0, &h2), -EBADF);
+	CHECK_EQ(pipe(pipefd), 0);
+	CHECK_EQ(pm_pin_memfd(fd, pipefd[0], 0, PAGE, 0, &h2), -EINVAL);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	/* where the pages went */
+	CHECK_EQ(madvise(map, len, MADV_DONTNEED), 0);
+	CHECK_EQ(check_pattern(map, len, 131), 0);
+	after = unpinnable_pages(map, len);
+	diag("memfd pages in ZONE_MOVABLE/CMA: %zu before PIN_MEMFD, %zu after", before, after);
+	CHECK_EQ(after, 0);
+	q.handle = h;
+	CHECK_EQ(pm_query(fd, &q), 0);
+	CHECK_EQ(q.nr_pages, len / PAGE);
+	CHECK_EQ(q.addr, 0);
+	CHECK(q.pin_flags & PINMEM_PIN_MEMFD);
+	CHECK_EQ(q.zone_pages[PINMEM_ZONE_MOVABLE], 0);
+	/* the pinned pages are the file's: a write through ACCESS shows in the mapping */
+	memset(tmp, 0x77, sizeof(tmp));
+	CHECK_EQ(pm_access(fd, h, 3 * PAGE, PAGE, tmp, PINMEM_ACCESS_WRITE), 0);
+	CHECK_EQ((unsigned char)map[3 * PAGE + 100], 0x77);
+	fill_pattern(map + 3 * PAGE, PAGE, 7);
+	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
+	CHECK(m != MAP_FAILED);
+	CHECK(!memcmp(m, map, len));
+	munmap(m, len);
+	if (need_vgem() != T_SKIP) {
+		drm = open_vgem();
+		CHECK(drm >= 0);
+		CHECK_EQ(prime_import(drm, dfd, &gh), 0);
+		CHECK_EQ(gem_close(drm, gh), 0);
+		close(drm);
+	}
+	close(dfd);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	close(fd);
+	munmap(map, len);
+	close(mfd);
+	return T_PASS;
+}
+
+/* PIN_MEMFD of a hugetlb memfd: huge pages, one pin per folio, released as taken. */
+static int t_pin_memfd_hugetlb(void)
+{
+	const size_t huge = 2 * MiB, len = 4 * huge;
+	struct pinmem_query_args q = { .size = sizeof(q) };
+	int fd = pm_open(), mfd, r;
+	long pins0 = pins_outstanding();
+	FILE *f;
+	long nr0 = -1;
+	uint64_t h;
+	char *map;
+
+	CHECK(fd >= 0);
+	f = fopen("/proc/sys/vm/nr_hugepages", "r+");
+	if (!f || fscanf(f, "%ld", &nr0) != 1)
+		return skip("no /proc/sys/vm/nr_hugepages (CONFIG_HUGETLBFS)");
+	fprintf(f, "%ld\n", nr0 + 4);
+	fclose(f);
+	mfd = memfd_create("pinmem-huge", MFD_HUGETLB | MFD_CLOEXEC);
+	if (mfd < 0 || ftruncate(mfd, len)) {
+		r = -errno;
+		goto restore;
+	}
+	map = mmap(NULL, len, RW, MAP_SHARED, mfd, 0);
+	if (map == MAP_FAILED) {
+		r = -errno;
+		goto restore;
+	}
+	fill_pattern(map, len, 141);
+	r = pm_pin_memfd(fd, mfd, huge / 2, len - huge, PINMEM_PIN_WRITE, &h);
+	if (r == -EOPNOTSUPP) {
+		r = 1;
+		goto unmap;
+	}
+	if (r)
+		diag("PIN_MEMFD of a hugetlb memfd: %s", strerror(-r));
+	CHECK_EQ(r, 0);
+	/* 4 huge folios cover half a page into the first to half into the last */
+	CHECK_EQ(pins_outstanding() - pins0, 4);
+	q.handle = h;
+	CHECK_EQ(pm_query(fd, &q), 0);
+	CHECK_EQ(q.nr_huge, (len - huge) / PAGE);
+	diag("hugetlb PIN_MEMFD: %llu pages, %llu in ZONE_MOVABLE after PIN",
+	     (unsigned long long)q.nr_pages,
+	     (unsigned long long)q.zone_pages[PINMEM_ZONE_MOVABLE]);
+	CHECK_EQ(q.zone_pages[PINMEM_ZONE_MOVABLE], 0);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	CHECK_EQ(pins_outstanding() - pins0, 0);
+	CHECK_EQ(check_pattern(map, len, 141), 0);
+	r = 0;
+unmap:
+	munmap(map, len);
+restore:
+	if (mfd >= 0)
+		close(mfd);
+	close(fd);
+	f = fopen("/proc/sys/vm/nr_hugepages", "w");
+	if (f) {
+		fprintf(f, "%ld\n", nr0);
+		fclose(f);
+	}
+	if (r == 1)
+		return skip("PIN_MEMFD is EOPNOTSUPP: the kernel has no memfd_pin_folios() (6.11 on)");
+	if (r)
+		return skip("no hugetlb memfd of 4 huge pages: %s", strerror(-r));
+	return T_PASS;
+}
+
 /*
  * A read-only pin must not become device-writable: vgem maps its imports
  * for DMA_BIDIRECTIONAL, so where it maps at import the import is refused
@@ -1386,6 +1543,8 @@ static const struct tcase cases[] = {
 	{ "vgem_readonly_pin", t_vgem_readonly_pin },
 	{ "vgem_import_survives_exporter", t_vgem_import_survives_exporter },
 	{ "udmabuf_side_by_side", t_udmabuf_side_by_side },
+	{ "pin_memfd", t_pin_memfd },
+	{ "pin_memfd_hugetlb", t_pin_memfd_hugetlb },
 	{ "edu_dma_through_dmabufs", t_edu_dma_through_dmabufs },
 	{ "vivid_capture_into_pin", t_vivid_capture_into_pin },
 	{ "vivid_capture_into_contig", t_vivid_capture_into_contig },

@@ -58,6 +58,7 @@ enum pinmem_call {
 	PINMEM_CALL_CONTIG_FREE,
 	PINMEM_CALL_MMAP,		/* pinmem_contig_mmap() */
 	PINMEM_CALL_EXPORT,		/* pinmem_export() */
+	PINMEM_CALL_PIN_MEMFD,		/* pinmem_pin_memfd() */
 };
 
 /* A pin, as PINMEM_IOC_QUERY describes it. */
@@ -159,6 +160,15 @@ int pinmem_contig_munmap(const struct pinmem_contig_info *info, void *addr);
  */
 int pinmem_export(struct pinmem *pm, uint64_t handle, unsigned int flags,
 		  int *fdp);
+
+/*
+ * Pin [@offset, @offset + @length) of memfd @memfd (shmem or hugetlb)
+ * without mapping it; @flags 0 or PINMEM_PIN_WRITE. -EOPNOTSUPP on kernels
+ * before 6.11. @handle and @nr_pages may be NULL. Symbol version PINMEM_2.
+ */
+int pinmem_pin_memfd(struct pinmem *pm, int memfd, uint64_t offset,
+		     size_t length, unsigned int flags, uint64_t *handle,
+		     uint64_t *nr_pages);
 
 /*
  * A one-line explanation of @err (positive or negative errno) returned by

@@ -287,6 +287,23 @@ PINMEM_API int pinmem_export(struct pinmem *pm, uint64_t handle,
 	return ret;
 }
 
+PINMEM_API int pinmem_pin_memfd(struct pinmem *pm, int memfd, uint64_t offset,
+				size_t length, unsigned int flags,
+				uint64_t *handle, uint64_t *nr_pages)
+{
+	struct pinmem_pin_memfd_args a = {
+		.size = sizeof(a), .flags = flags, .memfd = memfd,
+		.offset = offset, .length = length,
+	};
+	int ret = pm_ioctl(pm, PINMEM_IOC_PIN_MEMFD, &a);
+
+	if (!ret && handle)
+		*handle = a.handle;
+	if (!ret && nr_pages)
+		*nr_pages = a.nr_pages;
+	return ret;
+}
+
 PINMEM_API int pinmem_contig_mmap(struct pinmem *pm,
 				  const struct pinmem_contig_info *info,
 				  int prot, void **addrp)
@@ -407,6 +424,16 @@ static const struct err_msg export_msgs[] = {
 	{ 0, NULL }
 };
 
+static const struct err_msg pin_memfd_msgs[] = {
+	{ EOPNOTSUPP, "the kernel has no memfd_pin_folios() (it came in 6.11): pin a mapping of the memfd with pinmem_pin() instead" },
+	{ EBADF, "not an open file descriptor" },
+	{ EINVAL, "not a memfd (shmem or hugetlb), the range is outside the file, zero length, misalignment, or unknown flags" },
+	{ EACCES, "PINMEM_PIN_WRITE on a file descriptor not open for writing" },
+	{ ENOMEM, "cannot pin: RLIMIT_MEMLOCK would be exceeded (ulimit -l; CAP_IPC_LOCK bypasses it), the module's max_pins/max_pages limit was reached, or no memory" },
+	{ EPERM, OTHER_MM },
+	{ 0, NULL }
+};
+
 static const struct err_msg any_msgs[] = {
 	{ E2BIG, "argument struct larger than the module knows, with nonzero fields it does not know: the library is newer than the module" },
 	{ EPERM, OTHER_MM },
@@ -457,6 +484,9 @@ PINMEM_API const char *pinmem_strerror(int err, enum pinmem_call call)
 		break;
 	case PINMEM_CALL_EXPORT:
 		t = export_msgs;
+		break;
+	case PINMEM_CALL_PIN_MEMFD:
+		t = pin_memfd_msgs;
 		break;
 	case PINMEM_CALL_VERSION:
 	case PINMEM_CALL_ANY:

@@ -701,6 +701,36 @@ static int t_export(void)
 	return T_PASS;
 }
 
+/* pinmem_pin_memfd(): a memfd range without a mapping, where the kernel can. */
+static int t_pin_memfd(void)
+{
+	int mfd = memfd_create("libpinmem-test", MFD_CLOEXEC), r;
+	struct pinmem_pin_info info;
+	struct pinmem *pm;
+	uint64_t h, n;
+
+	NEED_MODULE();
+	CHECK(mfd >= 0);
+	CHECK_EQ(ftruncate(mfd, 8 * PAGE), 0);
+	CHECK_EQ(pinmem_open(&pm), 0);
+	EXPECT_ERR(pinmem_pin_memfd(pm, mfd, 0, 9 * PAGE, 0, &h, &n), EINVAL,
+		   PINMEM_CALL_PIN_MEMFD, "outside the file");
+	r = pinmem_pin_memfd(pm, mfd, 4 * PAGE, 4 * PAGE, PINMEM_PIN_WRITE, &h, &n);
+	if (r == -EOPNOTSUPP) {
+		CHECK_STR(pinmem_strerror(r, PINMEM_CALL_PIN_MEMFD), "6.11");
+		diag("pinmem_pin_memfd: %s", pinmem_strerror(r, PINMEM_CALL_PIN_MEMFD));
+	} else {
+		CHECK_EQ(r, 0);
+		CHECK_EQ(n, 4);
+		CHECK_EQ(pinmem_query(pm, h, &info), 0);
+		CHECK(info.pin_flags & PINMEM_PIN_MEMFD);
+		CHECK_EQ(pinmem_unpin(pm, h), 0);
+	}
+	pinmem_close(pm);
+	close(mfd);
+	return T_PASS;
+}
+
 static int t_ctl_status(void)
 {
 	struct run *r = malloc(sizeof(*r));
@@ -920,6 +950,7 @@ static const struct tcase cases[] = {
 	{ "memlock_enomem_explained", t_memlock_enomem_explained },
 	{ "contig_alloc_mmap", t_contig_alloc_mmap },
 	{ "export", t_export },
+	{ "pin_memfd", t_pin_memfd },
 	{ "pinmemctl_status", t_ctl_status },
 	{ "pinmemctl_pins_table_and_json", t_ctl_pins_and_json },
 	{ "pinmemctl_stats_json", t_ctl_stats_json },

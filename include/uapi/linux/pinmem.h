@@ -67,6 +67,11 @@ enum pinmem_zone {
  */
 #define PINMEM_PIN_SHORTTERM	(1U << 1)
 #define PINMEM_PIN_FLAGS	(PINMEM_PIN_WRITE | PINMEM_PIN_SHORTTERM)
+/**
+ * define PINMEM_PIN_MEMFD - in QUERY's @pin_flags only: the pin was made by
+ * %PINMEM_IOC_PIN_MEMFD (it has no user address).
+ */
+#define PINMEM_PIN_MEMFD	(1U << 2)
 
 /**
  * struct pinmem_pin_args - argument of %PINMEM_IOC_PIN.
@@ -130,6 +135,46 @@ struct pinmem_pin_args {
 };
 
 #define PINMEM_PIN_SIZE_VER0	40
+
+/**
+ * struct pinmem_pin_memfd_args - argument of %PINMEM_IOC_PIN_MEMFD.
+ * @size: sizeof(struct pinmem_pin_memfd_args).
+ * @flags: %PINMEM_PIN_WRITE, or 0.
+ * @memfd: a memfd (memfd_create(2)): shmem, or hugetlbfs with MFD_HUGETLB.
+ * @reserved: must be 0.
+ * @offset: byte offset of the range in the file; page aligned (huge page
+ *	aligned is not needed for hugetlb).
+ * @length: bytes; page aligned, nonzero, the range within the file's size.
+ * @handle: out: the pin's handle, as from %PINMEM_IOC_PIN.
+ * @nr_pages: out: number of pages pinned.
+ *
+ * Pins the pages of a memfd range long-term without mapping it, with the
+ * kernel's memfd_pin_folios(): missing pages are allocated, pages in
+ * ZONE_MOVABLE or CMA are migrated first, as %PINMEM_IOC_PIN does, and
+ * each folio is pinned once. The pin is like any other: accounted the
+ * same way, released by %PINMEM_IOC_UNPIN or close, usable by QUERY (by
+ * handle; its @addr is 0 and its @pin_flags have %PINMEM_PIN_MEMFD),
+ * ACCESS and EXPORT. Pages the file later truncates stay pinned and
+ * charged until the pin goes, but are no longer the file's.
+ *
+ * Errors: -EOPNOTSUPP (a kernel before 6.11, without memfd_pin_folios()),
+ * -EBADF (@memfd is not an open fd), -EINVAL (not a memfd, the range
+ * outside the file, zero length, misalignment, unknown flags, nonzero
+ * @reserved), -EACCES (%PINMEM_PIN_WRITE on an fd not open for writing),
+ * -ENOMEM (as for PIN), -EPERM (fd used from another mm).
+ */
+struct pinmem_pin_memfd_args {
+	__u32 size;
+	__u32 flags;
+	__s32 memfd;
+	__u32 reserved;
+	__u64 offset;
+	__u64 length;
+	__u64 handle;
+	__u64 nr_pages;
+};
+
+#define PINMEM_PIN_MEMFD_SIZE_VER0	48
 
 /**
  * struct pinmem_unpin_args - argument of %PINMEM_IOC_UNPIN.
@@ -429,5 +474,6 @@ struct pinmem_bench_args {
 #define PINMEM_IOC_CONTIG_FREE	PINMEM_IOWR(0x06, PINMEM_CONTIG_FREE_SIZE_VER0)
 #define PINMEM_IOC_BENCH_BARE	PINMEM_IOWR(0x07, PINMEM_BENCH_SIZE_VER0)
 #define PINMEM_IOC_EXPORT	PINMEM_IOWR(0x08, PINMEM_EXPORT_SIZE_VER0)
+#define PINMEM_IOC_PIN_MEMFD	PINMEM_IOWR(0x09, PINMEM_PIN_MEMFD_SIZE_VER0)
 
 #endif /* _UAPI_LINUX_PINMEM_H */
