@@ -1133,11 +1133,16 @@ static int t_pin_memfd_hugetlb(void)
 	char *map;
 
 	CHECK(fd >= 0);
-	f = fopen("/proc/sys/vm/nr_hugepages", "r+");
+	f = fopen("/proc/sys/vm/nr_hugepages", "r");
 	if (!f || fscanf(f, "%ld", &nr0) != 1)
 		return skip("no /proc/sys/vm/nr_hugepages (CONFIG_HUGETLBFS)");
-	fprintf(f, "%ld\n", nr0 + 4);
 	fclose(f);
+	/* a sysctl is written at offset 0, by a write of its own */
+	f = fopen("/proc/sys/vm/nr_hugepages", "w");
+	if (f) {
+		fprintf(f, "%ld\n", nr0 + 4);
+		fclose(f);
+	}
 	mfd = memfd_create("pinmem-huge", MFD_HUGETLB | MFD_CLOEXEC);
 	if (mfd < 0 || ftruncate(mfd, len)) {
 		r = -errno;
