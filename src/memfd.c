@@ -55,6 +55,24 @@ static int memfd_build_runs(struct pinmem_pin *pin, pgoff_t first_off,
 				   &pin->place) : 0;
 }
 
+/*
+ * The array was sized for one folio per page: keep only what large folios
+ * (hugetlb, shmem THP) left of it, if that is worth a copy.
+ */
+static void memfd_trim_folios(struct pinmem_pin *pin)
+{
+	struct folio **f;
+
+	if (pin->nr_folios > pin->nr_pages / 2)
+		return;
+	f = kvmalloc_array(pin->nr_folios, sizeof(*f), PINMEM_GFP);
+	if (!f)
+		return;
+	memcpy(f, pin->folios, pin->nr_folios * sizeof(*f));
+	kvfree(pin->folios);
+	pin->folios = f;
+}
+
 /**
  * pinmem_memfd_pin_pages() - pin @pin->nr_pages pages of @file from @offset.
  * @pin: the pin being made (its runs and folios are filled).
@@ -92,6 +110,7 @@ int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,
 	if (ret)
 		goto unpin;
 	pinmem_runs_trim(&pin->runs);
+	memfd_trim_folios(pin);
 	return 0;
 
 unpin:
