@@ -45,7 +45,7 @@
 #   T_BENCH_BOOT_PARAMS  replaces T_BOOT_PARAMS for --bench ("" = keep them)
 #   T_BENCH_TIMEOUT  hard VM timeout in seconds for --bench
 
-CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 amd64_plain arm64 arm64_612 amd64_612 amd64_trixie arm64_trixie amd64_bpo arm64_bpo armhf debug debug32}"
+CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 amd64_plain arm64 arm64_612 amd64_612 amd64_trixie arm64_trixie amd64_bpo arm64_bpo armhf debug debug612 debug32}"
 
 # Kernel params used by every target (mode param is added by vm-run).
 COMMON_BOOT_PARAMS="panic=-1 loglevel=5 printk.time=1"
@@ -155,6 +155,17 @@ target_debug_cma() {
 	T_MEM=1536
 	T_BOOT_PARAMS="cma=512M no_hash_pointers $DEBUG_VIVID_PARAMS"
 	T_BENCH_BOOT_PARAMS="cma=512M ${T_BENCH_BOOT_PARAMS#movablecore=2048M }"
+}
+
+# A debug build of the current kernel, 6.12 from linux-source-6.12 (the one
+# in Debian 12 and 13), with the same fragment: KASAN, lockdep, kmemleak and
+# fault injection over what 6.1 cannot run (PIN_MEMFD, memfd_pin_folios()),
+# booted with ZONE_MOVABLE and a CMA area together.
+target_debug612() {
+	target_debug
+	T_PREPARE="scripts/build-debug-kernel x86_64 6.12"
+	T_MEM=1536
+	T_BOOT_PARAMS="movablecore=600M cma=256M no_hash_pointers $DEBUG_VIVID_PARAMS"
 }
 
 # The same debug kernel built for i386 (PAE, HIGHMEM, no KASAN: x86-64

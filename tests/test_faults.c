@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -423,6 +424,75 @@ static int t_export_fail_nth(void)
 	return T_PASS;
 }
 
+/*
+ * PIN_MEMFD under fail-nth, on a memfd half of whose pages exist (the rest
+ * memfd_pin_folios() allocates): every failure a clean ENOMEM that leaves
+ * nothing pinned, charged or listed. Kernels before 6.11 have no
+ * PIN_MEMFD.
+ */
+static int t_pin_memfd_fail_nth(void)
+{
+	const size_t len = 64 * PAGE;
+	int fd, nthfd, nth, mfd, failed = 0;
+	long base, vmpin0;
+	char *map;
+
+	nth = open_fail_nth(&nthfd);
+	if (nth != T_PASS)
+		return nth;
+	fd = pm_open();
+	mfd = memfd_create("pinmem-faults", MFD_CLOEXEC);
+	CHECK(fd >= 0 && mfd >= 0);
+	CHECK_EQ(ftruncate(mfd, len), 0);
+	map = mmap(NULL, len / 2, RW, MAP_SHARED, mfd, 0);
+	CHECK(map != MAP_FAILED);
+	memset(map, 3, len / 2);
+	munmap(map, len / 2);
+	base = pins_outstanding();
+	vmpin0 = vmpin_kb();
+	for (nth = 1; nth < 300; nth++) {
+		struct pinmem_pin_memfd_args a = {
+			.size = sizeof(a), .flags = PINMEM_PIN_WRITE, .memfd = mfd,
+			.length = len,
+		};
+		int r, left;
+
+		CHECK_EQ(fail_nth(nthfd, nth), 0);
+		r = ioctl(fd, PINMEM_IOC_PIN_MEMFD, &a) ? -errno : 0;
+		left = fail_nth_left(nthfd);
+		CHECK_EQ(fail_nth(nthfd, 0), 0);
+		if (r == -EOPNOTSUPP) {
+			close(nthfd);
+			close(fd);
+			close(mfd);
+			return skip("PIN_MEMFD is EOPNOTSUPP: no memfd_pin_folios() before 6.11");
+		}
+		if (r) {
+			if (r != -ENOMEM) {
+				diag("fail-nth %d: PIN_MEMFD gave %d (%s), not ENOMEM",
+				     nth, r, strerror(-r));
+				return T_FAIL;
+			}
+			failed++;
+			CHECK_EQ(pins_outstanding() - base, 0);
+			CHECK_EQ(vmpin_kb() - vmpin0, 0);
+			CHECK_EQ(debugfs_stat("pins"), 0);
+			continue;
+		}
+		CHECK_EQ(pm_unpin(fd, a.handle), 0);
+		CHECK_EQ(pins_outstanding() - base, 0);
+		if (left > 0)
+			break;
+	}
+	diag("PIN_MEMFD needs %d injectable allocations; %d failed cleanly", nth - 1, failed);
+	CHECK(nth < 300);
+	CHECK(failed > 0);
+	close(nthfd);
+	close(fd);
+	close(mfd);
+	return T_PASS;
+}
+
 /* kmemleak must not find anything pinmem allocated. */
 static int t_kmemleak_clean(void)
 {
@@ -458,6 +528,7 @@ static const struct tcase cases[] = {
 	{ "fail_page_alloc_sweep_clean_errors", t_fail_page_alloc },
 	{ "runs_rollback_under_fail_nth", t_runs_rollback },
 	{ "export_under_fail_nth", t_export_fail_nth },
+	{ "pin_memfd_under_fail_nth", t_pin_memfd_fail_nth },
 	{ "kmemleak_nothing_from_pinmem", t_kmemleak_clean },
 };
 
