@@ -148,6 +148,52 @@ long meminfo_kb(const char *key)
 	return v;
 }
 
+/*
+ * Of the zones a long-term pin can keep pages in (not Movable, not HighMem:
+ * GFP_USER cannot use them), from /proc/zoneinfo, in kB: the free pages
+ * outside CMA, and the file LRU pages that must lie outside CMA (those
+ * that cannot all fit in the CMA pages in use: a lower bound).
+ */
+void pinnable_zone_kb(long *free_kb, long *file_kb)
+{
+	FILE *f = fopen("/proc/zoneinfo", "re");
+	char line[256], zone[32] = "";
+	long v, file = 0, cma = 0, cma_free = 0;
+	bool take = false;
+
+	*free_kb = *file_kb = 0;
+	for (;;) {
+		bool eof = !f || !fgets(line, sizeof(line), f);
+
+		if (eof || sscanf(line, "Node %*d, zone %31s", zone) == 1) {
+			if (take) {	/* the zone before */
+				cma -= cma_free;
+				*file_kb += file > cma ? (file - cma) * 4 : 0;
+			}
+			if (eof)
+				break;
+			take = strcmp(zone, "Movable") && strcmp(zone, "HighMem");
+			file = cma = cma_free = 0;
+			continue;
+		}
+		if (!take)
+			continue;
+		if (sscanf(line, " nr_free_pages %ld", &v) == 1) {
+			*free_kb += v * 4;
+		} else if (sscanf(line, " nr_free_cma %ld", &v) == 1) {
+			*free_kb -= v * 4;
+			cma_free = v;
+		} else if (sscanf(line, " cma %ld", &v) == 1) {
+			cma = v;
+		} else if (sscanf(line, " nr_zone_inactive_file %ld", &v) == 1 ||
+			   sscanf(line, " nr_zone_active_file %ld", &v) == 1) {
+			file += v;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
 int zones_load(struct zone_range *z, int max)
 {
 	FILE *f = fopen("/proc/zoneinfo", "r");

@@ -45,6 +45,11 @@ struct zone_range {
 	uint64_t start, end;	/* pfns, [start, end) */
 };
 int zones_load(struct zone_range *z, int max);
+/*
+ * Of the zones a long-term pin can keep pages in, in kB: the free pages
+ * outside CMA and (a lower bound of) the file LRU outside CMA.
+ */
+void pinnable_zone_kb(long *free_kb, long *file_kb);
 const char *zone_of_pfn(const struct zone_range *z, int n, uint64_t pfn);
 bool have_zone(const struct zone_range *z, int n, const char *name);
 
