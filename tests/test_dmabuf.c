@@ -62,13 +62,23 @@ struct t_drm_gem_close {
 
 static uint64_t cma_start, cma_end;
 
-/* Pages of the range that a long-term pin must move: ZONE_MOVABLE or CMA. */
+/*
+ * Pages of the range that a long-term pin must move: in ZONE_MOVABLE or in
+ * the CMA area (which may lie inside ZONE_MOVABLE: counted once).
+ */
 static size_t unpinnable_pages(const void *buf, size_t len)
 {
-	size_t n = pages_in_zone(buf, len, "Movable", NULL);
+	struct zone_range z[MAX_ZONE_RANGES];
+	int nz = zones_load(z, MAX_ZONE_RANGES);
+	size_t off, n = 0;
 
-	if (cma_end)
-		n += pages_in_phys_range(buf, len, cma_start, cma_end);
+	for (off = 0; off < len; off += PAGE) {
+		uint64_t pfn = pfn_of((const char *)buf + off);
+		const char *zone = pfn ? zone_of_pfn(z, nz, pfn) : NULL;
+
+		n += pfn && ((zone && !strcmp(zone, "Movable")) ||
+			     (pfn * PAGE >= cma_start && pfn * PAGE < cma_end));
+	}
 	return n;
 }
 
