@@ -143,6 +143,13 @@ static inline pgprot_t pinmem_dma_mmap_prot(pgprot_t prot)
 #define PINMEM_IMPORT_NS_DMA_BUF()	MODULE_IMPORT_NS(DMA_BUF)
 #endif
 
+/* memfd_pin_folios() and unpin_folios(): exported from 6.11 (memfd.c). */
+#ifdef PINMEM_HAVE_MEMFD_PIN_FOLIOS
+#define PINMEM_CAN_PIN_MEMFD	1
+#else
+#define PINMEM_CAN_PIN_MEMFD	0
+#endif
+
 /*
  * An importer's mapping of a dma-buf, for the test driver (tests/kmod):
  * from 6.2 dma_buf_map_attachment() wants the reservation lock held and

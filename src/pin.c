@@ -729,6 +729,8 @@ int pinmem_pin_memfd(struct pinmem_ctx *ctx, struct pinmem_pin_memfd_args *args)
 
 	if (args->flags & ~PINMEM_PIN_WRITE || args->reserved)
 		return -EINVAL;
+	if (!PINMEM_CAN_PIN_MEMFD)
+		return -EOPNOTSUPP;
 	if (!args->length || !PAGE_ALIGNED(args->offset) ||
 	    !PAGE_ALIGNED(args->length) ||
 	    check_add_overflow(args->offset, args->length, &end) ||
