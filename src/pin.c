@@ -577,6 +577,29 @@ static void unreserve(struct pinmem_ctx *ctx, unsigned long nr_pages)
 	mutex_unlock(&ctx->lock);
 }
 
+/*
+ * reserve() and charge the pages to the user (RLIMIT_MEMLOCK) and the mm;
+ * undone by pin_unreserve().
+ */
+static int pin_reserve(struct pinmem_ctx *ctx, bool by_addr,
+		       unsigned long start, unsigned long nr_pages)
+{
+	int ret = reserve(ctx, by_addr, start, nr_pages);
+
+	if (ret)
+		return ret;
+	ret = pinmem_account(ctx->user, ctx->mm, nr_pages);
+	if (ret)
+		unreserve(ctx, nr_pages);
+	return ret;
+}
+
+static void pin_unreserve(struct pinmem_ctx *ctx, unsigned long nr_pages)
+{
+	pinmem_unaccount(ctx->user, ctx->mm, nr_pages);
+	unreserve(ctx, nr_pages);
+}
+
 /* A new pin of @ctx, with its own references on the mm and the user. */
 static struct pinmem_pin *pin_alloc(struct pinmem_ctx *ctx, unsigned long addr,
 				    unsigned long nr_pages, u32 flags)
@@ -662,16 +685,13 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	if (nr_pages > totalram_pages())
 		return -ENOMEM;
 
-	ret = reserve(ctx, true, addr, nr_pages);
+	ret = pin_reserve(ctx, true, addr, nr_pages);
 	if (ret)
 		return ret;
-	ret = pinmem_account(ctx->user, ctx->mm, nr_pages);
-	if (ret)
-		goto unreserve;
 	ret = -ENOMEM;
 	scratch = kmalloc_array(PINMEM_PIN_BATCH, sizeof(*scratch), GFP_KERNEL);
 	if (!scratch)
-		goto unaccount;
+		goto unreserve;
 	if (longterm) {
 		ret = 0;
 		if (PINMEM_HUGETLB_CANNOT_MIGRATE)
@@ -704,10 +724,8 @@ free:
 	pin_free(pin);
 free_scratch:
 	kfree(scratch);
-unaccount:
-	pinmem_unaccount(ctx->user, ctx->mm, nr_pages);
 unreserve:
-	unreserve(ctx, nr_pages);
+	pin_unreserve(ctx, nr_pages);
 	return ret;
 }
 
@@ -746,16 +764,13 @@ int pinmem_pin_memfd(struct pinmem_ctx *ctx, struct pinmem_pin_memfd_args *args)
 	if (write && !(file->f_mode & FMODE_WRITE))
 		goto put_file;
 
-	ret = reserve(ctx, false, 0, nr_pages);
+	ret = pin_reserve(ctx, false, 0, nr_pages);
 	if (ret)
 		goto put_file;
-	ret = pinmem_account(ctx->user, ctx->mm, nr_pages);
-	if (ret)
-		goto unreserve;
 	ret = -ENOMEM;
 	scratch = kmalloc_array(PINMEM_MEMFD_BATCH, sizeof(*scratch), GFP_KERNEL);
 	if (!scratch)
-		goto unaccount;
+		goto unreserve;
 	pin = pin_alloc(ctx, 0, nr_pages, args->flags | PINMEM_PIN_MEMFD);
 	if (!pin)
 		goto free_scratch;
@@ -776,10 +791,8 @@ free:
 	pin_free(pin);
 free_scratch:
 	kfree(scratch);
-unaccount:
-	pinmem_unaccount(ctx->user, ctx->mm, nr_pages);
 unreserve:
-	unreserve(ctx, nr_pages);
+	pin_unreserve(ctx, nr_pages);
 put_file:
 	fput(file);
 	return ret;
