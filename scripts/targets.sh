@@ -235,6 +235,9 @@ target_arm64_trixie() {
 	target_arm64
 	T_APT_SOURCES="trixie trixie-updates trixie-security"
 	T_BUILD_CHROOT=trixie
+	# an emulated SMMUv3 in front of the PCI devices: edu's DMA into
+	# pinmem's dma-bufs goes through IOVAs, as on amd64_trixie's VT-d
+	T_QEMU_ARGS="${T_QEMU_ARGS/-M virt/-M virt,iommu=smmuv3}"
 }
 
 # trixie-backports' 7.x kernel, x86_64: CMA=y with no default area, so
