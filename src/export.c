@@ -50,10 +50,9 @@ PINMEM_IMPORT_NS_DMA_BUF();
  * @ctx_id: the context it was exported from.
  * @nr_pages: its size in pages.
  * @writable: devices and the kernel may write it.
- * @lock: guards @attachments, @nr_mapped, @vaddr.
+ * @lock: guards @attachments and @vaddr.
  * @attachments: &struct pinmem_attachment, one per importer.
  * @nr_attachments: entries of @attachments.
- * @nr_mapped: attachments mapped for their device.
  * @vaddr: the kernel mapping made by vmap, or NULL.
  */
 struct pinmem_export {
@@ -68,7 +67,6 @@ struct pinmem_export {
 	struct mutex lock;	/* guards the attachments and @vaddr */
 	struct list_head attachments;
 	unsigned int nr_attachments;
-	unsigned int nr_mapped;
 	void *vaddr;
 };
 
@@ -214,7 +212,6 @@ static struct sg_table *pinmem_dmabuf_map(struct dma_buf_attachment *attach,
 	mutex_lock(&e->lock);
 	a->sgt = sgt;
 	a->dir = dir;
-	e->nr_mapped++;
 	mutex_unlock(&e->lock);
 	return sgt;
 }
@@ -227,16 +224,18 @@ static void pinmem_dmabuf_unmap(struct dma_buf_attachment *attach,
 	struct pinmem_attachment *a = attach->priv;
 
 	mutex_lock(&e->lock);
-	if (a->sgt == sgt) {
+	if (a->sgt == sgt)
 		a->sgt = NULL;
-		e->nr_mapped--;
-	}
 	mutex_unlock(&e->lock);
 	dma_unmap_sgtable(attach->dev, sgt, dir, 0);
 	export_sgt_free(sgt);
 }
 
-/* Make the devices' writes visible to the CPU, or the CPU's to them. */
+/*
+ * Make the devices' writes visible to the CPU, or the CPU's to them: each
+ * mapped attachment synced in the direction it was mapped for, as the DMA
+ * API wants, whatever the CPU is about to do; and the vmap alias.
+ */
 static int pinmem_dmabuf_begin_cpu(struct dma_buf *dmabuf,
 				   enum dma_data_direction dir)
 {
@@ -249,7 +248,7 @@ static int pinmem_dmabuf_begin_cpu(struct dma_buf *dmabuf,
 					     e->nr_pages << PAGE_SHIFT);
 	list_for_each_entry(a, &e->attachments, list)
 		if (a->sgt)
-			dma_sync_sgtable_for_cpu(a->dev, a->sgt, dir);
+			dma_sync_sgtable_for_cpu(a->dev, a->sgt, a->dir);
 	mutex_unlock(&e->lock);
 	return 0;
 }
@@ -265,7 +264,7 @@ static int pinmem_dmabuf_end_cpu(struct dma_buf *dmabuf,
 		flush_kernel_vmap_range(e->vaddr, e->nr_pages << PAGE_SHIFT);
 	list_for_each_entry(a, &e->attachments, list)
 		if (a->sgt)
-			dma_sync_sgtable_for_device(a->dev, a->sgt, dir);
+			dma_sync_sgtable_for_device(a->dev, a->sgt, a->dir);
 	mutex_unlock(&e->lock);
 	return 0;
 }
@@ -473,12 +472,17 @@ static int exports_show(struct seq_file *m, void *unused)
 	seq_puts(m, "ino ctx handle kind pages mode attachments mapped vmapped\n");
 	mutex_lock(&pinmem_exports_lock);
 	list_for_each_entry(e, &pinmem_exports, list) {
+		struct pinmem_attachment *a;
+		unsigned int mapped = 0;
+
 		mutex_lock(&e->lock);
+		list_for_each_entry(a, &e->attachments, list)
+			mapped += !!a->sgt;
 		seq_printf(m, "%lu %u %llu %s %lu %s %u %u %d\n",
 			   e->ino, e->ctx_id,
 			   e->handle, e->pin ? "pin" : "contig", e->nr_pages,
 			   e->writable ? "rw" : "r-", e->nr_attachments,
-			   e->nr_mapped, !!e->vaddr);
+			   mapped, !!e->vaddr);
 		mutex_unlock(&e->lock);
 	}
 	mutex_unlock(&pinmem_exports_lock);
