@@ -38,7 +38,7 @@ static int memfd_build_runs(struct pinmem_pin *pin, pgoff_t first_off,
 
 		for (k = 0; k < take; k++) {
 			batch[n++] = folio_page(folio, idx + k);
-			if (n == PINMEM_MEMFD_BATCH) {
+			if (n == PINMEM_PIN_BATCH) {
 				ret = pinmem_runs_add(&pin->runs, &fc, batch, n,
 						      pin->nr_pages, &pin->place);
 				if (ret)
@@ -78,7 +78,7 @@ static void memfd_trim_folios(struct pinmem_pin *pin)
  * @pin: the pin being made (its runs and folios are filled).
  * @file: a memfd.
  * @offset: byte offset, page aligned, of the range within @file.
- * @batch: scratch for PINMEM_MEMFD_BATCH page pointers.
+ * @batch: scratch for PINMEM_PIN_BATCH page pointers.
  *
  * All or nothing: on error nothing stays pinned.
  *

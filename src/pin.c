@@ -39,9 +39,6 @@
 #include "compat.h"
 #include "pinmem.h"
 
-/* Pages per pin_user_pages_fast() call; signals and rescheduling in between. */
-#define PINMEM_PIN_BATCH	512UL
-
 const char * const pinmem_zone_names[PINMEM_ZONE_SLOTS] = {
 	[PINMEM_ZONE_DMA] = "DMA",
 	[PINMEM_ZONE_DMA32] = "DMA32",
@@ -768,7 +765,7 @@ int pinmem_pin_memfd(struct pinmem_ctx *ctx, struct pinmem_pin_memfd_args *args)
 	if (ret)
 		goto put_file;
 	ret = -ENOMEM;
-	scratch = kmalloc_array(PINMEM_MEMFD_BATCH, sizeof(*scratch), GFP_KERNEL);
+	scratch = kmalloc_array(PINMEM_PIN_BATCH, sizeof(*scratch), GFP_KERNEL);
 	if (!scratch)
 		goto unreserve;
 	pin = pin_alloc(ctx, 0, nr_pages, args->flags | PINMEM_PIN_MEMFD);

@@ -140,6 +140,12 @@ struct pinmem_ctx {
 	struct xarray contigs;
 };
 
+/*
+ * Pages per pin_user_pages_fast() call, and per runs_add() of a memfd pin;
+ * signals and rescheduling in between.
+ */
+#define PINMEM_PIN_BATCH	512UL
+
 /* Per-context limits (module parameters, main.c). */
 extern unsigned int pinmem_max_pins;
 extern unsigned long pinmem_max_pages;
@@ -228,7 +234,6 @@ unsigned long pinmem_runs_get(const struct pinmem_runs *r, unsigned long i,
 			      unsigned long *pfn);
 
 /* memfd.c */
-#define PINMEM_MEMFD_BATCH	512UL	/* pages per runs_add() */
 struct file;
 int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,
 			   u64 offset, struct page **batch);
