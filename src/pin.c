@@ -441,6 +441,15 @@ static int check_fit(struct mm_struct *mm, unsigned long addr,
 	return w.need > avail ? -ENOMEM : 0;
 }
 
+/* Unpin a pin's pages as they were taken: by folio (memfd) or by run. */
+static void pin_release_pages(struct pinmem_pin *pin, bool dirty)
+{
+	if (pin->folios)
+		pinmem_memfd_unpin(pin, dirty);
+	else
+		pinmem_runs_release(&pin->runs, dirty);
+}
+
 /*
  * Drop a reference: the trees', an ACCESS's or QUERY's, or a dma-buf's
  * (export.c), which may be the last and come long after the context went.
@@ -449,10 +458,7 @@ void pinmem_pin_put(struct pinmem_pin *pin)
 {
 	if (!refcount_dec_and_test(&pin->ref))
 		return;
-	if (pin->folios)
-		pinmem_memfd_unpin(pin, pin->flags & PINMEM_PIN_WRITE);
-	else
-		pinmem_runs_release(&pin->runs, pin->flags & PINMEM_PIN_WRITE);
+	pin_release_pages(pin, pin->flags & PINMEM_PIN_WRITE);
 	pinmem_unaccount(pin->user, pin->mm, pin->nr_pages);
 	atomic_long_dec(&pinmem_stats.pins);
 	atomic_long_sub(pin->nr_pages, &pinmem_stats.pinned_pages);
@@ -716,7 +722,7 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	return 0;
 
 release:
-	pinmem_runs_release(&pin->runs, false);
+	pin_release_pages(pin, false);
 free:
 	pin_free(pin);
 free_scratch:
@@ -783,7 +789,7 @@ int pinmem_pin_memfd(struct pinmem_ctx *ctx, struct pinmem_pin_memfd_args *args)
 	return 0;
 
 release:
-	pinmem_memfd_unpin(pin, false);
+	pin_release_pages(pin, false);
 free:
 	pin_free(pin);
 free_scratch:
