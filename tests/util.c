@@ -194,6 +194,72 @@ void pinnable_zone_kb(long *free_kb, long *file_kb)
 		fclose(f);
 }
 
+/*
+ * Movable allocations take pages from a zone's CMA area only once its free
+ * part is over half of the zone's free memory (the page allocator's
+ * balancing in __rmqueue()), or once the rest of the zone, and every zone
+ * tried before it, is used up. So how much of a fresh buffer lands in CMA
+ * is otherwise luck: none of it on the debug kernels, whose ZONE_MOVABLE
+ * dwarfs their CMA area; most of it on arm64 with cma=512M of 1 GiB.
+ *
+ * cma_ballast() maps and touches enough anonymous memory (movable, never
+ * pinned) to bring the zones tried before the CMA area's (the higher ones,
+ * listed after it in /proc/zoneinfo) down to twice their high watermark and
+ * the CMA area's zone down to just under twice the CMA area's free part:
+ * what is allocated next comes about half from CMA. munmap() it (*len
+ * bytes) once the buffer is filled. NULL with *len 0 if none is needed (or
+ * there is no CMA area).
+ */
+void *cma_ballast(size_t *len)
+{
+	FILE *f = fopen("/proc/zoneinfo", "re");
+	long free_p = 0, high = 0, cma_free = 0, before = 0, in_zone = 0, v;
+	bool seen_cma = false;
+	char line[256];
+	void *b;
+
+	*len = 0;
+	if (!f)
+		return NULL;
+	for (;;) {
+		bool eof = !fgets(line, sizeof(line), f);
+
+		if (eof || !strncmp(line, "Node ", 5)) {
+			/* the zone just read */
+			if (cma_free > 0) {
+				/* a later CMA zone is tried before this one */
+				seen_cma = true;
+				before = 0;
+				in_zone = free_p - 2 * cma_free + 256;
+			} else if (seen_cma && free_p > 2 * high) {
+				before += free_p - 2 * high;
+			}
+			if (eof)
+				break;
+			free_p = high = cma_free = 0;
+			continue;
+		}
+		if (sscanf(line, " pages free %ld", &v) == 1)
+			free_p = v;
+		else if (sscanf(line, " high %ld", &v) == 1)
+			high = v;
+		else if (sscanf(line, " nr_free_cma %ld", &v) == 1)
+			cma_free = v;
+	}
+	fclose(f);
+	if (!seen_cma)
+		return NULL;
+	v = before + (in_zone > 0 ? in_zone : 0);
+	if (v <= 0)
+		return NULL;
+	b = map_anon((size_t)v * PAGE, PROT_READ | PROT_WRITE);
+	if (!b)
+		return NULL;
+	memset(b, 0x5a, (size_t)v * PAGE);
+	*len = (size_t)v * PAGE;
+	return b;
+}
+
 int zones_load(struct zone_range *z, int max)
 {
 	FILE *f = fopen("/proc/zoneinfo", "r");

@@ -50,6 +50,11 @@ int zones_load(struct zone_range *z, int max);
  * outside CMA and (a lower bound of) the file LRU outside CMA.
  */
 void pinnable_zone_kb(long *free_kb, long *file_kb);
+/*
+ * Touched anonymous memory (*len bytes, munmap() it) that leaves about half
+ * of the next movable allocations to the CMA area; NULL if not needed.
+ */
+void *cma_ballast(size_t *len);
 const char *zone_of_pfn(const struct zone_range *z, int n, uint64_t pfn);
 bool have_zone(const struct zone_range *z, int n, const char *name);
 
