@@ -165,4 +165,20 @@ static inline pgprot_t pinmem_dma_mmap_prot(pgprot_t prot)
 	dma_buf_unmap_attachment(at, sgt, dir)
 #endif
 
+/*
+ * get_user_pages() and pin_user_pages() lost their vmas argument in 6.5
+ * (gup_test.c: the kernel's GUP, as the kernel's gup_test calls it).
+ */
+#ifdef PINMEM_HAVE_GUP_VMAS
+#define pinmem_get_user_pages(start, nr, flags, pages) \
+	get_user_pages(start, nr, flags, pages, NULL)
+#define pinmem_pin_user_pages(start, nr, flags, pages) \
+	pin_user_pages(start, nr, flags, pages, NULL)
+#else
+#define pinmem_get_user_pages(start, nr, flags, pages) \
+	get_user_pages(start, nr, flags, pages)
+#define pinmem_pin_user_pages(start, nr, flags, pages) \
+	pin_user_pages(start, nr, flags, pages)
+#endif
+
 #endif /* _PINMEM_COMPAT_H */

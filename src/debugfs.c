@@ -19,7 +19,7 @@
 
 #include "pinmem.h"
 
-static struct dentry *pinmem_debugfs_dir;
+struct dentry *pinmem_debugfs_dir;
 
 struct pins_iter {
 	u32 ctx_id;		/* cursor: context of the current line */

@@ -133,16 +133,20 @@ struct pinmem_ctx *pinmem_ctx_find(u32 *id)
 	return ctx;
 }
 
-static int pinmem_open(struct inode *inode, struct file *file)
+/*
+ * A context bound to the caller's mm and user, in the registry (so debugfs
+ * lists its pins): one per open of /dev/pinmem, and of gup_test (gup_test.c).
+ */
+struct pinmem_ctx *pinmem_ctx_create(void)
 {
 	struct pinmem_ctx *ctx;
 	int ret;
 
 	if (!current->mm)
-		return -EINVAL;
+		return ERR_PTR(-EINVAL);
 	ctx = kzalloc(sizeof(*ctx), PINMEM_GFP);
 	if (!ctx)
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	pinmem_ctx_init(ctx, current->mm, get_uid(current_user()));
 	mmgrab(ctx->mm);
 
@@ -154,20 +158,18 @@ static int pinmem_open(struct inode *inode, struct file *file)
 		goto free;
 
 	atomic_long_inc(&pinmem_stats.contexts);
-	file->private_data = ctx;
-	return 0;
+	return ctx;
 
 free:
 	free_uid(ctx->user);
 	mmdrop(ctx->mm);
 	kfree(ctx);
-	return ret;
+	return ERR_PTR(ret);
 }
 
-static int pinmem_release(struct inode *inode, struct file *file)
+/* The last reference to @ctx went: release everything it holds. */
+void pinmem_ctx_destroy(struct pinmem_ctx *ctx)
 {
-	struct pinmem_ctx *ctx = file->private_data;
-
 	/* After this no debugfs reader can find the context. */
 	mutex_lock(&pinmem_registry_lock);
 	xa_erase(&pinmem_ctxs, ctx->id);
@@ -179,6 +181,21 @@ static int pinmem_release(struct inode *inode, struct file *file)
 	free_uid(ctx->user);
 	mmdrop(ctx->mm);
 	kfree(ctx);
+}
+
+static int pinmem_open(struct inode *inode, struct file *file)
+{
+	struct pinmem_ctx *ctx = pinmem_ctx_create();
+
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	file->private_data = ctx;
+	return 0;
+}
+
+static int pinmem_release(struct inode *inode, struct file *file)
+{
+	pinmem_ctx_destroy(file->private_data);
 	return 0;
 }
 
@@ -345,6 +362,7 @@ static int __init pinmem_init(void)
 	if (ret)
 		goto unregister_pdev;
 	pinmem_debugfs_init();
+	pinmem_gup_test_init();
 
 	pinmem_misc.mode = pinmem_dev_mode & 0666;
 	ret = misc_register(&pinmem_misc);
@@ -357,6 +375,7 @@ static int __init pinmem_init(void)
 	return 0;
 
 debugfs_exit:
+	pinmem_gup_test_exit();
 	pinmem_debugfs_exit();
 	pinmem_contig_exit();
 unregister_pdev:
@@ -367,6 +386,7 @@ unregister_pdev:
 static void __exit pinmem_exit(void)
 {
 	misc_deregister(&pinmem_misc);
+	pinmem_gup_test_exit();
 	pinmem_debugfs_exit();
 	pinmem_contig_exit();
 	platform_device_unregister(pinmem_dma_pdev);

@@ -195,6 +195,8 @@ extern const char * const pinmem_zone_names[PINMEM_ZONE_SLOTS];
 /* Context registry (main.c), walked by debugfs under the registry lock. */
 extern struct mutex pinmem_registry_lock;
 struct pinmem_ctx *pinmem_ctx_find(u32 *id);
+struct pinmem_ctx *pinmem_ctx_create(void);
+void pinmem_ctx_destroy(struct pinmem_ctx *ctx);
 
 /* pin.c */
 struct user_struct;
@@ -278,5 +280,10 @@ static inline int pinmem_bench_bare(struct pinmem_ctx *ctx,
 /* debugfs.c */
 void pinmem_debugfs_init(void);
 void pinmem_debugfs_exit(void);
+extern struct dentry *pinmem_debugfs_dir;
+
+/* gup_test.c: the kernel's gup_test ABI, with the gup_test=1 parameter */
+void pinmem_gup_test_init(void);
+void pinmem_gup_test_exit(void);
 
 #endif /* _PINMEM_H */
