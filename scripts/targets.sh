@@ -250,7 +250,9 @@ target_amd64_bpo() {
 	# nokaslr: a 512 MiB area in 1 GiB needs the kernel image out of its
 	# way; where KASLR put it mid-memory, "cma: Failed to reserve 512 MiB"
 	# (seen at 0d2d910), and test_cma fails
-	T_BOOT_PARAMS="cma=512M nokaslr"
+	# pm_upstream=all: tests/test_upstream runs the selftests' whole
+	# run_vmtests.sh -a gup_test matrix here (240 runs, about 4 minutes)
+	T_BOOT_PARAMS="cma=512M nokaslr pm_upstream=all"
 	T_BENCH_BOOT_PARAMS="cma=2048M nokaslr"
 }
 

@@ -65,8 +65,11 @@ static size_t buffer_len(void)
 /*
  * A buffer about half of whose pages are in CMA, on every kernel: filled
  * behind cma_ballast(), which leaves the next allocations to the CMA area.
+ * The ballast is released, or handed to the caller in @keep (@keep_len
+ * bytes; NULL if there was none).
  */
-static char *cma_buffer(size_t len, uint32_t seed, size_t *in_cma)
+static char *cma_buffer_keep(size_t len, uint32_t seed, size_t *in_cma,
+			     void **keep, size_t *keep_len)
 {
 	size_t blen;
 	void *ballast = cma_ballast(&blen);
@@ -76,12 +79,21 @@ static char *cma_buffer(size_t len, uint32_t seed, size_t *in_cma)
 		fill_pattern(buf, len, seed);
 		*in_cma = pages_in_phys_range(buf, len, cma_start, cma_end);
 	}
-	if (ballast) {
-		diag("(behind %zu MiB of ballast, released before pinning)",
-		     blen >> 20);
+	if (ballast)
+		diag("(behind %zu MiB of ballast%s)", blen >> 20,
+		     keep ? ", kept" : ", released before pinning");
+	if (keep) {
+		*keep = ballast;
+		*keep_len = blen;
+	} else if (ballast) {
 		munmap(ballast, blen);
 	}
 	return buf;
+}
+
+static char *cma_buffer(size_t len, uint32_t seed, size_t *in_cma)
+{
+	return cma_buffer_keep(len, seed, in_cma, NULL, NULL);
 }
 
 static int t_cma_area(void)
@@ -217,63 +229,130 @@ static size_t movable_not_cma(const char *buf, size_t len)
 }
 
 /*
+ * What the module keeps back of the zones a pin can use (pin.c's
+ * pinnable_available_pages()): their high watermark and the lowmem reserve
+ * against ZONE_NORMAL allocations, in kB.
+ */
+static long pinnable_reserve_kb(void)
+{
+	FILE *f = fopen("/proc/zoneinfo", "re");
+	char line[512], zone[32] = "", *p;
+	int idx = -1, normal = -1;
+	long sum = 0, v;
+	bool take = false;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %*d, zone %31s", zone) == 1) {
+			idx++;
+			if (!strcmp(zone, "Normal"))
+				normal = idx;
+			take = strcmp(zone, "Movable") && strcmp(zone, "HighMem");
+		} else if (take && sscanf(line, " high %ld", &v) == 1) {
+			sum += v;
+		} else if (take && (p = strstr(line, "protection: (")) && normal >= 0) {
+			int i;
+
+			p += strlen("protection: (");
+			for (i = 0; i < normal && p; i++) {
+				p = strchr(p, ',');
+				if (p)
+					p++;
+			}
+			if (p)
+				sum += strtol(p, NULL, 10);
+		}
+	}
+	if (f)
+		fclose(f);
+	return sum * (long)(PAGE / 1024);
+}
+
+/*
  * More to migrate out of CMA than fits elsewhere: refused with -ENOMEM,
  * nobody OOM-killed (the bare kernel path OOM-kills the pinner). A busy
- * machine: first a long-term pin of a "filler" buffer takes the memory a
- * pin can use down to what the buffer's pages outside CMA need (those in
- * ZONE_MOVABLE migrate too) plus half of what its pages in CMA need, so the
- * buffer fits only if its CMA pages are not counted.
+ * machine: the ballast stays (the higher zones full of user memory, so
+ * what comes next lands in the zones a pin can use, HIGHMEM apart), and a
+ * long-term pin of a "filler" buffer takes the memory a pin can use down to
+ * what the buffer's pages outside CMA need (those in ZONE_MOVABLE migrate
+ * too) plus half of what its pages in CMA need: the buffer fits only if its
+ * CMA pages are not counted.
  */
 static int t_pin_too_big_for_non_cma_memory(void)
 {
 	long oom_before = vmstat("oom_kill"), free_kb, file_kb, filler_kb;
-	size_t len, in_cma, other, flen = 0;
-	uint64_t fh = 0;
-	char *buf, *filler = NULL;
-	int fd, ret;
+	size_t len, in_cma, other, flen[3] = { 0 }, blen = 0;
+	uint64_t fh[3] = { 0 };
+	char *buf, *filler[3] = { NULL };
+	void *ballast = NULL;
+	int fd = -1, ret, result = T_FAIL, i, nf = 0;
 
 	REQUIRE_CMA();
 	len = buffer_len();
-	buf = cma_buffer(len, 3, &in_cma);
+	buf = cma_buffer_keep(len, 3, &in_cma, &ballast, &blen);
 	CHECK(buf);
 	other = movable_not_cma(buf, len);
-	pinnable_zone_kb(&free_kb, &file_kb);
-	/* at most what the module counts as available, minus the target */
-	filler_kb = free_kb + file_kb / 2 - (long)(other + in_cma / 2) * (long)(PAGE / 1024);
-	diag("%zu MiB buffer: %zu pages in CMA, %zu in ZONE_MOVABLE outside it; pinnable memory: %ld kB free, %ld kB file; filler %ld kB",
-	     len >> 20, in_cma, other, free_kb, file_kb, filler_kb);
-	if (in_cma < 512)
-		return skip("only %zu pages of the buffer landed in CMA", in_cma);
+	if (in_cma < 512) {
+		result = skip("only %zu pages of the buffer landed in CMA", in_cma);
+		goto out;
+	}
 	fd = pm_open();
-	CHECK(fd >= 0);
-	if (filler_kb > 0) {
-		flen = ((size_t)filler_kb * 1024) & ~(2 * MiB - 1);
-		filler = map_anon(flen, RW);
-		CHECK(filler);
-		memset(filler, 7, flen);
-		ret = pm_pin(fd, filler, flen, PINMEM_PIN_WRITE, &fh, NULL);
+	if (fd < 0)
+		goto out;
+	/*
+	 * Fillers until at most what the module counts as available is left
+	 * of the target (a second and third one correct for what the first
+	 * did not take from the zones a pin can use, HIGHMEM say)
+	 */
+	for (nf = 0; nf < 3; nf++) {
+		pinnable_zone_kb(&free_kb, &file_kb);
+		filler_kb = free_kb + file_kb / 2 - pinnable_reserve_kb() -
+			    (long)(other + in_cma / 2) * (long)(PAGE / 1024);
+		diag("%zu MiB buffer: %zu pages in CMA, %zu in ZONE_MOVABLE outside it; pinnable memory: %ld kB free, %ld kB file; filler %ld kB",
+		     len >> 20, in_cma, other, free_kb, file_kb, filler_kb);
+		if (filler_kb < (long)(in_cma / 8 * (PAGE / 1024)))
+			break;
+		flen[nf] = ((size_t)filler_kb * 1024) & ~(MiB - 1);
+		filler[nf] = map_anon(flen[nf], RW);
+		if (!filler[nf])
+			goto out;
+		memset(filler[nf], 7, flen[nf]);
+		ret = pm_pin(fd, filler[nf], flen[nf], PINMEM_PIN_WRITE, &fh[nf], NULL);
 		if (ret) {
-			close(fd);
-			munmap(filler, flen);
-			munmap(buf, len);
-			return skip("the %zu MiB filler pin itself failed: %s",
-				    flen >> 20, strerror(-ret));
+			result = skip("the %zu MiB filler pin itself failed: %s",
+				      flen[nf] >> 20, strerror(-ret));
+			munmap(filler[nf], flen[nf]);
+			filler[nf] = NULL;
+			goto out;
 		}
 	}
 	ret = pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL);
 	pinnable_zone_kb(&free_kb, &file_kb);
 	diag("PIN of the buffer: %d (%s); pinnable memory now %ld kB free, %ld kB file",
 	     ret, strerror(-ret), free_kb, file_kb);
-	CHECK_EQ(ret, -ENOMEM);
-	CHECK_EQ(vmstat("oom_kill"), oom_before);
-	CHECK_EQ(check_pattern(buf, len, 3), 0);
-	if (filler)
-		CHECK_EQ(pm_unpin(fd, fh), 0);
-	close(fd);
-	if (filler)
-		munmap(filler, flen);
+	if (ret != -ENOMEM)
+		goto out;
+	if (vmstat("oom_kill") != oom_before) {
+		diag("oom_kill %ld -> %ld", oom_before, vmstat("oom_kill"));
+		goto out;
+	}
+	if (check_pattern(buf, len, 3)) {
+		diag("the buffer's contents changed");
+		goto out;
+	}
+	result = T_PASS;
+out:
+	for (i = 0; i < 3; i++)
+		if (filler[i] && pm_unpin(fd, fh[i]))
+			result = T_FAIL;
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < 3; i++)
+		if (filler[i])
+			munmap(filler[i], flen[i]);
+	if (ballast)
+		munmap(ballast, blen);
 	munmap(buf, len);
-	return T_PASS;
+	return result;
 }
 
 static const struct tcase cases[] = {

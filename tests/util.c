@@ -204,8 +204,10 @@ void pinnable_zone_kb(long *free_kb, long *file_kb)
  *
  * cma_ballast() maps and touches enough anonymous memory (movable, never
  * pinned) to bring the zones tried before the CMA area's (the higher ones,
- * listed after it in /proc/zoneinfo) down to twice their high watermark and
- * the CMA area's zone down to just under twice the CMA area's free part:
+ * listed after it in /proc/zoneinfo) down to their low watermark, where the
+ * allocator leaves them for the next zone (what it would take from them
+ * anyway), and the CMA area's zone down to just under twice the CMA area's
+ * free part:
  * what is allocated next comes about half from CMA. munmap() it (*len
  * bytes) once the buffer is filled. NULL with *len 0 if none is needed (or
  * there is no CMA area).
@@ -213,7 +215,7 @@ void pinnable_zone_kb(long *free_kb, long *file_kb)
 void *cma_ballast(size_t *len)
 {
 	FILE *f = fopen("/proc/zoneinfo", "re");
-	long free_p = 0, high = 0, cma_free = 0, before = 0, in_zone = 0, v;
+	long free_p = 0, low = 0, cma_free = 0, before = 0, in_zone = 0, v;
 	bool seen_cma = false;
 	char line[256];
 	void *b;
@@ -231,18 +233,18 @@ void *cma_ballast(size_t *len)
 				seen_cma = true;
 				before = 0;
 				in_zone = free_p - 2 * cma_free + 256;
-			} else if (seen_cma && free_p > 2 * high) {
-				before += free_p - 2 * high;
+			} else if (seen_cma && free_p > low) {
+				before += free_p - low;
 			}
 			if (eof)
 				break;
-			free_p = high = cma_free = 0;
+			free_p = low = cma_free = 0;
 			continue;
 		}
 		if (sscanf(line, " pages free %ld", &v) == 1)
 			free_p = v;
-		else if (sscanf(line, " high %ld", &v) == 1)
-			high = v;
+		else if (sscanf(line, " low %ld", &v) == 1)
+			low = v;
 		else if (sscanf(line, " nr_free_cma %ld", &v) == 1)
 			cma_free = v;
 	}
