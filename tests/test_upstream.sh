@@ -51,7 +51,7 @@ known() {
 		;;
 	*"|cow|R/O longterm GUP"*" pin ... with memfd hugetlb"*)
 		[ "$unpinnable" = 1 ] &&
-			echo "a huge page of a private hugetlb memfd mapping in ZONE_MOVABLE or CMA is not pinned long-term: the kernel's own gup_test fails this case the same way on 6.12.117 (debug612, CONFIG_GUP_TEST=y); on 7.3 not measured against the kernel's (Debian's 7.3 has no CONFIG_GUP_TEST)"
+			echo "a huge page of a private hugetlb memfd mapping in ZONE_MOVABLE or CMA is not pinned long-term: the kernel's own gup_test fails this case the same way on 6.12.117 (debug612, CONFIG_GUP_TEST=y); on 7.3 not measured against the kernel's (Debian's 7.3 has no CONFIG_GUP_TEST), whose long-term-pin migration path reads as 6.12's"
 		;;
 	esac
 }
