@@ -362,7 +362,6 @@ static int __init pinmem_init(void)
 	if (ret)
 		goto unregister_pdev;
 	pinmem_debugfs_init();
-	pinmem_gup_test_init();
 
 	pinmem_misc.mode = pinmem_dev_mode & 0666;
 	ret = misc_register(&pinmem_misc);
@@ -372,10 +371,11 @@ static int __init pinmem_init(void)
 	}
 	pr_info("version %s, ABI %d, /dev/pinmem ready\n", PINMEM_VERSION,
 		PINMEM_ABI_VERSION);
+	/* last too: nothing below can fail, and an open fd holds the module */
+	pinmem_gup_test_init();
 	return 0;
 
 debugfs_exit:
-	pinmem_gup_test_exit();
 	pinmem_debugfs_exit();
 	pinmem_contig_exit();
 unregister_pdev:
