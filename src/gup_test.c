@@ -13,7 +13,8 @@
  *    pinmem refuses to pin long-term (-EOPNOTSUPP) is -EFAULT here, the
  *    errno GUP gives for it.
  *  - PIN_LONGTERM_BENCHMARK pins through PIN and UNPIN too, one pin per
- *    nr_pages_per_call pages.
+ *    nr_pages_per_call pages; like the kernel's GUP benchmarks it reports
+ *    what it pinned in .size, and a shortfall is not an ioctl error.
  *  - The other benchmark and basic ioctls call the kernel's GUP as gup_test
  *    does, and check what it returned; DUMP_USER_PAGES_TEST dump_page()s.
  *
@@ -137,8 +138,16 @@ static int longterm_bench(struct gup_test_file *g, struct pinmem_gup_test *gt,
 	}
 	gt->put_delta_usec = ktime_us_delta(ktime_get(), t);
 	kvfree(handles);
-	/* as gup_test: a partial result is reported in .size, not as an error */
-	return done ? 0 : pinmem_errno_to_gup(ret);
+	/*
+	 * As gup_test: what was pinned is reported in .size, a shortfall is
+	 * not an error of the ioctl (a benchmark of huge pages that must all
+	 * leave CMA can find too few free huge pages outside it). Said in the
+	 * log, for whoever wonders about a short .size.
+	 */
+	if (ret)
+		pr_info_ratelimited("gup_test: PIN_LONGTERM_BENCHMARK pinned %lu of %lu pages: %d\n",
+				    done, nr_pages, ret);
+	return 0;
 }
 
 /* What the kernel's GUP returned is what was asked for. */
