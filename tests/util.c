@@ -148,9 +148,15 @@ long meminfo_kb(const char *key)
 	return v;
 }
 
+/* A zone a long-term pin can keep pages in: not Movable, not HighMem (GFP_USER cannot use them). */
+static bool pinnable_zone(const char *name)
+{
+	return strcmp(name, "Movable") && strcmp(name, "HighMem");
+}
+
 /*
- * Of the zones a long-term pin can keep pages in (not Movable, not HighMem:
- * GFP_USER cannot use them), from /proc/zoneinfo, in kB: the free pages
+ * Of the zones a long-term pin can keep pages in (pinnable_zone()), from
+ * /proc/zoneinfo, in kB: the free pages
  * outside CMA, and the file LRU pages that must lie outside CMA (those
  * that cannot all fit in the CMA pages in use: a lower bound).
  */
@@ -172,7 +178,7 @@ void pinnable_zone_kb(long *free_kb, long *file_kb)
 			}
 			if (eof)
 				break;
-			take = strcmp(zone, "Movable") && strcmp(zone, "HighMem");
+			take = pinnable_zone(zone);
 			file = cma = cma_free = 0;
 			continue;
 		}
@@ -195,6 +201,45 @@ void pinnable_zone_kb(long *free_kb, long *file_kb)
 }
 
 /*
+ * What the module keeps back of the zones a pin can use (pin.c's
+ * pinnable_available_pages()): their high watermark and the lowmem reserve
+ * against ZONE_NORMAL allocations, in kB.
+ */
+long pinnable_reserve_kb(void)
+{
+	FILE *f = fopen("/proc/zoneinfo", "re");
+	char line[512], zone[32] = "", *p;
+	int idx = -1, normal = -1;
+	long sum = 0, v;
+	bool take = false;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %*d, zone %31s", zone) == 1) {
+			idx++;
+			if (!strcmp(zone, "Normal"))
+				normal = idx;
+			take = pinnable_zone(zone);
+		} else if (take && sscanf(line, " high %ld", &v) == 1) {
+			sum += v;
+		} else if (take && (p = strstr(line, "protection: (")) && normal >= 0) {
+			int i;
+
+			p += strlen("protection: (");
+			for (i = 0; i < normal && p; i++) {
+				p = strchr(p, ',');
+				if (p)
+					p++;
+			}
+			if (p)
+				sum += strtol(p, NULL, 10);
+		}
+	}
+	if (f)
+		fclose(f);
+	return sum * (long)(PAGE / 1024);
+}
+
+/*
  * Movable allocations take pages from a zone's CMA area only once its free
  * part is over half of the zone's free memory (the page allocator's
  * balancing in __rmqueue()), or once the rest of the zone, and every zone
@@ -207,8 +252,7 @@ void pinnable_zone_kb(long *free_kb, long *file_kb)
  * listed after it in /proc/zoneinfo) down to their low watermark, where the
  * allocator leaves them for the next zone (what it would take from them
  * anyway), and the CMA area's zone down to just under twice the CMA area's
- * free part:
- * what is allocated next comes about half from CMA. munmap() it (*len
+ * free part: what is allocated next comes about half from CMA. munmap() it (*len
  * bytes) once the buffer is filled. NULL with *len 0 if none is needed (or
  * there is no CMA area).
  */
@@ -229,7 +273,7 @@ void *cma_ballast(size_t *len)
 		if (eof || !strncmp(line, "Node ", 5)) {
 			/* the zone just read */
 			if (cma_free > 0) {
-				/* a later CMA zone is tried before this one */
+				/* only the zones after it are tried before it */
 				seen_cma = true;
 				before = 0;
 				in_zone = free_p - 2 * cma_free + 256;

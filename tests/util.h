@@ -50,6 +50,8 @@ int zones_load(struct zone_range *z, int max);
  * outside CMA and (a lower bound of) the file LRU outside CMA.
  */
 void pinnable_zone_kb(long *free_kb, long *file_kb);
+/* What pinmem keeps back of those zones (high watermarks, lowmem reserve), in kB */
+long pinnable_reserve_kb(void);
 /*
  * Touched anonymous memory (*len bytes, munmap() it) that leaves about half
  * of the next movable allocations to the CMA area; NULL if not needed.
