@@ -264,7 +264,43 @@ static int open_fail_nth(int *nthfd)
  * that grows the run array fails for some n of fail-nth. Sweep n over the
  * whole PIN: every failed PIN must be a clean ENOMEM and leave the kernel's
  * pin counters where they were.
+ *
+ * The THPs are faulted last to first, each followed by one of the other
+ * buffer's: the buddy allocator hands out ascending blocks, so faulting in
+ * address order could (and on debug612 once did) give THPs that follow
+ * each other in memory too, one run for the whole buffer, and nothing for
+ * the sweep to fail half-way.
  */
+/* How many physically contiguous extents back [addr, addr + len) (root). */
+static long phys_extents(int fd, void *addr, size_t len)
+{
+	static uint64_t pfns[1024];
+	size_t n = len / PAGE, i, j;
+	uint64_t h = 0, prev = 0;
+	long ext = 0;
+
+	if (pm_pin(fd, addr, len, PINMEM_PIN_SHORTTERM, &h, NULL))
+		return -1;
+	for (i = 0; i < n; i += j) {
+		struct pinmem_query_args q = {
+			.handle = h, .flags = PINMEM_QUERY_PFNS, .pfns = (uintptr_t)pfns,
+			.pfn_first = i, .nr_pfns = 1024,
+		};
+
+		if (pm_query(fd, &q) || !q.nr_pfns) {
+			ext = -1;
+			break;
+		}
+		for (j = 0; j < q.nr_pfns; j++) {
+			if ((!i && !j) || pfns[j] != prev + 1)
+				ext++;
+			prev = pfns[j];
+		}
+	}
+	pm_unpin(fd, h);
+	return ext;
+}
+
 static int t_runs_rollback(void)
 {
 	const size_t huge = 2 * MiB, nhuge = 80, len = nhuge * huge;
@@ -287,7 +323,7 @@ static int t_runs_rollback(void)
 		return skip("madvise(MADV_HUGEPAGE): %s", strerror(errno));
 	}
 	/* each THP faulted between two of another buffer: one run per THP */
-	for (i = 0; i < nhuge; i++) {
+	for (i = nhuge; i-- > 0;) {
 		memset(buf + i * huge, 0x5a, huge);
 		gap[i * huge] = 1;
 	}
@@ -315,9 +351,10 @@ static int t_runs_rollback(void)
 			if (left > 0) {	/* PIN made fewer than nth allocations */
 				diag("PIN needs %d injectable allocations; %ld of the %d "
 				     "failed PINs failed after pinning pages; %llu of %llu "
-				     "pages in THPs", nth - 1, mid_walk, nth - 1,
-				     (unsigned long long)q.nr_huge,
-				     (unsigned long long)q.nr_pages);
+				     "pages in THPs, in %ld extents of memory", nth - 1,
+				     mid_walk, nth - 1, (unsigned long long)q.nr_huge,
+				     (unsigned long long)q.nr_pages,
+				     phys_extents(fd, start, len - huge));
 				if (q.nr_huge * 2 < q.nr_pages) {
 					ret = skip("no THPs (%llu of %llu pages huge): the batches do not merge",
 						   (unsigned long long)q.nr_huge,
