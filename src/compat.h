@@ -181,4 +181,14 @@ static inline pgprot_t pinmem_dma_mmap_prot(pgprot_t prot)
 	pin_user_pages(start, nr, flags, pages)
 #endif
 
+/*
+ * Tracepoints: __assign_str() lost its source argument in 6.10 (the
+ * source is the one given to __string()).
+ */
+#ifdef PINMEM_HAVE_ASSIGN_STR_SRC
+#define pinmem_trace_assign_str(dst, src)	__assign_str(dst, src)
+#else
+#define pinmem_trace_assign_str(dst, src)	__assign_str(dst)
+#endif
+
 #endif /* _PINMEM_COMPAT_H */

@@ -22,6 +22,9 @@
 
 #include "pinmem.h"
 
+#define CREATE_TRACE_POINTS
+#include "pinmem_trace.h"
+
 #define PINMEM_VERSION	"0.1.0"
 
 struct pinmem_stats pinmem_stats;
@@ -333,6 +336,7 @@ static const struct file_operations pinmem_fops = {
 	.mmap = pinmem_mmap,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
+	.show_fdinfo = pinmem_show_fdinfo,
 };
 
 static struct miscdevice pinmem_misc = {

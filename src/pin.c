@@ -38,6 +38,7 @@
 
 #include "compat.h"
 #include "pinmem.h"
+#include "pinmem_trace.h"
 
 const char * const pinmem_zone_names[PINMEM_ZONE_SLOTS] = {
 	[PINMEM_ZONE_DMA] = "DMA",
@@ -377,6 +378,7 @@ static unsigned long pinnable_available_pages(void)
 struct fit_walk {
 	struct page **pages;
 	unsigned long need;
+	bool present_only;	/* count only present pages to migrate */
 };
 
 /*
@@ -404,7 +406,7 @@ static int fit_seg_count(unsigned long start, unsigned long end,
 		}
 		start += (unsigned long)n << PAGE_SHIFT;
 		if (n < batch) {
-			w->need++;
+			w->need += !w->present_only;
 			start += PAGE_SIZE;
 		}
 		if (fatal_signal_pending(current))
@@ -553,17 +555,23 @@ int pinmem_check_range(u64 addr, u64 length, unsigned long *nr_pages)
  * again, as another thread may pin in between).
  */
 static int reserve(struct pinmem_ctx *ctx, bool by_addr, unsigned long start,
-		   unsigned long nr_pages)
+		   unsigned long nr_pages, int *why)
 {
 	unsigned long end = start + (nr_pages << PAGE_SHIFT);
 	int ret = 0;
 
 	mutex_lock(&ctx->lock);
-	if (by_addr && find_overlap(ctx, start, end))
+	if (by_addr && find_overlap(ctx, start, end)) {
 		ret = -EEXIST;
-	else if (ctx->nr_pins >= pinmem_max_pins ||
-		 (pinmem_max_pages && ctx->nr_pages + nr_pages > pinmem_max_pages))
+		*why = PINMEM_REFUSE_OVERLAP;
+	} else if (ctx->nr_pins >= pinmem_max_pins) {
 		ret = -ENOMEM;
+		*why = PINMEM_REFUSE_MAX_PINS;
+	} else if (pinmem_max_pages &&
+		   ctx->nr_pages + nr_pages > pinmem_max_pages) {
+		ret = -ENOMEM;
+		*why = PINMEM_REFUSE_MAX_PAGES;
+	}
 	if (!ret) {
 		ctx->nr_pins++;
 		ctx->nr_pages += nr_pages;
@@ -582,18 +590,20 @@ static void unreserve(struct pinmem_ctx *ctx, unsigned long nr_pages)
 
 /*
  * reserve() and charge the pages to the user (RLIMIT_MEMLOCK) and the mm;
- * undone by pin_unreserve().
+ * undone by pin_unreserve(). On failure *@why says which limit it was.
  */
 static int pin_reserve(struct pinmem_ctx *ctx, bool by_addr,
-		       unsigned long start, unsigned long nr_pages)
+		       unsigned long start, unsigned long nr_pages, int *why)
 {
-	int ret = reserve(ctx, by_addr, start, nr_pages);
+	int ret = reserve(ctx, by_addr, start, nr_pages, why);
 
 	if (ret)
 		return ret;
 	ret = pinmem_account(ctx->user, ctx->mm, nr_pages);
-	if (ret)
+	if (ret) {
+		*why = PINMEM_REFUSE_RLIMIT;
 		unreserve(ctx, nr_pages);
+	}
 	return ret;
 }
 
@@ -654,6 +664,7 @@ static int pin_publish(struct pinmem_ctx *ctx, struct pinmem_pin *pin,
 	if (!ret) {
 		*handle = pin->handle;
 		*nr_pages = n;
+		trace_pin(ctx->id, pin->handle, pin->uaddr, n, pin->flags);
 	}
 	mutex_unlock(&ctx->lock);
 	if (ret) {
@@ -665,7 +676,32 @@ static int pin_publish(struct pinmem_ctx *ctx, struct pinmem_pin *pin,
 	return ret;
 }
 
-int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
+/*
+ * pin_range() for a long-term pin while pinmem:migrate is traced: count the
+ * pages present in ZONE_MOVABLE or CMA before (GUP-fast, no faults), and
+ * time the pin that moves them. Pages the pin faults in are not counted.
+ */
+static int pin_range_traced(struct pinmem_ctx *ctx, struct pinmem_pin *pin,
+			    unsigned int gup_flags, struct page **batch)
+{
+	struct fit_walk w = { .pages = batch, .present_only = true };
+	u64 t0;
+	int ret;
+
+	ret = walk_segments(pin->mm, pin->uaddr, pin->nr_pages, gup_flags,
+			    fit_seg_count, &w);
+	if (ret)
+		return ret;
+	t0 = ktime_get_ns();
+	ret = pin_range(pin, gup_flags, batch);
+	if (!ret && w.need)
+		trace_migrate(ctx->id, pin->uaddr, pin->nr_pages, w.need,
+			      ktime_get_ns() - t0);
+	return ret;
+}
+
+static int pin_user_range(struct pinmem_ctx *ctx, struct pinmem_pin_args *args,
+			  int *why)
 {
 	bool write = args->flags & PINMEM_PIN_WRITE;
 	bool longterm = !(args->flags & PINMEM_PIN_SHORTTERM);
@@ -678,44 +714,61 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 
 	if (args->flags & ~PINMEM_PIN_FLAGS)
 		return -EINVAL;
-	if (!longterm && !capable(CAP_SYS_ADMIN))
+	if (!longterm && !capable(CAP_SYS_ADMIN)) {
+		*why = PINMEM_REFUSE_PERM;
 		return -EPERM;
+	}
 	ret = pinmem_check_range(args->addr, args->length, &nr_pages);
 	if (ret)
 		return ret;
 	/* GUP untags too: the trees must see the address GUP sees */
 	addr = untagged_addr((unsigned long)args->addr);
-	if (nr_pages > totalram_pages())
+	if (nr_pages > totalram_pages()) {
+		*why = PINMEM_REFUSE_TOO_BIG;
 		return -ENOMEM;
+	}
 
-	ret = pin_reserve(ctx, true, addr, nr_pages);
+	ret = pin_reserve(ctx, true, addr, nr_pages, why);
 	if (ret)
 		return ret;
+	*why = PINMEM_REFUSE_NOMEM;
 	ret = -ENOMEM;
 	scratch = kmalloc_array(PINMEM_PIN_BATCH, sizeof(*scratch), GFP_KERNEL);
 	if (!scratch)
 		goto unreserve;
 	if (longterm) {
 		ret = 0;
-		if (PINMEM_HUGETLB_CANNOT_MIGRATE)
+		if (PINMEM_HUGETLB_CANNOT_MIGRATE) {
 			ret = walk_segments(ctx->mm, addr, nr_pages, gup_flags,
 					    hugetlb_seg_check, scratch);
+			*why = ret == -EOPNOTSUPP ? PINMEM_REFUSE_HUGETLB :
+						    PINMEM_REFUSE_GUP;
+		}
 		/* Only a long-term pin migrates pages out of ZONE_MOVABLE/CMA. */
-		if (!ret)
+		if (!ret) {
 			ret = check_fit(ctx->mm, addr, nr_pages, gup_flags, scratch);
+			*why = ret == -ENOMEM ? PINMEM_REFUSE_FIT :
+						PINMEM_REFUSE_GUP;
+		}
 		if (ret)
 			goto free_scratch;
 	}
 
+	*why = PINMEM_REFUSE_NOMEM;
 	ret = -ENOMEM;
 	pin = pin_alloc(ctx, addr, nr_pages, args->flags);
 	if (!pin)
 		goto free_scratch;
-	ret = pin_range(pin, gup_flags, scratch);
+	*why = PINMEM_REFUSE_GUP;
+	if (longterm && trace_migrate_enabled() && pinmem_have_unpinnable(true))
+		ret = pin_range_traced(ctx, pin, gup_flags, scratch);
+	else
+		ret = pin_range(pin, gup_flags, scratch);
 	if (ret)
 		goto free;
 	kfree(scratch);
 	scratch = NULL;
+	*why = PINMEM_REFUSE_NOMEM;
 	ret = pin_publish(ctx, pin, &args->handle, &args->nr_pages);
 	if (ret)
 		goto release;
@@ -732,13 +785,25 @@ unreserve:
 	return ret;
 }
 
+int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
+{
+	int why = PINMEM_REFUSE_ARGS;
+	int ret = pin_user_range(ctx, args, &why);
+
+	if (ret)
+		trace_refuse(ctx->id, args->addr, args->length >> PAGE_SHIFT,
+			     args->flags, why, ret);
+	return ret;
+}
+
 /*
  * PIN_MEMFD: the pages of a memfd range (memfd.c), under the same limits
  * and charges as PIN. memfd_pin_folios() migrates out of ZONE_MOVABLE/CMA
  * itself and is not killable; the fit check of PIN does not apply (there
  * is no mapping to walk): what cannot be migrated fails with its errno.
  */
-int pinmem_pin_memfd(struct pinmem_ctx *ctx, struct pinmem_pin_memfd_args *args)
+static int pin_memfd_range(struct pinmem_ctx *ctx,
+			   struct pinmem_pin_memfd_args *args, int *why)
 {
 	bool write = args->flags & PINMEM_PIN_WRITE;
 	unsigned long nr_pages;
@@ -757,19 +822,23 @@ int pinmem_pin_memfd(struct pinmem_ctx *ctx, struct pinmem_pin_memfd_args *args)
 	    check_add_overflow(args->offset, args->length, &end) ||
 	    end > LLONG_MAX)
 		return -EINVAL;
-	if (args->length >> PAGE_SHIFT > totalram_pages())
+	if (args->length >> PAGE_SHIFT > totalram_pages()) {
+		*why = PINMEM_REFUSE_TOO_BIG;
 		return -ENOMEM;
+	}
 	nr_pages = args->length >> PAGE_SHIFT;
 	file = fget(args->memfd);
 	if (!file)
 		return -EBADF;
 	ret = -EACCES;
+	*why = PINMEM_REFUSE_PERM;
 	if (write && !(file->f_mode & FMODE_WRITE))
 		goto put_file;
 
-	ret = pin_reserve(ctx, false, 0, nr_pages);
+	ret = pin_reserve(ctx, false, 0, nr_pages, why);
 	if (ret)
 		goto put_file;
+	*why = PINMEM_REFUSE_NOMEM;
 	ret = -ENOMEM;
 	scratch = kmalloc_array(PINMEM_PIN_BATCH, sizeof(*scratch), GFP_KERNEL);
 	if (!scratch)
@@ -777,11 +846,13 @@ int pinmem_pin_memfd(struct pinmem_ctx *ctx, struct pinmem_pin_memfd_args *args)
 	pin = pin_alloc(ctx, 0, nr_pages, args->flags | PINMEM_PIN_MEMFD);
 	if (!pin)
 		goto free_scratch;
+	*why = PINMEM_REFUSE_GUP;
 	ret = pinmem_memfd_pin_pages(pin, file, args->offset, scratch);
 	if (ret)
 		goto free;
 	kfree(scratch);
 	scratch = NULL;
+	*why = PINMEM_REFUSE_NOMEM;
 	ret = pin_publish(ctx, pin, &args->handle, &args->nr_pages);
 	if (ret)
 		goto release;
@@ -801,6 +872,17 @@ put_file:
 	return ret;
 }
 
+int pinmem_pin_memfd(struct pinmem_ctx *ctx, struct pinmem_pin_memfd_args *args)
+{
+	int why = PINMEM_REFUSE_ARGS;
+	int ret = pin_memfd_range(ctx, args, &why);
+
+	if (ret)
+		trace_refuse(ctx->id, 0, args->length >> PAGE_SHIFT,
+			     args->flags | PINMEM_PIN_MEMFD, why, ret);
+	return ret;
+}
+
 int pinmem_unpin(struct pinmem_ctx *ctx, struct pinmem_unpin_args *args)
 {
 	struct pinmem_pin *pin;
@@ -810,8 +892,11 @@ int pinmem_unpin(struct pinmem_ctx *ctx, struct pinmem_unpin_args *args)
 
 	mutex_lock(&ctx->lock);
 	pin = pinmem_load_handle(&ctx->pins, args->handle);
-	if (pin)
+	if (pin) {
 		erase_pin(ctx, pin);
+		trace_unpin(ctx->id, pin->handle, pin->uaddr, pin->nr_pages,
+			    atomic_read(&pin->nr_exports));
+	}
 	mutex_unlock(&ctx->lock);
 	if (!pin)
 		return -ENOENT;
@@ -979,6 +1064,8 @@ void pinmem_ctx_release_pins(struct pinmem_ctx *ctx)
 	unsigned long handle;
 
 	xa_for_each(&ctx->pins, handle, pin) {
+		trace_unpin(ctx->id, pin->handle, pin->uaddr, pin->nr_pages,
+			    atomic_read(&pin->nr_exports));
 		pinmem_pin_put(pin);
 		cond_resched();
 	}

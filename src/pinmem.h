@@ -150,6 +150,21 @@ struct pinmem_ctx {
 extern unsigned int pinmem_max_pins;
 extern unsigned long pinmem_max_pages;
 
+/* Why a PIN or PIN_MEMFD was refused: tracepoint pinmem:refuse. */
+enum pinmem_refuse_reason {
+	PINMEM_REFUSE_ARGS,		/* bad flags, range, fd */
+	PINMEM_REFUSE_PERM,		/* privilege or file mode */
+	PINMEM_REFUSE_OVERLAP,		/* overlaps a pin of the context */
+	PINMEM_REFUSE_MAX_PINS,		/* module parameter max_pins */
+	PINMEM_REFUSE_MAX_PAGES,	/* module parameter max_pages */
+	PINMEM_REFUSE_RLIMIT,		/* RLIMIT_MEMLOCK */
+	PINMEM_REFUSE_TOO_BIG,		/* more pages than the machine has */
+	PINMEM_REFUSE_HUGETLB,		/* huge pages this kernel cannot migrate */
+	PINMEM_REFUSE_FIT,		/* what must migrate does not fit */
+	PINMEM_REFUSE_GUP,		/* GUP or the page walk failed */
+	PINMEM_REFUSE_NOMEM,		/* a kernel allocation of pinmem's */
+};
+
 /* Global counters, reported by debugfs "stats". */
 enum pinmem_op {
 	PINMEM_OP_VERSION,
@@ -276,6 +291,10 @@ static inline int pinmem_bench_bare(struct pinmem_ctx *ctx,
 	return -ENOTTY;
 }
 #endif
+
+/* fdinfo.c */
+struct seq_file;
+void pinmem_show_fdinfo(struct seq_file *m, struct file *file);
 
 /* debugfs.c */
 void pinmem_debugfs_init(void);

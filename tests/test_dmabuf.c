@@ -827,6 +827,59 @@ static int t_vgem_import_holds_pages(void)
 }
 
 /*
+ * The dma-buf tracepoints: pinmem:export when the dma-buf is made,
+ * pinmem:attach and pinmem:detach around vgem's import, and
+ * pinmem:export_release when the last reference goes, all naming the
+ * dma-buf's inode (as /proc/pid/fdinfo and debugfs "exports" do).
+ */
+static int t_trace_export_attach(void)
+{
+	const size_t len = 16 * PAGE;
+	char ino[48], pages[32];
+	struct stat st;
+	int fd, dfd = -1, drm, r;
+	uint32_t gh = 0;
+	uint64_t h, n;
+	char *buf, *tr;
+
+	if (need_vgem() == T_SKIP)
+		return T_SKIP;
+	r = trace_start();
+	if (r == -ENOENT)
+		return skip("no /sys/kernel/tracing/events: the kernel has no CONFIG_TRACING");
+	CHECK_EQ(r, 0);
+	drm = open_vgem();
+	fd = pm_open();
+	buf = fresh_buffer(len, 52);
+	CHECK(drm >= 0 && fd >= 0 && buf);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
+	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	CHECK_EQ(fstat(dfd, &st), 0);
+	CHECK_EQ(prime_import(drm, dfd, &gh), 0);
+	close(dfd);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	CHECK_EQ(gem_close(drm, gh), 0);	/* the last reference */
+	close(fd);
+	close(drm);
+	munmap(buf, len);
+	tr = trace_stop();
+	CHECK(tr);
+	snprintf(ino, sizeof(ino), "ino=%lu ", (unsigned long)st.st_ino);
+	snprintf(pages, sizeof(pages), "pages=%zu", len / PAGE);
+	r = trace_find(tr, "export", ino) && trace_find(tr, "export", "kind=pin") &&
+	    trace_find(tr, "attach", ino) && trace_find(tr, "attach", "dev=vgem") &&
+	    trace_find(tr, "detach", ino) &&
+	    trace_find(tr, "export_release", ino) &&
+	    trace_find(tr, "export_release", pages) &&
+	    trace_find(tr, "unpin", "exports=1");
+	if (!r)
+		diag("trace:\n%s", tr);
+	free(tr);
+	CHECK(r);
+	return T_PASS;
+}
+
+/*
  * A second process imports the first one's dma-buf into vgem, gets it
  * back from vgem as a PRIME fd and reads, through it, what the first
  * process wrote into its own pinned memory.
@@ -1544,6 +1597,7 @@ static int t_vivid_refuses_scattered_pin(void)
 
 static const struct tcase cases[] = {
 	{ "export_args", t_export_args },
+	{ "trace_export_attach_release", t_trace_export_attach },
 	{ "export_query_counts", t_export_query_counts },
 	{ "export_efault_leaves_no_fd", t_export_efault_leaves_no_fd },
 	{ "export_outlives_unpin_close_exit", t_export_outlives_unpin_close_exit },

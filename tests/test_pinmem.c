@@ -1490,6 +1490,201 @@ static int t_rmmod_after_close_and_reload(void)
 	return T_PASS;
 }
 
+/* The "pin:" line of handle @h in /proc/self/fdinfo/@fd, or "" */
+static const char *fdinfo_pin_line(int fd, uint64_t h, char *line, size_t len)
+{
+	char path[64], want[48];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	snprintf(want, sizeof(want), "pin:\thandle=%llu ", (unsigned long long)h);
+	line[0] = 0;
+	f = fopen(path, "r");
+	if (!f)
+		return line;
+	while (fgets(line, len, f))
+		if (!strncmp(line, want, strlen(want)))
+			break;
+	if (strncmp(line, want, strlen(want)))
+		line[0] = 0;
+	fclose(f);
+	return line;
+}
+
+/*
+ * /proc/self/fdinfo of a /dev/pinmem fd lists its pins (the owner's view):
+ * the totals, one pin: line per pin with its range, size, flags and
+ * placement, and never a PFN.
+ */
+static int t_fdinfo_lists_pins(void)
+{
+	char *buf = map_anon(8 * PAGE, RW), line[512], want[160], path[64];
+	uint64_t h1, h2;
+	int fd = pm_open();
+	FILE *f;
+
+	CHECK(buf && fd >= 0);
+	memset(buf, 1, 8 * PAGE);
+	CHECK_EQ(fdinfo_value(fd, "pinmem-pins"), 0);
+	CHECK_EQ(fdinfo_value(fd, "pinmem-pins-listed"), 0);
+	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, PINMEM_PIN_WRITE, &h1, NULL), 0);
+	CHECK_EQ(pm_pin(fd, buf + 6 * PAGE, 2 * PAGE, 0, &h2, NULL), 0);
+	CHECK_EQ(fdinfo_value(fd, "pinmem-pins"), 2);
+	CHECK_EQ(fdinfo_value(fd, "pinmem-pinned-pages"), 6);
+	CHECK_EQ(fdinfo_value(fd, "pinmem-contig-buffers"), 0);
+	CHECK_EQ(fdinfo_value(fd, "pinmem-pins-listed"), 2);
+	CHECK(fdinfo_value(fd, "pinmem-user-locked-pages") >= 6);
+	CHECK(fdinfo_value(fd, "pinmem-ctx") >= 0);
+
+	snprintf(want, sizeof(want), "pin:\thandle=%llu start=%p end=%p pages=4 flags=rw exports=0 attachments=0 age_ms=",
+		 (unsigned long long)h1, buf, buf + 4 * PAGE);
+	fdinfo_pin_line(fd, h1, line, sizeof(line));
+	if (strncmp(line, want, strlen(want)))
+		diag("fdinfo: \"%s\", wanted \"%s...\"", line, want);
+	CHECK(!strncmp(line, want, strlen(want)));
+	CHECK(strstr(line, " compound=0 huge=0\n"));
+	snprintf(want, sizeof(want), "pin:\thandle=%llu start=%p end=%p pages=2 flags=r- ",
+		 (unsigned long long)h2, buf + 6 * PAGE, buf + 8 * PAGE);
+	CHECK(!strncmp(fdinfo_pin_line(fd, h2, line, sizeof(line)), want, strlen(want)));
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	CHECK(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "pfn") || strstr(line, "ffff")) {
+			diag("fdinfo shows a PFN or kernel address: %s", line);
+			fclose(f);
+			return T_FAIL;
+		}
+	fclose(f);
+
+	CHECK_EQ(pm_unpin(fd, h1), 0);
+	CHECK_EQ(fdinfo_value(fd, "pinmem-pins"), 1);
+	CHECK_EQ(fdinfo_value(fd, "pinmem-pinned-pages"), 2);
+	CHECK_EQ(*fdinfo_pin_line(fd, h1, line, sizeof(line)), 0);
+	close(fd);
+	munmap(buf, 8 * PAGE);
+	return T_PASS;
+}
+
+/*
+ * pinmem:pin, pinmem:unpin and pinmem:refuse, read back from tracefs: a
+ * pin and its unpin by UNPIN and by close, refusals for an overlap, a bad
+ * range and RLIMIT_MEMLOCK (a child without CAP_IPC_LOCK), each with its
+ * reason and errno.
+ */
+static int t_trace_pin_unpin_refuse(void)
+{
+	char *buf = map_anon(32 * PAGE, RW), want[96], *tr;
+	uint64_t h1 = 0, h2 = 0;
+	int fd, r, status;
+	pid_t pid;
+
+	CHECK(buf);
+	memset(buf, 1, 32 * PAGE);
+	r = trace_start();
+	if (r == -ENOENT)
+		return skip("no /sys/kernel/tracing/events: the kernel has no CONFIG_TRACING");
+	CHECK_EQ(r, 0);
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, PINMEM_PIN_WRITE, &h1, NULL), 0);
+	CHECK_EQ(pm_pin(fd, buf + 2 * PAGE, 4 * PAGE, 0, NULL, NULL), -EEXIST);
+	CHECK_EQ(pm_pin(fd, buf + 1, PAGE, 0, NULL, NULL), -EINVAL);
+	CHECK_EQ(pm_pin(fd, buf + 8 * PAGE, 2 * PAGE, 0, &h2, NULL), 0);
+	CHECK_EQ(pm_unpin(fd, h1), 0);
+	close(fd);		/* unpins h2 */
+
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		struct rlimit rl = { 4 * PAGE, 4 * PAGE };
+		int cfd = pm_open();
+
+		if (cfd < 0 || setrlimit(RLIMIT_MEMLOCK, &rl) || setuid(65534))
+			_exit(10);
+		_exit(pm_pin(cfd, buf + 16 * PAGE, 8 * PAGE, 0, NULL, NULL) == -ENOMEM ? 0 : 11);
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	tr = trace_stop();
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(tr);
+
+	r = 1;
+	snprintf(want, sizeof(want), "handle=%llu start=%p pages=4 flags=write",
+		 (unsigned long long)h1, buf);
+	r &= !!trace_find(tr, "pin", want);
+	snprintf(want, sizeof(want), "handle=%llu start=%p pages=4 exports=0",
+		 (unsigned long long)h1, buf);
+	r &= !!trace_find(tr, "unpin", want);
+	snprintf(want, sizeof(want), "handle=%llu start=%p pages=2 exports=0",
+		 (unsigned long long)h2, buf + 8 * PAGE);
+	r &= !!trace_find(tr, "unpin", want);
+	snprintf(want, sizeof(want), "start=%p pages=4 flags= reason=overlap err=-17",
+		 buf + 2 * PAGE);
+	r &= !!trace_find(tr, "refuse", want);
+	r &= !!trace_find(tr, "refuse", "reason=args err=-22");
+	snprintf(want, sizeof(want), "start=%p pages=8 flags= reason=rlimit_memlock err=-12",
+		 buf + 16 * PAGE);
+	r &= !!trace_find(tr, "refuse", want);
+	if (!r)
+		diag("trace:\n%s", tr);
+	free(tr);
+	munmap(buf, 32 * PAGE);
+	CHECK(r);
+	return T_PASS;
+}
+
+/*
+ * pinmem:migrate: a long-term pin of a buffer in ZONE_MOVABLE says how many
+ * of its present pages it moved (all those pagemap showed in Movable) and
+ * how long pinning took.
+ */
+static int t_trace_migrate(void)
+{
+	const size_t len = 4 * MiB;
+	char want[96], *buf, *tr;
+	const char *line, *ns;
+	size_t before;
+	uint64_t h;
+	int fd, r;
+
+	if (need_movable() == T_SKIP)
+		return T_SKIP;
+	buf = movable_buffer(len, 60, &before);
+	CHECK(buf);
+	if (!before) {
+		munmap(buf, len);
+		return skip("no page of the buffer landed in ZONE_MOVABLE");
+	}
+	r = trace_start();
+	if (r == -ENOENT) {
+		munmap(buf, len);
+		return skip("no /sys/kernel/tracing/events: the kernel has no CONFIG_TRACING");
+	}
+	CHECK_EQ(r, 0);
+	fd = pm_open();
+	CHECK(fd >= 0);
+	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
+	CHECK_EQ(pages_in_zone(buf, len, "Movable", NULL), 0);
+	close(fd);
+	tr = trace_stop();
+	CHECK(tr);
+	snprintf(want, sizeof(want), "start=%p pages=%zu moved=%zu ns=", buf,
+		 len / PAGE, before);
+	line = trace_find(tr, "migrate", want);
+	if (!line)
+		diag("%zu pages in Movable before; trace:\n%s", before, tr);
+	ns = line ? strstr(line, " ns=") : NULL;
+	r = ns && strtoull(ns + 4, NULL, 10) > 0;
+	if (line)
+		diag("%.*s", (int)strcspn(line, "\n"), line);
+	free(tr);
+	munmap(buf, len);
+	CHECK(r);
+	return T_PASS;
+}
+
 static const struct tcase cases[] = {
 	{ "version_and_device_node", t_version },
 	{ "pin_migrates_out_of_movable", t_pin_migrates_out_of_movable },
@@ -1506,6 +1701,9 @@ static const struct tcase cases[] = {
 	{ "exit_with_thousands_of_pins", t_exit_with_thousands_of_pins },
 	{ "debugfs_matches_pins", t_debugfs_matches },
 	{ "debugfs_streams_many_pins", t_debugfs_streams_many_pins },
+	{ "fdinfo_lists_pins", t_fdinfo_lists_pins },
+	{ "trace_pin_unpin_refuse", t_trace_pin_unpin_refuse },
+	{ "trace_migrate_out_of_movable", t_trace_migrate },
 	{ "other_context_cannot_use_handles", t_other_context_cannot_use_handles },
 	{ "fd_passed_over_socket_refused", t_fd_passed_over_socket_refused },
 	{ "handles_never_reused", t_handles_never_reused },

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -553,6 +554,106 @@ void cat_file(const char *path)
 	while (fgets(line, sizeof(line), f))
 		printf("#   %s", line);
 	fclose(f);
+}
+
+/* --------------------------------------------------------------- tracefs */
+#define TRACE_INST "/sys/kernel/tracing/instances/pinmem-test"
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int trace_start(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK))
+		return -ENOENT;	/* no tracing in this kernel */
+	if (access("/sys/kernel/tracing/events/pinmem", F_OK))
+		return -ENODEV;	/* but pinmem has no events */
+	rmdir(TRACE_INST);
+	if (mkdir(TRACE_INST, 0700))
+		return -errno;
+	return write_str(TRACE_INST "/events/pinmem/enable", "1");
+}
+
+char *trace_stop(void)
+{
+	size_t len = 0, cap = 65536;
+	char *buf = malloc(cap);
+	ssize_t n;
+	int fd;
+
+	write_str(TRACE_INST "/events/pinmem/enable", "0");
+	fd = open(TRACE_INST "/trace", O_RDONLY);
+	if (buf && fd >= 0) {
+		while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+			len += n;
+			if (cap - len < 4096) {
+				char *b = realloc(buf, cap * 2);
+
+				if (!b)
+					break;
+				buf = b;
+				cap *= 2;
+			}
+		}
+		buf[len] = 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	rmdir(TRACE_INST);
+	return buf;
+}
+
+const char *trace_find(const char *trace, const char *event, const char *has)
+{
+	char needle[64], line[512];
+	const char *p = trace;
+
+	/* "  comm-pid [cpu] flags timestamp: pin: ctx=..." */
+	snprintf(needle, sizeof(needle), " %s: ", event);
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+		size_t n;
+
+		if (!eol)
+			eol = p + strlen(p);
+		n = (size_t)(eol - p) < sizeof(line) ? (size_t)(eol - p) : sizeof(line) - 1;
+		memcpy(line, p, n);
+		line[n] = 0;
+		if (strstr(line, needle) && (!has || strstr(line, has)))
+			return p;
+		p = *eol ? eol + 1 : eol;
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- fdinfo */
+long fdinfo_value(int fd, const char *key)
+{
+	char path[64], line[512];
+	size_t kl = strlen(key);
+	long ret = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			ret = strtol(line + kl + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return ret;
 }
 
 /* Every 8 bytes a distinct value derived from seed and position. */

@@ -112,6 +112,19 @@ const char *ko_path(void);
 /* T_PASS, or skip() when the kernel has no ZONE_MOVABLE */
 int need_movable(void);
 
+/*
+ * pinmem's tracepoints, in a tracefs instance of the tests' own.
+ * trace_start() enables them: 0, -ENOENT (the kernel has no tracing) or
+ * -ENODEV (it has, but pinmem has no events). trace_stop() disables them
+ * and returns what was traced (malloc'ed). trace_find() gives the first
+ * line of @event (pin, unpin, ...) that contains @has (NULL: any), or NULL.
+ */
+int trace_start(void);
+char *trace_stop(void);
+const char *trace_find(const char *trace, const char *event, const char *has);
+/* "key:\tvalue" of /proc/self/fdinfo/@fd, or -1 */
+long fdinfo_value(int fd, const char *key);
+
 /* TAP */
 enum { T_PASS, T_FAIL, T_SKIP };
 void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
