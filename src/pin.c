@@ -10,7 +10,7 @@
  * ACCESS or a debugfs reader.
  *
  * Every pin is charged to the user that opened the context (its
- * user_struct's locked_vm, shared with io_uring and RDMA) and checked
+ * user_struct's locked_vm, shared with io_uring and AF_XDP) and checked
  * against the caller's RLIMIT_MEMLOCK (CAP_IPC_LOCK bypasses), as io_uring
  * does: pins live as long as the file, which exec, fork and fd passing carry
  * past the mm, so a per-mm count would be no limit. The mm's pinned_vm
@@ -159,9 +159,10 @@ static void erase_pin(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
  * @mm: the address space whose pinned_vm (VmPin) shows them.
  * @nr: pages.
  *
- * The limit is on @user's locked_vm, which io_uring and RDMA charge too,
+ * The limit is on @user's locked_vm, which io_uring and AF_XDP charge too,
  * so that all the long-term pins of one user add up, whatever process,
- * exec or file they hang on. CAP_IPC_LOCK lifts the limit, not the charge.
+ * exec or file they hang on (RDMA checks the mm's pinned_vm instead, which
+ * pinmem adds to as well). CAP_IPC_LOCK lifts the limit, not the charge.
  *
  * Return: 0, or -ENOMEM over the limit.
  */

@@ -110,10 +110,10 @@ static int t_cma_area(void)
 
 static int t_pin_migrates_out_of_cma(void)
 {
-	size_t len, before, after;
+	size_t len, before, after, moved;
 	uint64_t h;
 	char *buf;
-	int fd;
+	int fd, traced;
 
 	REQUIRE_CMA();
 	len = buffer_len();
@@ -125,10 +125,28 @@ static int t_pin_migrates_out_of_cma(void)
 		return skip("no page of the buffer landed in CMA");
 	fd = pm_open();
 	CHECK(fd >= 0);
+	traced = trace_start();
+	CHECK(traced == 0 || traced == -ENOENT);
 	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
 	after = pages_in_phys_range(buf, len, cma_start, cma_end);
 	diag("after PIN: %zu pages in CMA", after);
 	CHECK_EQ(after, 0);
+	if (!traced) {	/* pinmem:migrate counted at least the CMA pages */
+		char *tr = trace_stop(), want[48];
+		const char *line, *m;
+
+		CHECK(tr);
+		snprintf(want, sizeof(want), "start=%p ", buf);
+		line = trace_find(tr, "migrate", want);
+		m = line ? strstr(line, " moved=") : NULL;
+		moved = m ? strtoul(m + 7, NULL, 10) : 0;
+		diag("pinmem:migrate: %.*s", line ? (int)strcspn(line, "\n") : 4,
+		     line ? line : "none");
+		free(tr);
+		CHECK(moved >= before);
+	} else {
+		diag("no tracing in this kernel: pinmem:migrate not checked");
+	}
 	CHECK_EQ(check_pattern(buf, len, 1), 0);
 	CHECK_EQ(pm_unpin(fd, h), 0);
 	close(fd);

@@ -1550,13 +1550,26 @@ static int t_fdinfo_lists_pins(void)
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	f = fopen(path, "r");
 	CHECK(f);
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "pfn") || strstr(line, "ffff")) {
-			diag("fdinfo shows a PFN or kernel address: %s", line);
+	/* the only addresses in it are the two pins' bounds: no kernel's */
+	while (fgets(line, sizeof(line), f)) {
+		char *x = line;
+		bool bad = strstr(line, "pfn");
+
+		while ((x = strstr(x, "0x"))) {
+			uintptr_t v = strtoull(x, &x, 16);
+
+			bad |= v != (uintptr_t)buf && v != (uintptr_t)(buf + 4 * PAGE) &&
+			       v != (uintptr_t)(buf + 6 * PAGE) &&
+			       v != (uintptr_t)(buf + 8 * PAGE);
+		}
+		if (bad) {
+			diag("fdinfo shows something other than the pins' addresses: %s", line);
 			fclose(f);
 			return T_FAIL;
 		}
+	}
 	fclose(f);
+	cat_file(path);
 
 	CHECK_EQ(pm_unpin(fd, h1), 0);
 	CHECK_EQ(fdinfo_value(fd, "pinmem-pins"), 1);
