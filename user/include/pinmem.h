@@ -172,9 +172,19 @@ int pinmem_pin_memfd(struct pinmem *pm, int memfd, uint64_t offset,
 
 /*
  * A one-line explanation of @err (positive or negative errno) returned by
- * @call, with pinmem's meaning where it has one (e.g. -ENOMEM from PIN:
- * RLIMIT_MEMLOCK or a module limit). Never NULL; a static string, or
- * strerror()'s for errors with no pinmem-specific meaning.
+ * @call, with pinmem's meaning where it has one. Never NULL; a static
+ * string, or strerror()'s for errors with no pinmem-specific meaning.
+ *
+ * -ENOMEM of PINMEM_CALL_PIN or PINMEM_CALL_PIN_MEMFD, asked right after
+ * pinmem_pin() or pinmem_pin_memfd() failed so in the same thread, says
+ * which limit refused the pin, with the numbers: RLIMIT_MEMLOCK (its value,
+ * what the user has locked, what the pin needed, and how to raise it or
+ * that CAP_IPC_LOCK lifts it), the module's max_pins or max_pages, or none
+ * (memory). The library reads that from /proc/self/fdinfo of the context,
+ * getrlimit() and the thread's capabilities when the pin fails. The text
+ * is in a thread-local buffer, valid until that thread's next pin call.
+ * When the library cannot tell (a module without the fdinfo counts), it
+ * is the list of possible causes.
  */
 const char *pinmem_strerror(int err, enum pinmem_call call);
 

@@ -8,16 +8,26 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include "pinmem.h"
 
 #define PINMEM_API __attribute__((visibility("default")))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define RAISE_MEMLOCK "raise the limit (ulimit -l, 'memlock' in /etc/security/limits.conf, LimitMEMLOCK= for a systemd service) or give the program CAP_IPC_LOCK"
 
 struct pinmem {
 	int fd;
@@ -125,6 +135,172 @@ PINMEM_API const char *pinmem_lib_version(void)
 	return PINMEM_LIB_VERSION;
 }
 
+/*
+ * Why the last PIN or PIN_MEMFD of this thread failed with ENOMEM, when the
+ * library could tell (explain_enomem()); pinmem_strerror() returns it.
+ */
+static __thread struct {
+	enum pinmem_call call;	/* PINMEM_CALL_ANY: nothing recorded */
+	char msg[640];
+} last_enomem;
+
+/* What /proc/self/fdinfo/<fd> of a pinmem fd says (newer modules). */
+struct fdinfo_counts {
+	bool ok;			/* it has the pinmem- lines */
+	uint64_t pins, pinned_pages, user_locked_pages;
+};
+
+static void read_fdinfo(int fd, struct fdinfo_counts *c)
+{
+	char path[64], line[256];
+	unsigned int seen = 0;
+	FILE *f;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	/* the pin: lines come last; stop at the first */
+	while (fgets(line, sizeof(line), f) && strncmp(line, "pin:", 4)) {
+		uint64_t v;
+
+		if (sscanf(line, "pinmem-pins: %" SCNu64, &v) == 1) {
+			c->pins = v;
+			seen |= 1;
+		} else if (sscanf(line, "pinmem-pinned-pages: %" SCNu64, &v) == 1) {
+			c->pinned_pages = v;
+			seen |= 2;
+		} else if (sscanf(line, "pinmem-user-locked-pages: %" SCNu64, &v) == 1) {
+			c->user_locked_pages = v;
+			seen |= 4;
+		}
+	}
+	fclose(f);
+	c->ok = seen == 7;
+}
+
+/* A module parameter from sysfs; false if unreadable. */
+static bool read_param(const char *name, uint64_t *v)
+{
+	char path[96];
+	bool ok;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/pinmem/parameters/%s", name);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	ok = fscanf(f, "%" SCNu64, v) == 1;
+	fclose(f);
+	return ok;
+}
+
+/* Does this thread have CAP_IPC_LOCK (which lifts RLIMIT_MEMLOCK)? */
+static bool have_ipc_lock(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0,
+	};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK);
+}
+
+/*
+ * A pin of @bytes failed with ENOMEM: find out which limit refused it, the
+ * way the module decides (pin.c: more pages than the machine has, then the
+ * context's max_pins and max_pages, then the charged user's locked_vm
+ * against the caller's
+ * RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK; past both, the fit check or
+ * the allocator), and keep the explanation for pinmem_strerror(). The
+ * module undid its charge before failing, so fdinfo shows what was locked
+ * before this pin. Without fdinfo's counts (a module before fdinfo) only a
+ * pin larger than the limit by itself is certain to be the limit's.
+ */
+static void explain_enomem(struct pinmem *pm, uint64_t bytes,
+			   enum pinmem_call call)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), pages, kib;
+	uint64_t max_pins = 0, max_pages = 0, limit_pages, locked_kib;
+	char *m = last_enomem.msg, lim[48];
+	size_t len = sizeof(last_enomem.msg);
+	struct fdinfo_counts fi;
+	bool unlimited, cap;
+	struct sysinfo si;
+	struct rlimit rl;
+	int saved = errno;
+
+	last_enomem.call = PINMEM_CALL_ANY;
+	pages = (bytes + page - 1) / page;
+	kib = pages * (page / 1024);
+	read_fdinfo(pm->fd, &fi);
+	read_param("max_pins", &max_pins);
+	read_param("max_pages", &max_pages);
+	cap = have_ipc_lock();
+	if (getrlimit(RLIMIT_MEMLOCK, &rl))
+		goto out;
+	unlimited = rl.rlim_cur == RLIM_INFINITY;
+	limit_pages = unlimited ? UINT64_MAX : rl.rlim_cur / page;
+	if (unlimited)
+		snprintf(lim, sizeof(lim), "unlimited");
+	else
+		snprintf(lim, sizeof(lim), "%" PRIu64 " KiB",
+			 (uint64_t)rl.rlim_cur / 1024);
+	locked_kib = fi.user_locked_pages * (page / 1024);
+
+	if (!sysinfo(&si) && si.mem_unit &&
+	    pages > (uint64_t)si.totalram * si.mem_unit / page) {
+		snprintf(m, len, "cannot pin %" PRIu64 " KiB: more than the machine's memory (%" PRIu64 " KiB)",
+			 kib, (uint64_t)si.totalram * si.mem_unit / 1024);
+	} else if (fi.ok && max_pins && fi.pins >= max_pins) {
+		snprintf(m, len, "cannot pin: this context already holds %" PRIu64
+			 " pins, the module's max_pins limit (%" PRIu64 "); unpin some, pin fewer and larger ranges, or raise max_pins (/sys/module/pinmem/parameters/max_pins, or load the module with max_pins=)",
+			 fi.pins, max_pins);
+	} else if (max_pages && (fi.ok ? fi.pinned_pages + pages > max_pages :
+				 pages > max_pages)) {
+		snprintf(m, len, "cannot pin %" PRIu64 " KiB: this context has %" PRIu64
+			 " KiB pinned and the module's max_pages limit is %" PRIu64 " pages (%" PRIu64 " KiB); unpin some, or raise max_pages (/sys/module/pinmem/parameters/max_pages, or load the module with max_pages=)",
+			 kib, fi.pinned_pages * (page / 1024), max_pages,
+			 max_pages * (page / 1024));
+	} else if (!cap && !unlimited && fi.ok &&
+		   pages + fi.user_locked_pages > limit_pages) {
+		snprintf(m, len, "cannot pin %" PRIu64 " KiB: RLIMIT_MEMLOCK is %s and this user already has %" PRIu64
+			 " KiB locked (the pins of all its processes count together: pinmem, io_uring, AF_XDP); " RAISE_MEMLOCK,
+			 kib, lim, locked_kib);
+	} else if (!cap && !unlimited && !fi.ok && pages > limit_pages) {
+		snprintf(m, len, "cannot pin %" PRIu64 " KiB: RLIMIT_MEMLOCK is %s, less than this pin alone; " RAISE_MEMLOCK,
+			 kib, lim);
+	} else if (fi.ok) {
+		char rlim[96], mp[48];
+
+		if (cap)
+			snprintf(rlim, sizeof(rlim), "RLIMIT_MEMLOCK does not apply (CAP_IPC_LOCK)");
+		else
+			snprintf(rlim, sizeof(rlim), "RLIMIT_MEMLOCK %s with %" PRIu64 " KiB locked",
+				 lim, locked_kib);
+		if (max_pages)
+			snprintf(mp, sizeof(mp), "max_pages %" PRIu64 " with %" PRIu64,
+				 max_pages, fi.pinned_pages);
+		else
+			snprintf(mp, sizeof(mp), "no max_pages");
+		snprintf(m, len, "cannot pin %" PRIu64 " KiB, and no limit refused it (%s; max_pins %" PRIu64
+			 " with %" PRIu64 " pins; %s): %s",
+			 kib, rlim, max_pins, fi.pins, mp,
+			 call == PINMEM_CALL_PIN_MEMFD ?
+			 "the kernel ran out of memory for it" :
+			 "the pages to migrate out of ZONE_MOVABLE/CMA or to fault in do not fit in the memory outside them, or the kernel ran out of memory for it");
+	} else {
+		goto out;	/* cannot tell: pinmem_strerror()'s table */
+	}
+	last_enomem.call = call;
+out:
+	errno = saved;
+}
+
 PINMEM_API int pinmem_pin(struct pinmem *pm, void *addr, size_t length,
 			  unsigned int flags, uint64_t *handle,
 			  uint64_t *nr_pages)
@@ -133,8 +309,12 @@ PINMEM_API int pinmem_pin(struct pinmem *pm, void *addr, size_t length,
 		.size = sizeof(a), .flags = flags,
 		.addr = (uintptr_t)addr, .length = length,
 	};
-	int ret = pm_ioctl(pm, PINMEM_IOC_PIN, &a);
+	int ret;
 
+	last_enomem.call = PINMEM_CALL_ANY;
+	ret = pm_ioctl(pm, PINMEM_IOC_PIN, &a);
+	if (ret == -ENOMEM)
+		explain_enomem(pm, length, PINMEM_CALL_PIN);
 	if (ret)
 		return ret;
 	if (handle)
@@ -295,8 +475,12 @@ PINMEM_API int pinmem_pin_memfd(struct pinmem *pm, int memfd, uint64_t offset,
 		.size = sizeof(a), .flags = flags, .memfd = memfd,
 		.offset = offset, .length = length,
 	};
-	int ret = pm_ioctl(pm, PINMEM_IOC_PIN_MEMFD, &a);
+	int ret;
 
+	last_enomem.call = PINMEM_CALL_ANY;
+	ret = pm_ioctl(pm, PINMEM_IOC_PIN_MEMFD, &a);
+	if (ret == -ENOMEM)
+		explain_enomem(pm, length, PINMEM_CALL_PIN_MEMFD);
 	if (!ret && handle)
 		*handle = a.handle;
 	if (!ret && nr_pages)
@@ -459,6 +643,9 @@ PINMEM_API const char *pinmem_strerror(int err, enum pinmem_call call)
 		err = -err;
 	if (!err)
 		return "success";
+	if (err == ENOMEM && last_enomem.call != PINMEM_CALL_ANY &&
+	    last_enomem.call == call)
+		return last_enomem.msg;
 	switch (call) {
 	case PINMEM_CALL_OPEN:
 		t = open_msgs;
