@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pinmemctl pins / stats: read pinmem's debugfs files, print them as
- * aligned tables or JSON. Lines the parser does not understand are skipped,
- * and unknown "key value" lines pass through, so a newer module's files
- * still print.
+ * pinmemctl pins / stats: read pinmem's debugfs files (or, for pins without
+ * root, the fdinfo of /dev/pinmem fds: fdinfo.c), print them as aligned
+ * tables or JSON (cJSON; pinmemctl.schema.json describes it). Lines the
+ * parser does not understand are skipped, and unknown "key value" lines
+ * pass through, so a newer module's files still print.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,33 +17,13 @@
 
 #include "pinmemctl.h"
 
-struct pin_row {
-	unsigned int ctx;
-	int pid;
-	char comm[64];
-	uint64_t handle, start, end, pages, age_ms, compound, huge;
-	uint64_t runs, exports, attachments;
-	char flags[8];
-	char zones[192];	/* "DMA32=4096 Normal=2" */
-};
+#ifdef HAVE_CJSON
+#include <cjson/cJSON.h>
 
-/* Undo seq_escape()'s \ooo. */
-static void unescape(char *s)
-{
-	char *d = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*d++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
-				      (s[3] - '0'));
-			s += 4;
-		} else {
-			*d++ = *s++;
-		}
-	}
-	*d = 0;
-}
+const bool have_cjson = true;
+#else
+const bool have_cjson = false;
+#endif
 
 static bool parse_pin(char *line, struct pin_row *r)
 {
@@ -66,7 +47,8 @@ static bool parse_pin(char *line, struct pin_row *r)
 		/* the rest are zones: Normal=, Movable=, ... */
 		if (sscanf(tok, "compound=%" SCNu64, &r->compound) == 1 ||
 		    sscanf(tok, "huge=%" SCNu64, &r->huge) == 1 ||
-		    sscanf(tok, "runs=%" SCNu64, &r->runs) == 1 ||
+		    (sscanf(tok, "runs=%" SCNu64, &r->runs) == 1 &&
+		     (r->has_runs = true)) ||
 		    sscanf(tok, "exports=%" SCNu64, &r->exports) == 1 ||
 		    sscanf(tok, "attachments=%" SCNu64, &r->attachments) == 1)
 			continue;
@@ -102,44 +84,142 @@ static const char *size_str(uint64_t b, char *buf, size_t len)
 	return buf;
 }
 
-static void pins_json(const struct pin_row *rows, size_t n)
+#ifdef HAVE_CJSON
+/*
+ * cJSON keeps numbers as doubles, exact only up to 2^53: counters and
+ * handles go in as raw text, exact whatever their size.
+ */
+static cJSON *add_u64(cJSON *o, const char *name, uint64_t v)
 {
+	char b[24];
+
+	snprintf(b, sizeof(b), "%" PRIu64, v);
+	return cJSON_AddRawToObject(o, name, b);
+}
+
+static cJSON *add_hex(cJSON *o, const char *name, uint64_t v)
+{
+	char b[24];
+
+	snprintf(b, sizeof(b), "0x%" PRIx64, v);
+	return cJSON_AddStringToObject(o, name, b);
+}
+
+/* Print @root on one line and free it. */
+static int json_print(cJSON *root)
+{
+	char *text = root ? cJSON_PrintUnformatted(root) : NULL;
+
+	cJSON_Delete(root);
+	if (!text) {
+		err_msg("out of memory");
+		return EX_FAIL;
+	}
+	printf("%s\n", text);
+	cJSON_free(text);
+	return EX_OK;
+}
+
+#define J(x) do { if (!(x)) goto oom; } while (0)
+
+/* "DMA32=4096 Normal=2" -> {"DMA32":4096,"Normal":2} */
+static cJSON *add_counts(cJSON *o, const char *name, const char *list,
+			 char sep)
+{
+	cJSON *c = cJSON_AddObjectToObject(o, name);
+	char buf[512], *tok, *save = NULL;
+
+	if (!c)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		char *eq = strrchr(tok, sep);
+
+		if (!eq)
+			continue;
+		*eq = 0;
+		if (!add_u64(c, tok, strtoull(eq + 1, NULL, 10)))
+			return NULL;
+	}
+	return c;
+}
+
+static int pins_json(const struct pin_list *l)
+{
+	cJSON *root = cJSON_CreateObject(), *pins, *ctxs;
 	size_t i;
 
-	printf("{\"pins\":[");
-	for (i = 0; i < n; i++) {
-		const struct pin_row *r = &rows[i];
-		char z[sizeof(r->zones)], *tok, *save = NULL;
-		bool first = true;
+	J(root);
+	J(cJSON_AddStringToObject(root, "source", l->source));
+	J(pins = cJSON_AddArrayToObject(root, "pins"));
+	for (i = 0; i < l->n; i++) {
+		const struct pin_row *r = &l->rows[i];
+		cJSON *p = cJSON_CreateObject();
 
-		printf("%s\n{\"ctx\":%u,\"pid\":%d,\"comm\":", i ? "," : "",
-		       r->ctx, r->pid);
-		json_string(stdout, r->comm);
-		printf(",\"handle\":%" PRIu64 ",\"start\":\"%#" PRIx64
-		       "\",\"end\":\"%#" PRIx64 "\",\"length\":%" PRIu64
-		       ",\"pages\":%" PRIu64 ",\"flags\":", r->handle,
-		       r->start, r->end, r->end - r->start, r->pages);
-		json_string(stdout, r->flags);
-		printf(",\"write\":%s,\"age_ms\":%" PRIu64 ",\"zones\":{",
-		       strchr(r->flags, 'w') ? "true" : "false", r->age_ms);
-		memcpy(z, r->zones, sizeof(z));
-		for (tok = strtok_r(z, " ", &save); tok;
-		     tok = strtok_r(NULL, " ", &save)) {
-			char *eq = strchr(tok, '=');
-
-			*eq = 0;
-			printf("%s", first ? "" : ",");
-			json_string(stdout, tok);
-			printf(":%llu", strtoull(eq + 1, NULL, 10));
-			first = false;
+		J(p);
+		if (!cJSON_AddItemToArray(pins, p)) {
+			cJSON_Delete(p);
+			goto oom;
 		}
-		printf("},\"compound\":%" PRIu64 ",\"huge\":%" PRIu64
-		       ",\"runs\":%" PRIu64 ",\"exports\":%" PRIu64
-		       ",\"attachments\":%" PRIu64 "}", r->compound, r->huge,
-		       r->runs, r->exports, r->attachments);
+		J(add_u64(p, "ctx", r->ctx));
+		J(cJSON_AddNumberToObject(p, "pid", r->pid));
+		J(cJSON_AddStringToObject(p, "comm", r->comm));
+		J(add_u64(p, "handle", r->handle));
+		J(add_hex(p, "start", r->start));
+		J(add_hex(p, "end", r->end));
+		J(add_u64(p, "length", r->end - r->start));
+		J(add_u64(p, "pages", r->pages));
+		J(cJSON_AddStringToObject(p, "flags", r->flags));
+		J(cJSON_AddBoolToObject(p, "write", strchr(r->flags, 'w') != NULL));
+		J(cJSON_AddBoolToObject(p, "memfd", strchr(r->flags, 'm') != NULL));
+		J(add_u64(p, "age_ms", r->age_ms));
+		J(add_counts(p, "zones", r->zones, '='));
+		J(add_u64(p, "compound", r->compound));
+		J(add_u64(p, "huge", r->huge));
+		if (r->has_runs)
+			J(add_u64(p, "runs", r->runs));
+		J(add_u64(p, "exports", r->exports));
+		J(add_u64(p, "attachments", r->attachments));
 	}
-	printf("%s],\"count\":%zu}\n", n ? "\n" : "", n);
+	J(add_u64(root, "count", l->n));
+	if (strcmp(l->source, "fdinfo"))
+		return json_print(root);
+	J(add_u64(root, "unreadable_processes", l->unreadable));
+	J(ctxs = cJSON_AddArrayToObject(root, "contexts"));
+	for (i = 0; i < l->nctx; i++) {
+		const struct ctx_row *c = &l->ctxs[i];
+		cJSON *o = cJSON_CreateObject();
+
+		J(o);
+		if (!cJSON_AddItemToArray(ctxs, o)) {
+			cJSON_Delete(o);
+			goto oom;
+		}
+		J(add_u64(o, "ctx", c->ctx));
+		J(cJSON_AddNumberToObject(o, "pid", c->pid));
+		J(cJSON_AddStringToObject(o, "comm", c->comm));
+		J(cJSON_AddNumberToObject(o, "fd", c->fd));
+		J(add_u64(o, "fds", c->nr_fds));
+		J(add_u64(o, "pins", c->pins));
+		J(add_u64(o, "pins_listed", c->pins_listed));
+		J(add_u64(o, "pinned_pages", c->pinned_pages));
+		J(add_u64(o, "contig_buffers", c->contig_buffers));
+		J(add_u64(o, "user_locked_pages", c->user_locked_pages));
+	}
+	return json_print(root);
+oom:
+	cJSON_Delete(root);
+	err_msg("out of memory");
+	return EX_FAIL;
 }
+#else
+static int pins_json(const struct pin_list *l)
+{
+	(void)l;
+	return EX_USAGE;	/* refused by parse_opts() */
+}
+#endif
 
 #define NCOL 11
 
@@ -226,14 +306,20 @@ static void pins_table(const struct pin_row *rows, size_t n)
 	}
 }
 
-/* -1: go on; else the exit code */
-static int parse_json_opt(int argc, char **argv, const char *cmd, bool *json)
+enum { SRC_AUTO, SRC_DEBUGFS, SRC_FDINFO };
+
+/* -1: go on; else the exit code. @src NULL: no --source (stats). */
+static int parse_opts(int argc, char **argv, const char *cmd, bool *json,
+		      int *src)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "source", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *use = src ? " [--json] [--source auto|debugfs|fdinfo]" :
+		" [--json]";
 	int c;
 
 	*json = false;
@@ -242,62 +328,113 @@ static int parse_json_opt(int argc, char **argv, const char *cmd, bool *json)
 		case 'j':
 			*json = true;
 			break;
+		case 's':
+			if (src && !strcmp(optarg, "auto")) {
+				*src = SRC_AUTO;
+				break;
+			} else if (src && !strcmp(optarg, "debugfs")) {
+				*src = SRC_DEBUGFS;
+				break;
+			} else if (src && !strcmp(optarg, "fdinfo")) {
+				*src = SRC_FDINFO;
+				break;
+			}
+			fprintf(stderr, "usage: pinmemctl %s%s\n", cmd, use);
+			return EX_USAGE;
 		case 'h':
-			printf("usage: pinmemctl %s [--json]\n", cmd);
+			printf("usage: pinmemctl %s%s\n", cmd, use);
 			return EX_OK;
 		default:
-			fprintf(stderr, "usage: pinmemctl %s [--json]\n", cmd);
+			fprintf(stderr, "usage: pinmemctl %s%s\n", cmd, use);
 			return EX_USAGE;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: pinmemctl %s [--json]\n", cmd);
+		fprintf(stderr, "usage: pinmemctl %s%s\n", cmd, use);
+		return EX_USAGE;
+	}
+	if (*json && !have_cjson) {
+		err_msg("--json: this pinmemctl was built without cJSON");
 		return EX_USAGE;
 	}
 	return -1;
 }
 
-int cmd_pins(int argc, char **argv)
+/* debugfs "pins" into @l; 0 or an exit code. */
+static int debugfs_pins(struct pin_list *l, FILE *f, const char *path)
 {
-	const char *path = DEBUGFS_DIR "/pins";
-	struct pin_row *rows = NULL, *nr;
-	size_t n = 0, cap = 0;
 	char *line = NULL;
 	size_t llen = 0;
-	bool json;
-	FILE *f;
-	int ret = parse_json_opt(argc, argv, "pins", &json);
+	int ret = EX_OK;
 
-	if (ret >= 0)
-		return ret;
-	ret = EX_OK;
-	f = fopen(path, "r");
-	if (!f)
-		return debugfs_open_error(path, errno);
+	l->source = "debugfs";
 	while (getline(&line, &llen, f) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			nr = realloc(rows, cap * sizeof(*rows));
-			if (!nr) {
-				err_msg("out of memory");
-				return EX_FAIL;
-			}
-			rows = nr;
+		struct pin_row *r = pin_list_add(l);
+
+		if (!r) {
+			err_msg("out of memory");
+			ret = EX_FAIL;
+			break;
 		}
-		if (parse_pin(line, &rows[n]))
-			n++;
+		if (!parse_pin(line, r))
+			l->n--;		/* the header, or a line of a newer format */
 	}
 	if (ferror(f)) {
 		err_msg("reading %s: %s", path, strerror(errno));
 		ret = EX_FAIL;
 	}
-	fclose(f);
 	free(line);
-	if (json)
-		pins_json(rows, n);
-	else
-		pins_table(rows, n);
-	free(rows);
+	return ret;
+}
+
+int cmd_pins(int argc, char **argv)
+{
+	struct pin_list l = { .source = "debugfs" };
+	int src = SRC_AUTO, ret;
+	char buf[512];
+	const char *path = rooted(DEBUGFS_DIR "/pins", buf, sizeof(buf));
+	FILE *f = NULL;
+	bool json;
+	size_t i;
+
+	ret = parse_opts(argc, argv, "pins", &json, &src);
+	if (ret >= 0)
+		return ret;
+	if (src != SRC_FDINFO) {
+		f = fopen(path, "re");
+		if (!f && (src == SRC_DEBUGFS || !module_loaded()))
+			return debugfs_open_error(path, errno);
+		if (!f)
+			snprintf(l.why, sizeof(l.why), "%s unreadable: %s",
+				 DEBUGFS_DIR "/pins", strerror(errno));
+	} else {
+		snprintf(l.why, sizeof(l.why), "--source fdinfo");
+	}
+	if (f) {
+		ret = debugfs_pins(&l, f, path);
+		fclose(f);
+	} else {
+		ret = fdinfo_pins(&l);
+	}
+	if (ret == EX_OK && json) {
+		ret = pins_json(&l);
+	} else if (ret == EX_OK) {
+		if (f)
+			fprintf(stderr, "# source: debugfs (%s: every context)\n",
+				DEBUGFS_DIR "/pins");
+		else
+			fprintf(stderr, "# source: fdinfo (/proc/PID/fdinfo of the /dev/pinmem fds this user may read: %u processes not readable; %s)\n",
+				l.unreadable, l.why);
+		for (i = 0; i < l.nctx; i++)
+			if (l.ctxs[i].pins_listed < l.ctxs[i].pins)
+				fprintf(stderr, "# context %u (pid %d): fdinfo lists %" PRIu64
+					" of its %" PRIu64 " pins\n", l.ctxs[i].ctx,
+					l.ctxs[i].pid, l.ctxs[i].pins_listed,
+					l.ctxs[i].pins);
+		pins_table(l.rows, l.n);
+	}
+	free(l.rows);
+	free(l.ctxs);
 	return ret;
 }
 
@@ -313,26 +450,6 @@ struct op_row {
 	uint64_t calls;
 	char failures[256];	/* "ENOMEM:3 EFAULT:1" */
 };
-
-static bool is_number(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
-static void json_value(const char *v)
-{
-	if (is_number(v))
-		printf("%s", v);
-	else if (!strcmp(v, "yes") || !strcmp(v, "no"))
-		printf("%s", v[0] == 'y' ? "true" : "false");
-	else
-		json_string(stdout, v);
-}
 
 static struct op_row *op_find(struct op_row *ops, int *nops, const char *op)
 {
@@ -355,22 +472,106 @@ struct buf_row {
 	char phys[32], source[16];
 };
 
+#ifdef HAVE_CJSON
+static bool is_number(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* A "key value" of debugfs: a number, yes/no as a boolean, else a string. */
+static cJSON *add_value(cJSON *o, const char *key, const char *v)
+{
+	if (is_number(v))
+		return cJSON_AddRawToObject(o, key, v);
+	if (!strcmp(v, "yes") || !strcmp(v, "no"))
+		return cJSON_AddBoolToObject(o, key, v[0] == 'y');
+	return cJSON_AddStringToObject(o, key, v);
+}
+
+static int stats_json(const struct kv *kvs, int nkv, const struct op_row *ops,
+		      int nops, bool have_cma, const struct kv *ckvs, int nckv,
+		      const struct buf_row *bufs, int nbufs)
+{
+	cJSON *root = cJSON_CreateObject(), *o, *cma, *arr;
+	int i;
+
+	J(root);
+	J(cJSON_AddStringToObject(root, "source", "debugfs"));
+	for (i = 0; i < nkv; i++)
+		if (!cJSON_HasObjectItem(root, kvs[i].key) &&
+		    strcmp(kvs[i].key, "calls") && strcmp(kvs[i].key, "failures") &&
+		    strcmp(kvs[i].key, "cma"))
+			J(add_value(root, kvs[i].key, kvs[i].val));
+	J(o = cJSON_AddObjectToObject(root, "calls"));
+	for (i = 0; i < nops; i++)
+		J(add_u64(o, ops[i].op, ops[i].calls));
+	J(o = cJSON_AddObjectToObject(root, "failures"));
+	for (i = 0; i < nops; i++)
+		if (ops[i].failures[0])
+			J(add_counts(o, ops[i].op, ops[i].failures, ':'));
+	if (!have_cma) {
+		J(cJSON_AddNullToObject(root, "cma"));
+		return json_print(root);
+	}
+	J(cma = cJSON_AddObjectToObject(root, "cma"));
+	for (i = 0; i < nckv; i++)
+		if (!cJSON_HasObjectItem(cma, ckvs[i].key) &&
+		    strcmp(ckvs[i].key, "buffers"))
+			J(add_value(cma, ckvs[i].key, ckvs[i].val));
+	J(arr = cJSON_AddArrayToObject(cma, "buffers"));
+	for (i = 0; i < nbufs; i++) {
+		cJSON *b = cJSON_CreateObject();
+
+		J(b);
+		if (!cJSON_AddItemToArray(arr, b)) {
+			cJSON_Delete(b);
+			goto oom;
+		}
+		J(cJSON_AddNumberToObject(b, "pid", bufs[i].pid));
+		J(cJSON_AddStringToObject(b, "comm", bufs[i].comm));
+		J(add_u64(b, "bytes", bufs[i].bytes));
+		J(cJSON_AddStringToObject(b, "phys", bufs[i].phys));
+		J(add_u64(b, "age_ms", bufs[i].age_ms));
+		J(cJSON_AddStringToObject(b, "source", bufs[i].source));
+	}
+	return json_print(root);
+oom:
+	cJSON_Delete(root);
+	err_msg("out of memory");
+	return EX_FAIL;
+}
+#else
+static int stats_json(const struct kv *kvs, int nkv, const struct op_row *ops,
+		      int nops, bool have_cma, const struct kv *ckvs, int nckv,
+		      const struct buf_row *bufs, int nbufs)
+{
+	(void)kvs, (void)nkv, (void)ops, (void)nops, (void)have_cma;
+	(void)ckvs, (void)nckv, (void)bufs, (void)nbufs;
+	return EX_USAGE;	/* refused by parse_opts() */
+}
+#endif
+
 int cmd_stats(int argc, char **argv)
 {
-	const char *path = DEBUGFS_DIR "/stats", *cpath = DEBUGFS_DIR "/cma";
-	struct kv kvs[64], ckvs[64];
-	struct op_row ops[32];
-	struct buf_row bufs[256];
-	int nkv = 0, nckv = 0, nops = 0, nbufs = 0, i, j, kw = 0;
+	static struct kv kvs[64], ckvs[64];
+	static struct op_row ops[32];
+	static struct buf_row bufs[256];
+	int nkv = 0, nckv = 0, nops = 0, nbufs = 0, i, kw = 0, cma_err = 0;
 	bool json, have_cma = false, in_bufs = false;
-	char line[512];
+	char line[512], pbuf[512], cbuf[512];
+	const char *path = rooted(DEBUGFS_DIR "/stats", pbuf, sizeof(pbuf));
+	const char *cpath = rooted(DEBUGFS_DIR "/cma", cbuf, sizeof(cbuf));
 	FILE *f;
-	int ret = parse_json_opt(argc, argv, "stats", &json);
+	int ret = parse_opts(argc, argv, "stats", &json, NULL);
 
 	if (ret >= 0)
 		return ret;
-	ret = EX_OK;
-	f = fopen(path, "r");
+	f = fopen(path, "re");
 	if (!f)
 		return debugfs_open_error(path, errno);
 	while (fgets(line, sizeof(line), f)) {
@@ -403,7 +604,9 @@ int cmd_stats(int argc, char **argv)
 	}
 	fclose(f);
 
-	f = fopen(cpath, "r");
+	f = fopen(cpath, "re");
+	if (!f)
+		cma_err = errno;
 	if (f) {
 		have_cma = true;
 		while (fgets(line, sizeof(line), f)) {
@@ -437,68 +640,9 @@ int cmd_stats(int argc, char **argv)
 		fclose(f);
 	}
 
-	if (json) {
-		printf("{");
-		for (i = 0; i < nkv; i++) {
-			json_string(stdout, kvs[i].key);
-			printf(":");
-			json_value(kvs[i].val);
-			printf(",");
-		}
-		printf("\"calls\":{");
-		for (i = 0; i < nops; i++) {
-			printf("%s", i ? "," : "");
-			json_string(stdout, ops[i].op);
-			printf(":%" PRIu64, ops[i].calls);
-		}
-		printf("},\"failures\":{");
-		for (i = 0, j = 0; i < nops; i++) {
-			char fl[256], *tok, *save = NULL;
-			bool first = true;
-
-			if (!ops[i].failures[0])
-				continue;
-			printf("%s", j++ ? "," : "");
-			json_string(stdout, ops[i].op);
-			printf(":{");
-			memcpy(fl, ops[i].failures, sizeof(fl));
-			for (tok = strtok_r(fl, " ", &save); tok;
-			     tok = strtok_r(NULL, " ", &save)) {
-				char *colon = strrchr(tok, ':');
-
-				*colon = 0;
-				printf("%s", first ? "" : ",");
-				json_string(stdout, tok);
-				printf(":%s", colon + 1);
-				first = false;
-			}
-			printf("}");
-		}
-		printf("},\"cma\":");
-		if (!have_cma) {
-			printf("null}\n");
-			return EX_OK;
-		}
-		printf("{");
-		for (i = 0; i < nckv; i++) {
-			json_string(stdout, ckvs[i].key);
-			printf(":");
-			json_value(ckvs[i].val);
-			printf(",");
-		}
-		printf("\"buffers\":[");
-		for (i = 0; i < nbufs; i++) {
-			printf("%s{\"pid\":%d,\"comm\":", i ? "," : "", bufs[i].pid);
-			json_string(stdout, bufs[i].comm);
-			printf(",\"bytes\":%" PRIu64 ",\"phys\":", bufs[i].bytes);
-			json_string(stdout, bufs[i].phys);
-			printf(",\"age_ms\":%" PRIu64 ",\"source\":", bufs[i].age_ms);
-			json_string(stdout, bufs[i].source);
-			printf("}");
-		}
-		printf("]}}\n");
-		return EX_OK;
-	}
+	if (json)
+		return stats_json(kvs, nkv, ops, nops, have_cma, ckvs, nckv,
+				  bufs, nbufs);
 
 	for (i = 0; i < nkv; i++)
 		if ((int)strlen(kvs[i].key) > kw)
@@ -513,10 +657,11 @@ int cmd_stats(int argc, char **argv)
 		printf("%-12s  %12" PRIu64 "  %s\n", ops[i].op, ops[i].calls,
 		       ops[i].failures[0] ? ops[i].failures : "-");
 	if (!have_cma) {
-		printf("\n(%s unreadable: %s)\n", cpath, strerror(errno));
+		printf("\n(%s unreadable: %s)\n", DEBUGFS_DIR "/cma",
+		       strerror(cma_err));
 		return EX_OK;
 	}
-	printf("\ncontiguous buffers (%s):\n", cpath);
+	printf("\ncontiguous buffers (%s):\n", DEBUGFS_DIR "/cma");
 	for (i = 0; i < nckv; i++)
 		printf("%-*s  %s\n", kw, ckvs[i].key, ckvs[i].val);
 	if (nbufs) {

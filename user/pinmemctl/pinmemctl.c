@@ -23,6 +23,15 @@
 #include "pinmemctl.h"
 
 const char *prog = "pinmemctl";
+const char *pm_root = "";
+
+const char *rooted(const char *path, char *buf, size_t len)
+{
+	if (!*pm_root)
+		return path;
+	snprintf(buf, len, "%s%s", pm_root, path);
+	return buf;
+}
 
 static const char usage_text[] =
 "usage: pinmemctl [-h] [--version] COMMAND [ARGS]\n"
@@ -32,8 +41,12 @@ static const char usage_text[] =
 "  load [--path FILE.ko] [PARAM=VALUE...]\n"
 "                                load the module (by name, or from FILE.ko)\n"
 "  unload                        unload the module (refused while in use)\n"
-"  pins [--json]                 every pin of every process (debugfs, root)\n"
+"  pins [--json] [--source auto|debugfs|fdinfo]\n"
+"                                every pin of every process (debugfs, root);\n"
+"                                else the pins this user's processes hold\n"
+"                                (/proc/PID/fdinfo)\n"
 "  stats [--json]                counters, calls, failures, contiguous buffers\n"
+"                                (debugfs, root)\n"
 "  pin [-w] [-f FILE] [-t SECS] [--pfns] [SIZE]\n"
 "                                pin an anonymous buffer of SIZE, or FILE\n"
 "                                mapped MAP_SHARED; hold it SECS seconds\n"
@@ -77,7 +90,9 @@ bool wants_help(int argc, char **argv)
 
 bool module_loaded(void)
 {
-	return access(SYS_MODULE, F_OK) == 0;
+	char buf[512];
+
+	return access(rooted(SYS_MODULE, buf, sizeof(buf)), F_OK) == 0;
 }
 
 int exit_code_for(int err)
@@ -105,6 +120,8 @@ int exit_code_for(int err)
 /* Explain why a debugfs file of ours cannot be read; returns the exit code. */
 int debugfs_open_error(const char *path, int err)
 {
+	char buf[512];
+
 	if (!module_loaded()) {
 		err_msg("the pinmem module is not loaded (pinmemctl load)");
 		return EX_NOTLOADED;
@@ -114,28 +131,12 @@ int debugfs_open_error(const char *path, int err)
 			strerror(err));
 		return EX_PERM;
 	}
-	if (err == ENOENT && access("/sys/kernel/debug/pinmem", F_OK))
+	if (err == ENOENT && access(rooted(DEBUGFS_DIR, buf, sizeof(buf)), F_OK))
 		err_msg("cannot read %s: debugfs is not mounted (mount -t debugfs none /sys/kernel/debug)",
 			path);
 	else
 		err_msg("cannot read %s: %s", path, strerror(err));
 	return EX_FAIL;
-}
-
-void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 /* "16M" -> 16 MiB; 0 on error. */
@@ -725,6 +726,9 @@ int pinmemctl_main(int argc, char **argv)
 	size_t i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+#ifdef PINMEMCTL_TESTING
+	pm_root = getenv("PINMEMCTL_ROOT") ?: "";
+#endif
 	if (argc < 2) {
 		usage(stderr);
 		return EX_USAGE;
@@ -735,9 +739,10 @@ int pinmemctl_main(int argc, char **argv)
 		return EX_OK;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-		printf("pinmemctl %s (libpinmem %s, ABI header %d, libkmod: %s)\n",
+		printf("pinmemctl %s (libpinmem %s, ABI header %d, libkmod: %s, cJSON: %s)\n",
 		       PINMEM_LIB_VERSION, pinmem_lib_version(),
-		       PINMEM_ABI_VERSION, have_kmod ? "yes" : "no");
+		       PINMEM_ABI_VERSION, have_kmod ? "yes" : "no",
+		       have_cjson ? "yes" : "no");
 		return EX_OK;
 	}
 	for (i = 0; i < ARRAY_SIZE(commands); i++) {
