@@ -9,11 +9,16 @@
  * cases also work where only test_* binaries are copied into the guest.
  *
  * Without /dev/pinmem the cases that need the module skip; the others
- * (error messages for a missing module, pinmemctl usage) still run.
+ * (error messages for a missing module, pinmemctl usage) still run. The
+ * static pinmemctl of the VMs has no cJSON: its --json cases skip, saying
+ * so (make -C user check runs the JSON on recorded files instead). Cases
+ * that need an unprivileged user (RLIMIT_MEMLOCK, fdinfo) run as uid 65534
+ * in a child; those that need the module's fdinfo skip without it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -21,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -32,6 +38,9 @@
 
 #define PAGE 4096UL
 #define RW (PROT_READ | PROT_WRITE)
+#define NOBODY 65534
+
+#define NO_FDINFO "fdinfo of a /dev/pinmem fd has no pinmem- lines: this module has no .show_fdinfo"
 
 enum { T_PASS, T_FAIL, T_SKIP };
 
@@ -139,6 +148,176 @@ static int debugfs_pins_of(int pid)
 			n++;
 	fclose(f);
 	return n;
+}
+
+/*
+ * Become uid/gid @uid with no supplementary groups and no capabilities
+ * (CAP_IPC_LOCK would lift RLIMIT_MEMLOCK), and stay dumpable, so that
+ * processes of @uid may read our /proc files as they would a normal
+ * process's (a uid change makes a process undumpable).
+ */
+static int drop_to(uid_t uid)
+{
+	if (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+	    setresuid(uid, uid, uid))
+		return -1;
+	return prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+
+/* "KEY:\tN" of /proc/self/fdinfo/@fd; false if there is none. */
+static bool fdinfo_value(int fd, const char *key, unsigned long long *v)
+{
+	char path[64], line[512];
+	size_t kl = strlen(key);
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':')
+			found = sscanf(line + kl + 1, "%llu", v) == 1;
+	fclose(f);
+	return found;
+}
+
+static bool fdinfo_has_pinmem(int fd)
+{
+	unsigned long long v;
+
+	return fdinfo_value(fd, "pinmem-ctx", &v);
+}
+
+/* Every line of @path as a diag, prefixed "@tag: " (for recording fixtures). */
+static void dump_file(const char *tag, const char *path)
+{
+	char line[1024];
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		diag("%s: %s unreadable: %s", tag, path, strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		diag("%s: %s", tag, line);
+	}
+	fclose(f);
+}
+
+static bool zone_present(const char *zone)
+{
+	char line[256], name[64];
+	bool in = false, yes = false;
+	FILE *f = fopen("/proc/zoneinfo", "r");
+	unsigned long n;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %*d, zone %63s", name) == 1)
+			in = !strcmp(name, zone);
+		else if (in && sscanf(line, " present %lu", &n) == 1 && n)
+			yes = true;
+	}
+	if (f)
+		fclose(f);
+	return yes;
+}
+
+static long meminfo_kb(const char *key)
+{
+	char line[256];
+	size_t kl = strlen(key);
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':')
+			v = strtol(line + kl + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static long vmstat(const char *key)
+{
+	char name[64];
+	long v, r = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	while (f && fscanf(f, "%63s %ld", name, &v) == 2)
+		if (!strcmp(name, key))
+			r = v;
+	if (f)
+		fclose(f);
+	return r;
+}
+
+/* Write a module parameter; 0 or -errno. */
+static int write_param(const char *name, const char *val)
+{
+	char path[128];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/module/pinmem/parameters/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int read_param(const char *name, char *val, size_t len)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/pinmem/parameters/%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, val, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	val[n] = 0;
+	val[strcspn(val, "\n")] = 0;
+	return 0;
+}
+
+/*
+ * Run @fn in a child process (to change its uid, limits, ...); its T_*
+ * result, which it exits with, is ours (a skip's reason is in the shared
+ * skip_reason).
+ */
+static int in_child(int (*fn)(void *), void *arg)
+{
+	int status, r;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return T_FAIL;
+	if (!pid) {
+		r = fn(arg);
+		fflush(stdout);
+		_exit(r);
+	}
+	if (waitpid(pid, &status, 0) != pid) {
+		diag("waitpid: %s", strerror(errno));
+		return T_FAIL;
+	}
+	if (WIFSIGNALED(status)) {
+		diag("child died of signal %d", WTERMSIG(status));
+		return T_FAIL;
+	}
+	r = WEXITSTATUS(status);
+	return r == T_PASS || r == T_SKIP ? r : T_FAIL;
 }
 
 /* ---- a small JSON checker: is @s exactly one valid JSON value? ---- */
@@ -585,40 +764,215 @@ static int t_fork_child_eperm_explained(void)
 	return T_PASS;
 }
 
+/*
+ * RLIMIT_MEMLOCK refusals say so, with the numbers: as uid 65534 (root has
+ * CAP_IPC_LOCK, which lifts the limit), limit 16 pages. The context was
+ * opened as root, so root's locked_vm is charged: fdinfo tells how much.
+ */
+static int memlock_child(void *unused)
+{
+	struct rlimit rl = { 16 * PAGE, 16 * PAGE };
+	char *buf = map_anon(64 * PAGE), want[256];
+	unsigned long long locked;
+	struct pinmem *pm;
+	const char *m;
+	int r;
+
+	(void)unused;
+	CHECK(buf);
+	CHECK_EQ(pinmem_open(&pm), 0);
+	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	CHECK_EQ(drop_to(NOBODY), 0);
+	r = pinmem_pin(pm, buf, 32 * PAGE, 0, NULL, NULL);
+	CHECK_EQ(r, -ENOMEM);
+	CHECK_EQ(errno, ENOMEM);
+	m = pinmem_strerror(r, PINMEM_CALL_PIN);
+	diag("32 pages, RLIMIT_MEMLOCK 16 pages: %s", m);
+	CHECK_STR(m, "cannot pin 128 KiB: RLIMIT_MEMLOCK is 64 KiB");
+	CHECK_STR(m, "ulimit -l");
+	CHECK_STR(m, "'memlock' in /etc/security/limits.conf");
+	CHECK_STR(m, "LimitMEMLOCK=");
+	CHECK_STR(m, "CAP_IPC_LOCK");
+	/* ENOMEM of another call is not this pin's */
+	CHECK(!strstr(pinmem_strerror(r, PINMEM_CALL_CONTIG_ALLOC), "RLIMIT_MEMLOCK is"));
+	CHECK_EQ(pinmem_pin(pm, buf, 8 * PAGE, 0, NULL, NULL), 0);
+	/* a pin that worked forgets the last failure: the list of causes */
+	CHECK(!strstr(pinmem_strerror(-ENOMEM, PINMEM_CALL_PIN), "RLIMIT_MEMLOCK is"));
+	CHECK_STR(pinmem_strerror(-ENOMEM, PINMEM_CALL_PIN), "max_pins");
+	if (!fdinfo_value(pinmem_fd(pm), "pinmem-user-locked-pages", &locked)) {
+		pinmem_close(pm);
+		return skip(NO_FDINFO);
+	}
+	/* 12 pages would fit the limit alone, not with the 8 pinned */
+	r = pinmem_pin(pm, buf + 16 * PAGE, 12 * PAGE, 0, NULL, NULL);
+	CHECK_EQ(r, -ENOMEM);
+	m = pinmem_strerror(r, PINMEM_CALL_PIN);
+	diag("12 more pages: %s", m);
+	snprintf(want, sizeof(want), "cannot pin 48 KiB: RLIMIT_MEMLOCK is 64 KiB and this user already has %llu KiB locked",
+		 locked * (PAGE / 1024));
+	CHECK_STR(m, want);
+	CHECK(locked >= 8);
+	pinmem_close(pm);
+	return T_PASS;
+}
+
 static int t_memlock_enomem_explained(void)
 {
-	int status;
-	pid_t pid;
+	NEED_MODULE();
+	return in_child(memlock_child, NULL);
+}
+
+/* pinmemctl pin as a user over its RLIMIT_MEMLOCK prints the same. */
+static int ctl_pin_memlock_child(void *unused)
+{
+	struct rlimit rl = { 16 * PAGE, 16 * PAGE };
+	struct run *r = malloc(sizeof(*r));
+
+	(void)unused;
+	CHECK(r);
+	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	CHECK_EQ(drop_to(NOBODY), 0);
+	CHECK_EQ(ctl(r, "pin", "-t", "0", "1M", NULL), 0);
+	show("pin -t 0 1M as uid 65534 with RLIMIT_MEMLOCK 64 KiB", r);
+	CHECK_EQ(r->rc, EX_FAIL);
+	CHECK_STR(r->err, "ENOMEM");
+	CHECK_STR(r->err, "cannot pin 1024 KiB: RLIMIT_MEMLOCK is 64 KiB");
+	CHECK_STR(r->err, "ulimit -l");
+	CHECK_STR(r->err, "CAP_IPC_LOCK");
+	return T_PASS;
+}
+
+static int t_ctl_pin_memlock(void)
+{
+	struct stat st;
+	int ret;
 
 	NEED_MODULE();
-	pid = fork();
-	CHECK(pid >= 0);
-	if (!pid) {
-		struct rlimit rl = { 16 * PAGE, 16 * PAGE };
-		char *buf = map_anon(32 * PAGE);
-		struct pinmem *pm;
-		int r;
-
-		if (!buf || pinmem_open(&pm))
-			_exit(10);
-		/* an unprivileged user has no CAP_IPC_LOCK to bypass it */
-		if (setrlimit(RLIMIT_MEMLOCK, &rl) || setuid(65534))
-			_exit(11);
-		r = pinmem_pin(pm, buf, 32 * PAGE, 0, NULL, NULL);
-		if (r != -ENOMEM)
-			_exit(12);
-		if (!strstr(pinmem_strerror(r, PINMEM_CALL_PIN),
-			    "RLIMIT_MEMLOCK"))
-			_exit(13);
-		if (pinmem_pin(pm, buf, 8 * PAGE, 0, NULL, NULL))
-			_exit(14);
-		pinmem_close(pm);
-		_exit(0);
+	CHECK_EQ(stat(PINMEM_DEVICE_PATH, &st), 0);
+	/* pinmemctl opens the device itself: let uid 65534 do so meanwhile */
+	CHECK_EQ(chown(PINMEM_DEVICE_PATH, NOBODY, NOBODY), 0);
+	ret = in_child(ctl_pin_memlock_child, NULL);
+	if (chown(PINMEM_DEVICE_PATH, st.st_uid, st.st_gid)) {
+		diag("restoring the owner of %s: %s", PINMEM_DEVICE_PATH, strerror(errno));
+		ret = T_FAIL;
 	}
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
+	return ret;
+}
+
+/*
+ * ENOMEM for the module's max_pins or max_pages names that limit, never
+ * RLIMIT_MEMLOCK: as uid 65534 within its RLIMIT_MEMLOCK (16 pages).
+ */
+static int module_limit_child(void *arg)
+{
+	bool pages = *(bool *)arg;
+	struct rlimit rl = { 16 * PAGE, 16 * PAGE };
+	char *buf = map_anon(16 * PAGE);
+	struct pinmem *pm;
+	const char *m;
+	bool fdinfo;
+	int r;
+
+	CHECK(buf);
+	CHECK_EQ(pinmem_open(&pm), 0);
+	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	CHECK_EQ(drop_to(NOBODY), 0);
+	fdinfo = fdinfo_has_pinmem(pinmem_fd(pm));
+	if (!pages) {
+		/* max_pins=2 */
+		CHECK_EQ(pinmem_pin(pm, buf, PAGE, 0, NULL, NULL), 0);
+		CHECK_EQ(pinmem_pin(pm, buf + PAGE, PAGE, 0, NULL, NULL), 0);
+		r = pinmem_pin(pm, buf + 2 * PAGE, PAGE, 0, NULL, NULL);
+	} else {
+		/* max_pages=4 */
+		CHECK_EQ(pinmem_pin(pm, buf, 3 * PAGE, 0, NULL, NULL), 0);
+		r = pinmem_pin(pm, buf + 4 * PAGE, 2 * PAGE, 0, NULL, NULL);
+	}
+	CHECK_EQ(r, -ENOMEM);
+	m = pinmem_strerror(r, PINMEM_CALL_PIN);
+	diag("%s: %s", pages ? "max_pages=4, 3 + 2 pages" : "max_pins=2, a third pin", m);
+	CHECK(!strstr(m, "RLIMIT_MEMLOCK is"));
+	CHECK(!strstr(m, "raise the limit"));
+	CHECK_STR(m, pages ? "max_pages" : "max_pins");
+	pinmem_close(pm);
+	if (!fdinfo)
+		return skip(NO_FDINFO);
+	CHECK_STR(m, pages ? "cannot pin 8 KiB: this context has 12 KiB pinned and the module's max_pages limit is 4 pages" :
+		     "cannot pin: this context already holds 2 pins, the module's max_pins limit (2)");
 	return T_PASS;
+}
+
+static int t_enomem_module_limits(void)
+{
+	char pins[32], pages[32];
+	bool by_pages;
+	int ret, r2;
+
+	NEED_MODULE();
+	CHECK_EQ(read_param("max_pins", pins, sizeof(pins)), 0);
+	CHECK_EQ(read_param("max_pages", pages, sizeof(pages)), 0);
+	CHECK_EQ(write_param("max_pins", "2"), 0);
+	by_pages = false;
+	ret = in_child(module_limit_child, &by_pages);
+	CHECK_EQ(write_param("max_pins", pins), 0);
+	CHECK_EQ(write_param("max_pages", "4"), 0);
+	by_pages = true;
+	r2 = in_child(module_limit_child, &by_pages);
+	CHECK_EQ(write_param("max_pages", pages), 0);
+	if (ret == T_FAIL || r2 == T_FAIL)
+		return T_FAIL;
+	return ret == T_SKIP || r2 == T_SKIP ? T_SKIP : T_PASS;
+}
+
+/*
+ * ENOMEM of the fit check (more to fault in than the memory outside
+ * ZONE_MOVABLE/CMA can take) does not blame RLIMIT_MEMLOCK: as uid 65534
+ * with a limit twice the pin.
+ */
+static int fit_child(void *arg)
+{
+	size_t len = *(size_t *)arg;
+	struct rlimit rl = { 2 * len, 2 * len };
+	long oom = vmstat("oom_kill");
+	struct pinmem *pm;
+	const char *m;
+	char *buf;
+	int r;
+
+	buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (buf == MAP_FAILED)
+		return skip("cannot map 80% of MemTotal");
+	CHECK_EQ(pinmem_open(&pm), 0);
+	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	CHECK_EQ(drop_to(NOBODY), 0);
+	r = pinmem_pin(pm, buf, len, PINMEM_PIN_WRITE, NULL, NULL);
+	CHECK_EQ(r, -ENOMEM);
+	CHECK_EQ(vmstat("oom_kill"), oom);
+	m = pinmem_strerror(r, PINMEM_CALL_PIN);
+	diag("%zu MiB, never touched, RLIMIT_MEMLOCK %zu MiB: %s", len >> 20,
+	     (2 * len) >> 20, m);
+	CHECK(!strstr(m, "RLIMIT_MEMLOCK is"));
+	CHECK(!strstr(m, "raise the limit"));
+	if (!fdinfo_has_pinmem(pinmem_fd(pm)))
+		return skip(NO_FDINFO);
+	CHECK_STR(m, "and no limit refused it");
+	CHECK_STR(m, "ZONE_MOVABLE/CMA");
+	pinmem_close(pm);
+	return T_PASS;
+}
+
+static int t_enomem_fit_not_rlimit(void)
+{
+	long total = meminfo_kb("MemTotal");
+	size_t len;
+
+	NEED_MODULE();
+	/* without them pinmem has no fit check: GUP would fault it all in */
+	if (!zone_present("Movable") && meminfo_kb("CmaTotal") <= 0)
+		return skip("no ZONE_MOVABLE and no CMA: pinmem refuses nothing for fit here");
+	CHECK(total > 0);
+	len = ((size_t)total * 1024 / 10 * 8) & ~((size_t)(2 << 20) - 1);
+	return in_child(fit_child, &len);
 }
 
 static int t_contig_alloc_mmap(void)
@@ -759,7 +1113,59 @@ static int t_ctl_status(void)
 	return T_PASS;
 }
 
-static int t_ctl_pins_and_json(void)
+/* pinmemctl could not print JSON: the static build for the VMs */
+static bool no_cjson(const struct run *r)
+{
+	return r->rc == EX_USAGE && strstr(r->err, "built without cJSON");
+}
+
+#define NO_CJSON "pinmemctl was built without cJSON (the static build: Debian ships no libcjson.a)"
+
+enum { C_CTX, C_PID, C_COMM, C_HANDLE, C_START, C_END, C_SIZE, C_PAGES,
+       C_FLAGS, C_AGE, C_PLACEMENT, NCOLS };
+
+/*
+ * The row of pinmemctl pins' table for pin @handle of @pid, split into its
+ * columns (PLACEMENT is the rest of the line); false if there is none.
+ */
+static bool table_row(const char *out, int pid, uint64_t handle,
+		      char cols[NCOLS][160])
+{
+	while (*out) {
+		size_t len = strcspn(out, "\n");
+		char line[1024];
+		int n = 0;
+
+		snprintf(line, sizeof(line), "%.*s", (int)len, out);
+		out += len + (out[len] == '\n');
+		if (sscanf(line, "%159s %159s %159s %159s %159s %159s %159s %159s %159s %159s %n",
+			   cols[0], cols[1], cols[2], cols[3], cols[4], cols[5],
+			   cols[6], cols[7], cols[8], cols[9], &n) != 10 || !n)
+			continue;
+		snprintf(cols[C_PLACEMENT], 160, "%s", line + n);
+		if (atoi(cols[C_PID]) == pid &&
+		    strtoull(cols[C_HANDLE], NULL, 10) == handle)
+			return true;
+	}
+	return false;
+}
+
+static bool table_has_pid(const char *out, int pid)
+{
+	char cols[NCOLS][160];
+
+	while (*out) {
+		size_t len = strcspn(out, "\n");
+
+		if (sscanf(out, "%159s %159s", cols[0], cols[1]) == 2 &&
+		    atoi(cols[1]) == pid && strcmp(cols[0], "CTX"))
+			return true;
+		out += len + (out[len] == '\n');
+	}
+	return false;
+}
+
+static int t_ctl_pins_table(void)
 {
 	char *buf = map_anon(32 * PAGE), pidstr[64];
 	struct run *r = malloc(sizeof(*r));
@@ -784,24 +1190,243 @@ static int t_ctl_pins_and_json(void)
 	CHECK_STR(r->out, pidstr);
 	CHECK_STR(r->out, "rw");
 	CHECK_STR(r->out, "64K");
+	/* root reads debugfs, and says so */
+	CHECK_STR(r->err, "# source: debugfs");
 	show("pins", r);
+	CHECK_EQ(pinmem_unpin(pm, h1), 0);
+	CHECK_EQ(pinmem_unpin(pm, h2), 0);
+	pinmem_close(pm);
+	return T_PASS;
+}
 
+static int t_ctl_pins_json(void)
+{
+	char *buf = map_anon(32 * PAGE), pidstr[64];
+	struct run *r = malloc(sizeof(*r));
+	struct pinmem *pm;
+	uint64_t h1, h2;
+
+	NEED_MODULE();
+	CHECK(buf && r);
+	CHECK_EQ(ctl(r, "pins", "--json", NULL), 0);
+	if (no_cjson(r))
+		return skip(NO_CJSON);
+	CHECK_EQ(pinmem_open(&pm), 0);
+	CHECK_EQ(pinmem_pin(pm, buf, 8 * PAGE, 0, &h1, NULL), 0);
+	CHECK_EQ(pinmem_pin(pm, buf + 16 * PAGE, 16 * PAGE, PINMEM_PIN_WRITE,
+			    &h2, NULL), 0);
 	CHECK_EQ(ctl(r, "pins", "--json", NULL), 0);
 	CHECK_EQ(r->rc, 0);
 	if (!json_valid(r->out)) {
 		show("pins --json", r);
 		CHECK(json_valid(r->out));
 	}
+	CHECK_STR(r->out, "{\"source\":\"debugfs\",\"pins\":[");
 	snprintf(pidstr, sizeof(pidstr), "\"pid\":%d,\"comm\":\"test_libpinmem\"",
 		 getpid());
 	CHECK_STR(r->out, pidstr);
 	snprintf(pidstr, sizeof(pidstr), "\"start\":\"%#lx\"",
 		 (unsigned long)(uintptr_t)(buf + 16 * PAGE));
 	CHECK_STR(r->out, pidstr);
-	CHECK_STR(r->out, "\"pages\":16,\"flags\":\"rw\",\"write\":true");
+	CHECK_STR(r->out, "\"pages\":16,\"flags\":\"rw\",\"write\":true,\"memfd\":false");
+	CHECK_STR(r->out, "\"runs\":");
 	CHECK_EQ(pinmem_unpin(pm, h1), 0);
 	CHECK_EQ(pinmem_unpin(pm, h2), 0);
 	pinmem_close(pm);
+	return T_PASS;
+}
+
+/*
+ * Root without debugfs reads fdinfo too (--source fdinfo): the same pins,
+ * the same columns but for their age. The kernel files are dumped as
+ * diagnostics, to record them as user/tests/fixtures.
+ */
+static int t_ctl_pins_fdinfo_as_root(void)
+{
+	char *buf = map_anon(32 * PAGE), path[64];
+	char a[NCOLS][160], b[NCOLS][160];
+	struct run *r = malloc(sizeof(*r)), *d = malloc(sizeof(*d));
+	struct pinmem_contig_info ci;
+	uint64_t h[3], hm = 0;
+	struct pinmem *pm;
+	int i, c, dfd, mfd;
+
+	NEED_MODULE();
+	CHECK(buf && r && d);
+	CHECK_EQ(pinmem_open(&pm), 0);
+	CHECK_EQ(pinmem_pin(pm, buf, 16 * PAGE, PINMEM_PIN_WRITE, &h[0], NULL), 0);
+	CHECK_EQ(pinmem_pin(pm, buf + 16 * PAGE, 4 * PAGE, 0, &h[1], NULL), 0);
+	CHECK_EQ(pinmem_export(pm, h[0], PINMEM_EXPORT_CLOEXEC, &dfd), 0);
+	CHECK_EQ(pinmem_contig_alloc(pm, 16 * PAGE, 0, 0, &ci), 0);
+	h[2] = 0;
+	mfd = memfd_create("test_libpinmem", MFD_CLOEXEC);
+	CHECK(mfd >= 0);
+	CHECK_EQ(ftruncate(mfd, 8 * PAGE), 0);
+	if (!pinmem_pin_memfd(pm, mfd, 0, 8 * PAGE, 0, &hm, NULL))
+		h[2] = hm;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pinmem_fd(pm));
+	dump_file("fixture debugfs/pins", "/sys/kernel/debug/pinmem/pins");
+	dump_file("fixture fdinfo", path);
+	dump_file("fixture debugfs/cma", "/sys/kernel/debug/pinmem/cma");
+
+	CHECK_EQ(ctl(d, "pins", NULL), 0);
+	CHECK_EQ(d->rc, 0);
+	CHECK_STR(d->err, "# source: debugfs");
+	CHECK_EQ(ctl(r, "pins", "--source", "fdinfo", NULL), 0);
+	show("pins --source fdinfo", r);
+	if (!fdinfo_has_pinmem(pinmem_fd(pm))) {
+		CHECK_EQ(r->rc, EX_INCOMPAT);
+		CHECK_STR(r->err, "too old to list pins in fdinfo");
+		return skip(NO_FDINFO);
+	}
+	CHECK_EQ(r->rc, 0);
+	CHECK_STR(r->err, "# source: fdinfo");
+	CHECK_STR(r->err, "--source fdinfo");
+	CHECK_STR(r->err, " 0 processes not readable");
+	for (i = 0; i < 3; i++) {
+		if (!h[i])
+			continue;
+		if (!table_row(d->out, getpid(), h[i], a) ||
+		    !table_row(r->out, getpid(), h[i], b)) {
+			show("pins", d);
+			diag("no row for handle %llu", (unsigned long long)h[i]);
+			return T_FAIL;
+		}
+		for (c = 0; c < NCOLS; c++)
+			if (c != C_AGE && strcmp(a[c], b[c])) {
+				diag("handle %llu column %d: debugfs '%s', fdinfo '%s'",
+				     (unsigned long long)h[i], c, a[c], b[c]);
+				return T_FAIL;
+			}
+	}
+	CHECK_STR(a[C_PLACEMENT], "compound=");
+	CHECK(table_row(r->out, getpid(), h[0], b));
+	CHECK_STR(b[C_PLACEMENT], "dma-bufs=1");
+	CHECK_STR(b[C_FLAGS], "rw");
+	CHECK_STR(b[C_SIZE], "64K");
+	if (hm)
+		CHECK(table_row(r->out, getpid(), hm, b) && !strcmp(b[C_FLAGS], "r-m"));
+	else
+		diag("no memfd pin (PIN_MEMFD needs 6.11)");
+	close(dfd);
+	close(mfd);
+	pinmem_close(pm);
+	return T_PASS;
+}
+
+/*
+ * A user without debugfs sees its own pins through fdinfo, not other
+ * users': uid 65534 pins, root (our parent) pins too, and uid 65534 runs
+ * pinmemctl pins.
+ */
+static int fdinfo_user_child(void *arg)
+{
+	int go = *(int *)arg, ppid = getppid();
+	struct rlimit rl = { 64 * PAGE, 64 * PAGE };
+	char *buf = map_anon(32 * PAGE), c, cols[NCOLS][160], s[160];
+	struct run *r = malloc(sizeof(*r));
+	struct pinmem *pm;
+	uint64_t h1, h2;
+
+	CHECK(buf && r);
+	CHECK_EQ(pinmem_open(&pm), 0);
+	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	CHECK_EQ(drop_to(NOBODY), 0);
+	CHECK_EQ(pinmem_pin(pm, buf, 16 * PAGE, PINMEM_PIN_WRITE, &h1, NULL), 0);
+	CHECK_EQ(pinmem_pin(pm, buf + 16 * PAGE, 4 * PAGE, 0, &h2, NULL), 0);
+	CHECK_EQ(read(go, &c, 1), 1);	/* root's pin is there too */
+	CHECK_EQ(ctl(r, "pins", NULL), 0);
+	show("pins as uid 65534", r);
+	if (!fdinfo_has_pinmem(pinmem_fd(pm))) {
+		CHECK_EQ(r->rc, EX_INCOMPAT);
+		CHECK_STR(r->err, "run as root");
+		return skip(NO_FDINFO);
+	}
+	CHECK_EQ(r->rc, 0);
+	CHECK_STR(r->err, "# source: fdinfo");
+	CHECK_STR(r->err, "/sys/kernel/debug/pinmem/pins unreadable");
+	CHECK(table_row(r->out, getpid(), h1, cols));
+	CHECK_STR(cols[C_COMM], "test_libpinmem");
+	CHECK_STR(cols[C_FLAGS], "rw");
+	CHECK_STR(cols[C_PAGES], "16");
+	CHECK_STR(cols[C_SIZE], "64K");
+	snprintf(s, sizeof(s), "%#lx", (unsigned long)(uintptr_t)buf);
+	CHECK(!strcmp(cols[C_START], s));
+	CHECK(table_row(r->out, getpid(), h2, cols));
+	CHECK_STR(cols[C_FLAGS], "r-");
+	CHECK_STR(cols[C_PAGES], "4");
+	CHECK_STR(r->out, "2 pins, 20 pages (80K) in 1 context");
+	/* root's process, and so its pin, are not ours to see */
+	CHECK(!table_has_pid(r->out, ppid));
+
+	/* debugfs is root's */
+	CHECK_EQ(ctl(r, "pins", "--source", "debugfs", NULL), 0);
+	CHECK_EQ(r->rc, EX_PERM);
+	CHECK_STR(r->err, "debugfs is root only");
+
+	CHECK_EQ(ctl(r, "pins", "--json", NULL), 0);
+	if (no_cjson(r)) {
+		diag("pins --json not checked: " NO_CJSON);
+	} else {
+		CHECK_EQ(r->rc, 0);
+		CHECK(json_valid(r->out));
+		CHECK_STR(r->out, "{\"source\":\"fdinfo\",\"pins\":[");
+		snprintf(s, sizeof(s), "\"pid\":%d,\"comm\":\"test_libpinmem\"", getpid());
+		CHECK_STR(r->out, s);
+		CHECK_STR(r->out, "\"count\":2,\"unreadable_processes\":");
+		CHECK_STR(r->out, "\"contexts\":[{\"ctx\":");
+		CHECK(!strstr(r->out, "\"runs\":"));
+	}
+	pinmem_close(pm);
+	return T_PASS;
+}
+
+static int t_ctl_pins_fdinfo_unprivileged(void)
+{
+	char *buf = map_anon(8 * PAGE);
+	int p[2], status, ret;
+	struct pinmem *pm;
+	pid_t pid;
+
+	NEED_MODULE();
+	CHECK(buf);
+	CHECK_EQ(pipe(p), 0);
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		close(p[1]);
+		ret = fdinfo_user_child(&p[0]);
+		fflush(stdout);
+		_exit(ret);
+	}
+	close(p[0]);
+	/* a root process's pin, opened after the fork: not the child's fd */
+	CHECK_EQ(pinmem_open(&pm), 0);
+	CHECK_EQ(pinmem_pin(pm, buf, 8 * PAGE, 0, NULL, NULL), 0);
+	CHECK_EQ(write(p[1], "g", 1), 1);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	pinmem_close(pm);
+	CHECK(WIFEXITED(status));
+	ret = WEXITSTATUS(status);
+	return ret == T_PASS || ret == T_SKIP ? ret : T_FAIL;
+}
+
+static int t_ctl_stats_table(void)
+{
+	struct run *r = malloc(sizeof(*r));
+
+	NEED_MODULE();
+	CHECK(r);
+	dump_file("fixture debugfs/stats", "/sys/kernel/debug/pinmem/stats");
+	CHECK_EQ(ctl(r, "stats", NULL), 0);
+	CHECK_EQ(r->rc, 0);
+	CHECK_STR(r->out, "IOCTL");
+	CHECK_STR(r->out, "CONTIG_ALLOC");
+	CHECK_STR(r->out, "contiguous buffers");
+	CHECK_STR(r->out, "total_pins");
+	show("stats", r);
 	return T_PASS;
 }
 
@@ -812,11 +1437,13 @@ static int t_ctl_stats_json(void)
 	NEED_MODULE();
 	CHECK(r);
 	CHECK_EQ(ctl(r, "stats", "--json", NULL), 0);
+	if (no_cjson(r))
+		return skip(NO_CJSON);
 	if (r->rc || !json_valid(r->out))
 		show("stats --json", r);
 	CHECK_EQ(r->rc, 0);
 	CHECK(json_valid(r->out));
-	CHECK_STR(r->out, "\"contexts\":");
+	CHECK_STR(r->out, "{\"source\":\"debugfs\",\"contexts\":");
 	CHECK_STR(r->out, "\"total_pins\":");
 	CHECK_STR(r->out, "\"calls\":{\"VERSION\":");
 	CHECK_STR(r->out, "\"PIN\":");
@@ -824,13 +1451,6 @@ static int t_ctl_stats_json(void)
 	CHECK_STR(r->out, "\"failures\":{");
 	CHECK_STR(r->out, "\"cma\":{\"dma_cma_configured\":");
 	diag("stats --json: %.300s...", r->out);
-
-	CHECK_EQ(ctl(r, "stats", NULL), 0);
-	CHECK_EQ(r->rc, 0);
-	CHECK_STR(r->out, "IOCTL");
-	CHECK_STR(r->out, "CONTIG_ALLOC");
-	CHECK_STR(r->out, "contiguous buffers");
-	show("stats", r);
 	return T_PASS;
 }
 
@@ -915,6 +1535,23 @@ static int t_ctl_usage_and_exit_codes(void)
 	CHECK_EQ(ctl(r, "--version", NULL), 0);
 	CHECK_EQ(r->rc, 0);
 	show("--version", r);
+	if (strstr(r->out, "cJSON: no")) {
+		/* refused before anything is read, module or not */
+		CHECK_EQ(ctl(r, "pins", "--json", NULL), 0);
+		CHECK_EQ(r->rc, EX_USAGE);
+		CHECK_STR(r->err, "--json: this pinmemctl was built without cJSON");
+		CHECK_EQ(ctl(r, "stats", "--json", NULL), 0);
+		CHECK_EQ(r->rc, EX_USAGE);
+		CHECK_STR(r->err, "built without cJSON");
+		CHECK(!r->out[0]);
+	} else {
+		CHECK_STR(r->out, "cJSON: yes");
+	}
+	CHECK_EQ(ctl(r, "pins", "--source", "sysfs", NULL), 0);
+	CHECK_EQ(r->rc, EX_USAGE);
+	CHECK_EQ(ctl(r, "stats", "--source", "fdinfo", NULL), 0);
+	CHECK_EQ(r->rc, EX_USAGE);
+	CHECK_EQ(ctl(r, "--version", NULL), 0);
 	if (strstr(r->out, "libkmod: no")) {
 		CHECK_EQ(ctl(r, "load", NULL), 0);
 		CHECK_EQ(r->rc, EX_USAGE);
@@ -949,13 +1586,20 @@ static const struct tcase cases[] = {
 	{ "bad_input_explained", t_bad_input_explained },
 	{ "fork_child_eperm_explained", t_fork_child_eperm_explained },
 	{ "memlock_enomem_explained", t_memlock_enomem_explained },
+	{ "enomem_module_limits_not_rlimit", t_enomem_module_limits },
+	{ "enomem_fit_not_rlimit", t_enomem_fit_not_rlimit },
 	{ "contig_alloc_mmap", t_contig_alloc_mmap },
 	{ "export", t_export },
 	{ "pin_memfd", t_pin_memfd },
 	{ "pinmemctl_status", t_ctl_status },
-	{ "pinmemctl_pins_table_and_json", t_ctl_pins_and_json },
+	{ "pinmemctl_pins_table", t_ctl_pins_table },
+	{ "pinmemctl_pins_json", t_ctl_pins_json },
+	{ "pinmemctl_pins_fdinfo_as_root", t_ctl_pins_fdinfo_as_root },
+	{ "pinmemctl_pins_fdinfo_unprivileged", t_ctl_pins_fdinfo_unprivileged },
+	{ "pinmemctl_stats_table", t_ctl_stats_table },
 	{ "pinmemctl_stats_json", t_ctl_stats_json },
 	{ "pinmemctl_pin_and_contig", t_ctl_pin_and_contig },
+	{ "pinmemctl_pin_memlock_explained", t_ctl_pin_memlock },
 	{ "pinmemctl_usage_and_exit_codes", t_ctl_usage_and_exit_codes },
 };
 
