@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <pinmem.h>
@@ -278,6 +280,32 @@ static bool all_digits(const char *s)
 	return true;
 }
 
+/*
+ * Is the fd behind the /proc/PID/fd/FD link @path the character device
+ * @rdev? Sockets, pipes and anonymous inodes are told by the link's text;
+ * the rest is stat()ed with the attributes cached (AT_STATX_DONT_SYNC), so
+ * that an fd of a file on an unreachable network file system does not hang
+ * the scan.
+ */
+static bool is_dev(const char *path, dev_t rdev)
+{
+	char target[64];
+	struct statx stx;
+	ssize_t n;
+
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = 0;
+	if (!strncmp(target, "socket:", 7) || !strncmp(target, "pipe:", 5) ||
+	    !strncmp(target, "anon_inode:", 11))
+		return false;
+	if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC, STATX_TYPE, &stx) ||
+	    !(stx.stx_mask & STATX_TYPE) || !S_ISCHR(stx.stx_mode))
+		return false;
+	return makedev(stx.stx_rdev_major, stx.stx_rdev_minor) == rdev;
+}
+
 int fdinfo_pins(struct pin_list *l)
 {
 	char path[600];
@@ -321,7 +349,6 @@ int fdinfo_pins(struct pin_list *l)
 			continue;	/* else gone meanwhile */
 		}
 		while ((d = readdir(fds))) {
-			struct stat st;
 			int fd, ret;
 
 			if (!all_digits(d->d_name))
@@ -329,8 +356,7 @@ int fdinfo_pins(struct pin_list *l)
 			fd = atoi(d->d_name);
 			snprintf(path, sizeof(path), "%s/proc/%d/fd/%d", pm_root,
 				 pid, fd);
-			if (stat(path, &st) || !S_ISCHR(st.st_mode) ||
-			    st.st_rdev != dev.st_rdev)
+			if (!is_dev(path, dev.st_rdev))
 				continue;
 			ret = read_ctx(l, pid, fd);
 			if (ret == -ENOMEM) {
