@@ -520,25 +520,32 @@ long debugfs_stat(const char *key)
 	return debugfs_value("stats", key);
 }
 
-long debugfs_value(const char *file, const char *key)
+/* The number after "@key@sep" on a line of @path, or -1. */
+static long key_value(const char *path, const char *key, char sep)
 {
-	char path[128];
-	FILE *f;
-	char line[256];
 	size_t kl = strlen(key);
+	char line[512];
 	long ret = -1;
+	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/pinmem/%s", file);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, kl) && line[kl] == ' ') {
+		if (!strncmp(line, key, kl) && line[kl] == sep) {
 			ret = strtol(line + kl + 1, NULL, 10);
 			break;
 		}
 	fclose(f);
 	return ret;
+}
+
+long debugfs_value(const char *file, const char *key)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/pinmem/%s", file);
+	return key_value(path, key, ' ');
 }
 
 void cat_file(const char *path)
@@ -638,22 +645,10 @@ const char *trace_find(const char *trace, const char *event, const char *has)
 /* ---------------------------------------------------------------- fdinfo */
 long fdinfo_value(int fd, const char *key)
 {
-	char path[64], line[512];
-	size_t kl = strlen(key);
-	long ret = -1;
-	FILE *f;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, kl) && line[kl] == ':') {
-			ret = strtol(line + kl + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return ret;
+	return key_value(path, key, ':');
 }
 
 /* Every 8 bytes a distinct value derived from seed and position. */
