@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The devices of the test VMs that import pinmem's dma-bufs, for
- * test_dmabuf and pinmem-demo: the stock kernel's vivid and vgem modules
- * (packed by scripts/vm-run under /lib/modules/dmabuf/), QEMU's edu device
- * through the test driver tests/kmod/pinmem_edu, and the kernel log.
+ * test_dmabuf, pinmem-demo and the benchmark (tests/bench): the stock
+ * kernel's vivid and vgem modules (packed by scripts/vm-run under
+ * /lib/modules/dmabuf/), QEMU's edu device through the test driver
+ * tests/kmod/pinmem_edu, and the kernel log.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -160,4 +161,42 @@ free:
 	rb.count = 0;
 	ioctl(vfd, VIDIOC_REQBUFS, &rb);
 	return ret;
+}
+
+int open_vgem(void)
+{
+	char path[32], name[32];
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		struct t_drm_version v = { .name = name, .name_len = sizeof(name) - 1 };
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		memset(name, 0, sizeof(name));
+		if (!ioctl(fd, T_DRM_IOCTL_VERSION, &v) && !strcmp(name, "vgem"))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+int prime_import(int drm, int dfd, uint32_t *handle)
+{
+	struct t_drm_prime_handle p = { .fd = dfd };
+
+	if (ioctl(drm, T_DRM_IOCTL_PRIME_FD_TO_HANDLE, &p))
+		return -errno;
+	*handle = p.handle;
+	return 0;
+}
+
+int gem_close(int drm, uint32_t handle)
+{
+	struct t_drm_gem_close c = { .handle = handle };
+
+	return ioctl(drm, T_DRM_IOCTL_GEM_CLOSE, &c) ? -errno : 0;
 }

@@ -32,34 +32,6 @@
 
 #define RW (PROT_READ | PROT_WRITE)
 
-/* The few DRM ioctls used here (drm/drm.h is not in every libc's headers). */
-struct t_drm_version {
-	int version_major, version_minor, version_patchlevel;
-	size_t name_len;
-	char *name;
-	size_t date_len;
-	char *date;
-	size_t desc_len;
-	char *desc;
-};
-
-struct t_drm_prime_handle {
-	uint32_t handle;
-	uint32_t flags;
-	int32_t fd;
-};
-
-struct t_drm_gem_close {
-	uint32_t handle;
-	uint32_t pad;
-};
-
-#define T_DRM_IOCTL_VERSION	_IOWR('d', 0x00, struct t_drm_version)
-#define T_DRM_IOCTL_GEM_CLOSE	_IOW('d', 0x09, struct t_drm_gem_close)
-#define T_DRM_IOCTL_PRIME_HANDLE_TO_FD _IOWR('d', 0x2d, struct t_drm_prime_handle)
-#define T_DRM_IOCTL_PRIME_FD_TO_HANDLE _IOWR('d', 0x2e, struct t_drm_prime_handle)
-#define T_DRM_RDWR	O_RDWR
-
 static uint64_t cma_start, cma_end;
 
 /*
@@ -695,27 +667,6 @@ static int t_offline_movable_with_pins(void)
 /* ------------------------------------------------------------------ */
 /* Kernel modules of the stock kernel that import dma-bufs.           */
 
-static int open_vgem(void)
-{
-	char path[32], name[32];
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		struct t_drm_version v = { .name = name, .name_len = sizeof(name) - 1 };
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(name, 0, sizeof(name));
-		if (!ioctl(fd, T_DRM_IOCTL_VERSION, &v) && !strcmp(name, "vgem"))
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 static int need_vgem(void)
 {
 	int fd;
@@ -726,23 +677,6 @@ static int need_vgem(void)
 		return skip("no /dev/dri/card* is vgem: the kernel has no vgem module, or it did not load");
 	close(fd);
 	return T_PASS;
-}
-
-static int prime_import(int drm, int dfd, uint32_t *handle)
-{
-	struct t_drm_prime_handle p = { .fd = dfd };
-
-	if (ioctl(drm, T_DRM_IOCTL_PRIME_FD_TO_HANDLE, &p))
-		return -errno;
-	*handle = p.handle;
-	return 0;
-}
-
-static int gem_close(int drm, uint32_t handle)
-{
-	struct t_drm_gem_close c = { .handle = handle };
-
-	return ioctl(drm, T_DRM_IOCTL_GEM_CLOSE, &c) ? -errno : 0;
 }
 
 /*
