@@ -106,6 +106,7 @@ static void pins_stop(struct seq_file *m, void *v)
 static int pins_show(struct seq_file *m, void *v)
 {
 	struct pins_iter *it = m->private;
+	struct pinmem_placement place;
 	struct pinmem_pin *pin = v;
 	u64 age_ms;
 	int i;
@@ -116,19 +117,20 @@ static int pins_show(struct seq_file *m, void *v)
 	}
 	age_ms = div_u64(ktime_get_coarse_boottime_ns() - pin->created_ns,
 			 NSEC_PER_MSEC);
-	seq_printf(m, "%u %d ", it->ctx_id, pin->tgid);
-	seq_escape(m, pin->comm, " \t\n\\");
+	seq_printf(m, "%u %d ", it->ctx_id, pin->owner->tgid);
+	seq_escape(m, pin->owner->comm, " \t\n\\");
 	/* flags: rw or r-, and m for a memfd pin (no address: 0) */
 	seq_printf(m, " %llu 0x%lx 0x%lx %lu %s%s %llu", pin->handle, pin->uaddr,
 		   pin->uaddr + (pin->nr_pages << PAGE_SHIFT), pin->nr_pages,
 		   pin->flags & PINMEM_PIN_WRITE ? "rw" : "r-",
 		   pin->flags & PINMEM_PIN_MEMFD ? "m" : "", age_ms);
+	pinmem_pin_placement(pin, &place);
 	for (i = 0; i < PINMEM_ZONE_SLOTS; i++)
-		if (pin->place.zone_pages[i])
+		if (place.zone_pages[i])
 			seq_printf(m, " %s=%lu", pinmem_zone_names[i],
-				   pin->place.zone_pages[i]);
+				   place.zone_pages[i]);
 	seq_printf(m, " compound=%lu huge=%lu runs=%lu exports=%d attachments=%d\n",
-		   pin->place.nr_compound, pin->place.nr_huge, pin->runs.nr,
+		   place.nr_compound, place.nr_huge, pin->runs.nr,
 		   atomic_read(&pin->nr_exports),
 		   atomic_read(&pin->nr_attachments));
 	return 0;
@@ -169,6 +171,9 @@ static int stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&s->total_pinned_pages));
 	seq_printf(m, "total_unpinned_pages %lld\n",
 		   atomic64_read(&s->total_unpinned_pages));
+	seq_printf(m, "parallel_jobs %lld\n", atomic64_read(&s->parallel_jobs));
+	seq_printf(m, "parallel_parts %lld\n",
+		   atomic64_read(&s->parallel_parts));
 	for (op = 0; op < PINMEM_NR_OPS; op++)
 		seq_printf(m, "calls %s %lld\n", pinmem_op_names[op],
 			   atomic64_read(&s->calls[op]));

@@ -37,6 +37,7 @@ void pinmem_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct pinmem_ctx *ctx = file->private_data;
 	unsigned long listed, idx, nr_contigs = 0;
+	struct pinmem_placement place;
 	struct pinmem_pin *pin;
 	void *entry;
 	u64 now;
@@ -73,12 +74,13 @@ void pinmem_show_fdinfo(struct seq_file *m, struct file *file)
 			   atomic_read(&pin->nr_exports),
 			   atomic_read(&pin->nr_attachments),
 			   div_u64(now - pin->created_ns, NSEC_PER_MSEC));
+		pinmem_pin_placement(pin, &place);
 		for (i = 0; i < PINMEM_ZONE_SLOTS; i++)
-			if (pin->place.zone_pages[i])
+			if (place.zone_pages[i])
 				seq_printf(m, " %s=%lu", pinmem_zone_names[i],
-					   pin->place.zone_pages[i]);
-		seq_printf(m, " compound=%lu huge=%lu\n", pin->place.nr_compound,
-			   pin->place.nr_huge);
+					   place.zone_pages[i]);
+		seq_printf(m, " compound=%lu huge=%lu\n", place.nr_compound,
+			   place.nr_huge);
 	}
 	mutex_unlock(&ctx->lock);
 }

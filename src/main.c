@@ -362,9 +362,15 @@ static int __init pinmem_init(void)
 							  NULL, 0);
 	if (IS_ERR(pinmem_dma_pdev))
 		return PTR_ERR(pinmem_dma_pdev);
-	ret = pinmem_contig_init(&pinmem_dma_pdev->dev);
+	ret = pinmem_pin_cache_init();
 	if (ret)
 		goto unregister_pdev;
+	ret = pinmem_par_init();
+	if (ret)
+		goto pin_cache_exit;
+	ret = pinmem_contig_init(&pinmem_dma_pdev->dev);
+	if (ret)
+		goto par_exit;
 	pinmem_debugfs_init();
 
 	pinmem_misc.mode = pinmem_dev_mode & 0666;
@@ -382,6 +388,10 @@ static int __init pinmem_init(void)
 debugfs_exit:
 	pinmem_debugfs_exit();
 	pinmem_contig_exit();
+par_exit:
+	pinmem_par_exit();
+pin_cache_exit:
+	pinmem_pin_cache_exit();
 unregister_pdev:
 	platform_device_unregister(pinmem_dma_pdev);
 	return ret;
@@ -393,6 +403,8 @@ static void __exit pinmem_exit(void)
 	pinmem_gup_test_exit();
 	pinmem_debugfs_exit();
 	pinmem_contig_exit();
+	pinmem_par_exit();
+	pinmem_pin_cache_exit();
 	platform_device_unregister(pinmem_dma_pdev);
 	WARN_ON(!xa_empty(&pinmem_ctxs));
 }

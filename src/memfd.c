@@ -24,23 +24,24 @@
 
 #ifdef PINMEM_HAVE_MEMFD_PIN_FOLIOS
 
-/* Append the range's pages of the pinned folios to the pin's runs. */
-static int memfd_build_runs(struct pinmem_pin *pin, pgoff_t first_off,
-			    struct page **batch)
+/* Build the runs of the range's pages of the pinned folios. */
+static int memfd_build_runs(struct pinmem_pin *pin, struct pinmem_runs_build *b,
+			    pgoff_t first_off, struct page **batch)
 {
-	struct pinmem_folio_cache fc = { 0 };
 	unsigned long i, left = pin->nr_pages, idx = first_off, n = 0, k;
+	struct pinmem_pin_ext *ext = pin->ext;
+	struct pinmem_folio_cache fc = { 0 };
 	int ret;
 
-	for (i = 0; i < pin->nr_folios && left; i++) {
-		struct folio *folio = pin->folios[i];
+	for (i = 0; i < ext->nr_folios && left; i++) {
+		struct folio *folio = ext->folios[i];
 		unsigned long take = min(folio_nr_pages(folio) - idx, left);
 
 		for (k = 0; k < take; k++) {
 			batch[n++] = folio_page(folio, idx + k);
 			if (n == PINMEM_PIN_BATCH) {
-				ret = pinmem_runs_add(&pin->runs, &fc, batch, n,
-						      pin->nr_pages, &pin->place);
+				ret = pinmem_runs_add(b, &fc, batch, n,
+						      pin->nr_pages, &ext->place);
 				if (ret)
 					return ret;
 				n = 0;
@@ -51,8 +52,8 @@ static int memfd_build_runs(struct pinmem_pin *pin, pgoff_t first_off,
 	}
 	if (left)	/* fewer pages than the range: cannot happen */
 		return -EFAULT;
-	return n ? pinmem_runs_add(&pin->runs, &fc, batch, n, pin->nr_pages,
-				   &pin->place) : 0;
+	return n ? pinmem_runs_add(b, &fc, batch, n, pin->nr_pages,
+				   &ext->place) : 0;
 }
 
 /*
@@ -61,21 +62,23 @@ static int memfd_build_runs(struct pinmem_pin *pin, pgoff_t first_off,
  */
 static void memfd_trim_folios(struct pinmem_pin *pin)
 {
+	struct pinmem_pin_ext *ext = pin->ext;
 	struct folio **f;
 
-	if (pin->nr_folios > pin->nr_pages / 2)
+	if (ext->nr_folios > pin->nr_pages / 2)
 		return;
-	f = kvmalloc_array(pin->nr_folios, sizeof(*f), PINMEM_GFP);
+	f = kvmalloc_array(ext->nr_folios, sizeof(*f), PINMEM_GFP);
 	if (!f)
 		return;
-	memcpy(f, pin->folios, pin->nr_folios * sizeof(*f));
-	kvfree(pin->folios);
-	pin->folios = f;
+	memcpy(f, ext->folios, ext->nr_folios * sizeof(*f));
+	kvfree(ext->folios);
+	ext->folios = f;
 }
 
 /**
  * pinmem_memfd_pin_pages() - pin @pin->nr_pages pages of @file from @offset.
- * @pin: the pin being made (its runs and folios are filled).
+ * @pin: the pin being made, with its &pinmem_pin_ext (its runs and
+ *	folios are filled).
  * @file: a memfd.
  * @offset: byte offset, page aligned, of the range within @file.
  * @batch: scratch for PINMEM_PIN_BATCH page pointers.
@@ -89,52 +92,55 @@ int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,
 			   u64 offset, struct page **batch)
 {
 	loff_t end = offset + ((u64)pin->nr_pages << PAGE_SHIFT) - 1;
+	struct pinmem_pin_ext *ext = pin->ext;
+	struct pinmem_runs_build b = { 0 };
 	pgoff_t first;
 	long got;
 	int ret;
 
 	if (pin->nr_pages > UINT_MAX)
 		return -ENOMEM;
-	pin->folios = kvmalloc_array(pin->nr_pages, sizeof(*pin->folios),
+	ext->folios = kvmalloc_array(pin->nr_pages, sizeof(*ext->folios),
 				     PINMEM_GFP);
-	if (!pin->folios)
+	if (!ext->folios)
 		return -ENOMEM;
-	got = memfd_pin_folios(file, offset, end, pin->folios, pin->nr_pages,
+	got = memfd_pin_folios(file, offset, end, ext->folios, pin->nr_pages,
 			       &first);
 	if (got < 0) {
 		ret = got;
 		goto free;
 	}
-	pin->nr_folios = got;
-	ret = memfd_build_runs(pin, first >> PAGE_SHIFT, batch);
+	ext->nr_folios = got;
+	ret = memfd_build_runs(pin, &b, first >> PAGE_SHIFT, batch);
 	if (ret)
 		goto unpin;
-	pinmem_runs_trim(&pin->runs);
+	pinmem_runs_finish(&b, &pin->runs, &ext->index);
 	memfd_trim_folios(pin);
 	return 0;
 
 unpin:
-	unpin_folios(pin->folios, pin->nr_folios);
-	pinmem_runs_free(&pin->runs);
+	unpin_folios(ext->folios, ext->nr_folios);
+	kvfree(b.v);
 free:
-	kvfree(pin->folios);
-	pin->folios = NULL;
-	pin->nr_folios = 0;
+	kvfree(ext->folios);
+	ext->folios = NULL;
+	ext->nr_folios = 0;
 	return ret;
 }
 
 /* Release the folios of a memfd pin, marking them dirty if @dirty. */
 void pinmem_memfd_unpin(struct pinmem_pin *pin, bool dirty)
 {
+	struct pinmem_pin_ext *ext = pin->ext;
 	unsigned long i;
 
 	if (dirty)
-		for (i = 0; i < pin->nr_folios; i++)
-			set_page_dirty_lock(folio_page(pin->folios[i], 0));
-	unpin_folios(pin->folios, pin->nr_folios);
-	kvfree(pin->folios);
-	pin->folios = NULL;
-	pin->nr_folios = 0;
+		for (i = 0; i < ext->nr_folios; i++)
+			set_page_dirty_lock(folio_page(ext->folios[i], 0));
+	unpin_folios(ext->folios, ext->nr_folios);
+	kvfree(ext->folios);
+	ext->folios = NULL;
+	ext->nr_folios = 0;
 	pinmem_runs_free(&pin->runs);
 }
 

@@ -417,40 +417,103 @@ static int fit_seg_count(unsigned long start, unsigned long end,
 	return 0;
 }
 
-/*
- * Refuse up front a long-term pin that clearly cannot fit: migrating pages
- * out of ZONE_MOVABLE or CMA into memory that is not there ends in the OOM
- * killer, not in an error. Only migration needs this: on a machine with
- * neither, a pin faults like any other use of memory (bounded by
- * RLIMIT_MEMLOCK and the memory cgroup) and is never refused here. The walk
- * runs only when the whole range would not fit what is available.
- */
-static int check_fit(struct mm_struct *mm, unsigned long addr,
-		     unsigned long nr_pages, unsigned int gup_flags,
-		     struct page **scratch)
-{
-	struct fit_walk w = { .pages = scratch };
-	unsigned long avail;
-	int ret;
+static struct kmem_cache *pinmem_pin_cache;
 
-	if (!pinmem_have_unpinnable(true))
-		return 0;
-	avail = pinnable_available_pages();
-	if (nr_pages <= avail)
-		return 0;
-	ret = walk_segments(mm, addr, nr_pages, gup_flags, fit_seg_count, &w);
-	if (ret)
-		return ret;
-	return w.need > avail ? -ENOMEM : 0;
+int pinmem_pin_cache_init(void)
+{
+	pinmem_pin_cache = KMEM_CACHE(pinmem_pin, 0);
+	return pinmem_pin_cache ? 0 : -ENOMEM;
+}
+
+void pinmem_pin_cache_exit(void)
+{
+	kmem_cache_destroy(pinmem_pin_cache);
+}
+
+static void owner_put(struct pinmem_owner *o)
+{
+	if (!refcount_dec_and_test(&o->ref))
+		return;
+	free_uid(o->user);
+	mmdrop(o->mm);
+	kfree(o);
+}
+
+/*
+ * The owner for a new pin of @ctx by the current thread: the context's
+ * last one if the same process (and command) made it, else a new one that
+ * becomes the context's last.
+ */
+static struct pinmem_owner *owner_get(struct pinmem_ctx *ctx)
+{
+	pid_t tgid = task_tgid_nr(current);
+	struct pinmem_owner *o, *old;
+	char comm[TASK_COMM_LEN];
+
+	get_task_comm(comm, current);
+	mutex_lock(&ctx->lock);
+	o = ctx->owner;
+	if (o && o->tgid == tgid && !strcmp(o->comm, comm)) {
+		refcount_inc(&o->ref);
+		mutex_unlock(&ctx->lock);
+		return o;
+	}
+	mutex_unlock(&ctx->lock);
+
+	o = kmalloc(sizeof(*o), PINMEM_GFP);
+	if (!o)
+		return NULL;
+	refcount_set(&o->ref, 2);	/* the pin's and the context's */
+	o->tgid = tgid;
+	memcpy(o->comm, comm, sizeof(comm));
+	/* its own references: a dma-buf may keep a pin past the context */
+	o->mm = ctx->mm;
+	mmgrab(o->mm);
+	o->user = get_uid(ctx->user);
+	mutex_lock(&ctx->lock);
+	old = ctx->owner;
+	ctx->owner = o;
+	mutex_unlock(&ctx->lock);
+	if (old)
+		owner_put(old);
+	return o;
+}
+
+static void pin_free_ext(struct pinmem_pin *pin)
+{
+	if (!pin->ext)
+		return;
+	kvfree(pin->ext->index.index);
+	kfree(pin->ext);
+	pin->ext = NULL;
+}
+
+/**
+ * pinmem_pin_placement() - where a pin's pages are.
+ * @pin: the pin.
+ * @place: out.
+ *
+ * Kept by pins of more than %PINMEM_PIN_SMALL pages; counted from the
+ * pages for the others (a few struct page reads).
+ */
+void pinmem_pin_placement(const struct pinmem_pin *pin,
+			  struct pinmem_placement *place)
+{
+	if (pin->ext) {
+		*place = pin->ext->place;
+		return;
+	}
+	memset(place, 0, sizeof(*place));
+	pinmem_runs_placement(&pin->runs, place);
 }
 
 /* Unpin a pin's pages as they were taken: by folio (memfd) or by run. */
 static void pin_release_pages(struct pinmem_pin *pin, bool dirty)
 {
-	if (pin->folios)
+	if (pin->ext && pin->ext->folios)
 		pinmem_memfd_unpin(pin, dirty);
 	else
-		pinmem_runs_release(&pin->runs, dirty);
+		pinmem_runs_release(&pin->runs, pin->nr_pages, dirty);
 }
 
 /*
@@ -462,67 +525,315 @@ void pinmem_pin_put(struct pinmem_pin *pin)
 	if (!refcount_dec_and_test(&pin->ref))
 		return;
 	pin_release_pages(pin, pin->flags & PINMEM_PIN_WRITE);
-	pinmem_unaccount(pin->user, pin->mm, pin->nr_pages);
+	pinmem_unaccount(pin->owner->user, pin->owner->mm, pin->nr_pages);
 	atomic_long_dec(&pinmem_stats.pins);
 	atomic_long_sub(pin->nr_pages, &pinmem_stats.pinned_pages);
 	atomic64_inc(&pinmem_stats.total_unpins);
 	atomic64_add(pin->nr_pages, &pinmem_stats.total_unpinned_pages);
-	free_uid(pin->user);
-	mmdrop(pin->mm);
-	kfree(pin);
+	pin_free_ext(pin);
+	owner_put(pin->owner);
+	kmem_cache_free(pinmem_pin_cache, pin);
 }
 
-struct pin_walk {
+/**
+ * struct pin_job - one PIN's pinning, in one or more parts (parallel.c).
+ * @pin: the pin.
+ * @gup_flags: FOLL_* flags.
+ * @fit: check, batch by batch, that what the batch may take fits (below).
+ * @fit_refused: a batch did not fit.
+ * @par: the parallel job, or NULL for one part in the caller.
+ * @parts: the parts.
+ */
+struct pin_job {
 	struct pinmem_pin *pin;
+	unsigned int gup_flags;
+	bool fit;
+	bool fit_refused;
+	struct pinmem_par *par;
+	struct pin_part *parts;
+};
+
+/**
+ * struct pin_part - the pages of a piece of a pin.
+ * @job: its job.
+ * @start: first address (to pin).
+ * @nr_pages: pages (to pin).
+ * @limit: pages of the part (bounds its runs).
+ * @nofault: pin only what needs no fault (a worker: FOLL_NOFAULT).
+ * @resume: it stopped at @start for a fault, for the caller to take.
+ * @runs: its pinned pages (joined into the pin's when all parts are done).
+ * @place: their placement.
+ * @fc: folio cache for pinmem_runs_add().
+ * @batch: page array for GUP.
+ */
+struct pin_part {
+	struct pin_job *job;
+	unsigned long start;
+	unsigned long nr_pages;
+	unsigned long limit;
+	bool nofault;
+	bool resume;
+	struct pinmem_runs_build runs;
+	struct pinmem_placement place;
 	struct pinmem_folio_cache fc;
 	struct page **batch;
 };
 
+/*
+ * Before a batch of a long-term pin that may not fit (see
+ * pinnable_available_pages()): if less is available than the batch could
+ * take, count what it will take (GUP-fast, no faults) and refuse if that
+ * does not fit. So the check costs a read of the zone counters per batch,
+ * and a probe of the batch only once memory runs short: a range already
+ * outside ZONE_MOVABLE/CMA is never walked twice, and migration never
+ * takes more than is there. A refused pin has migrated what did fit; its
+ * pages are unpinned again (all or nothing).
+ */
+static int fit_batch(struct pin_part *part, unsigned long start,
+		     unsigned long n, const struct pin_seg *seg)
+{
+	struct fit_walk w = { .pages = part->batch };
+	unsigned long avail = pinnable_available_pages();
+	int ret;
+
+	if (avail >= n)
+		return 0;
+	ret = fit_seg_count(start, start + (n << PAGE_SHIFT), seg, &w);
+	if (ret)
+		return ret;
+	if (w.need <= avail)
+		return 0;
+	WRITE_ONCE(part->job->fit_refused, true);
+	return -ENOMEM;
+}
+
+/*
+ * A worker's part stops at the first page that needs a fault, for the
+ * caller to continue from there (pin_range_parallel()): a worker must never
+ * wait for a fault that only the caller's death could end (userfaultfd or
+ * FUSE served by the caller's own process, killed while it waits for us).
+ */
+static int pin_part_stop(struct pin_part *part, unsigned long at)
+{
+	unsigned long end = part->start + (part->nr_pages << PAGE_SHIFT);
+
+	part->resume = true;
+	part->start = at;
+	part->nr_pages = (end - at) >> PAGE_SHIFT;
+	return 1;
+}
+
 static int pin_seg_pages(unsigned long start, unsigned long end,
 			 const struct pin_seg *seg, void *data)
 {
-	struct pin_walk *w = data;
-	struct pinmem_pin *pin = w->pin;
+	struct pin_part *part = data;
+	struct pin_job *job = part->job;
+	long got;
 	int ret;
 
 	while (start < end) {
 		unsigned long n = min((end - start) >> PAGE_SHIFT,
 				      PINMEM_PIN_BATCH);
 
-		ret = pin_user_pages_fast(start, n, seg->gup_flags, w->batch);
-		if (ret <= 0)	/* 0 pages and no error: treat as unmapped */
-			return ret ? ret : -EFAULT;
-		n = ret;
-		ret = pinmem_runs_add(&pin->runs, &w->fc, w->batch, n,
-				      pin->nr_pages, &pin->place);
+		ret = pinmem_par_stop(job->par);
+		if (!ret && job->fit)
+			ret = fit_batch(part, start, n, seg);
+		if (ret)
+			return ret;
+		got = pin_user_pages_fast(start, n, seg->gup_flags |
+					  (part->nofault ? FOLL_NOFAULT : 0),
+					  part->batch);
+		if (part->nofault && (got == -EFAULT || got == 0))
+			return pin_part_stop(part, start);
+		if (got <= 0)	/* 0 pages and no error: treat as unmapped */
+			return got ? got : -EFAULT;
+		ret = pinmem_runs_add(&part->runs, &part->fc, part->batch, got,
+				      part->limit, &part->place);
 		if (ret) {
-			unpin_user_pages(w->batch, n);
+			unpin_user_pages(part->batch, got);
 			return ret;
 		}
-		start += n << PAGE_SHIFT;
-		if (fatal_signal_pending(current))
-			return -EINTR;
+		start += (unsigned long)got << PAGE_SHIFT;
 		cond_resched();
 	}
 	return 0;
 }
 
+static int pin_part_fn_one(struct pin_part *part)
+{
+	struct pin_job *job = part->job;
+
+	return walk_segments(job->pin->owner->mm, part->start, part->nr_pages,
+			     job->gup_flags, pin_seg_pages, part);
+}
+
+/*
+ * Pin part @i of a job: in the caller, or in a worker on the caller's mm
+ * (which may stop for the caller to resume: not an error).
+ */
+static int pin_part_fn(struct pinmem_par *par, unsigned int i)
+{
+	struct pin_job *job = par->data;
+	int ret = pin_part_fn_one(&job->parts[i]);
+
+	return ret > 0 ? 0 : ret;
+}
+
+/*
+ * Cut a pin into @nr parts of about equal size, on PMD boundaries (a THP
+ * is not shared between parts); fewer if the range is too small for that.
+ * Each part but the first gets its own GUP batch (the first has @batch).
+ */
+static unsigned int pin_split(struct pin_job *job, unsigned int nr,
+			      struct page **batch)
+{
+	unsigned long addr = job->pin->uaddr;
+	unsigned long end = pin_end(job->pin);
+	unsigned long each = round_up(DIV_ROUND_UP(end - addr, nr), PMD_SIZE);
+	unsigned int i;
+
+	for (i = 0; i < nr && addr < end; i++) {
+		unsigned long next = i + 1 == nr ? end :
+				     min(end, ALIGN_DOWN(addr + each, PMD_SIZE));
+
+		if (next <= addr)
+			next = end;
+		job->parts[i].job = job;
+		job->parts[i].start = addr;
+		job->parts[i].nr_pages = (next - addr) >> PAGE_SHIFT;
+		job->parts[i].limit = job->parts[i].nr_pages;
+		job->parts[i].nofault = i > 0;
+		job->parts[i].batch = i ? kmalloc_array(PINMEM_PIN_BATCH,
+							sizeof(*batch),
+							GFP_KERNEL) : batch;
+		if (!job->parts[i].batch)
+			break;
+		addr = next;
+	}
+	return addr < end ? 0 : i;
+}
+
+static void pin_place_add(struct pinmem_placement *to,
+			  const struct pinmem_placement *from)
+{
+	int i;
+
+	for (i = 0; i < PINMEM_ZONE_SLOTS; i++)
+		to->zone_pages[i] += from->zone_pages[i];
+	to->nr_compound += from->nr_compound;
+	to->nr_huge += from->nr_huge;
+}
+
+/*
+ * pin_range() in @nr parts on the caller's CPUs, into @b and @place. False
+ * if it could not start (no memory, a range too small to cut): then
+ * nothing was done.
+ */
+static bool pin_range_parallel(struct pin_job *job, unsigned int nr,
+			       struct page **batch, struct pinmem_runs_build *b,
+			       struct pinmem_placement *place, int *ret)
+{
+	struct pinmem_runs_build runs[PINMEM_PAR_MAX_PARTS];
+	struct pinmem_pin *pin = job->pin;
+	bool started = false;
+	unsigned int i, n;
+
+	job->parts = kcalloc(nr, sizeof(*job->parts), GFP_KERNEL);
+	if (!job->parts)
+		return false;
+	n = pin_split(job, nr, batch);
+	if (n > 1)
+		job->par = pinmem_par_alloc(n, pin->owner->mm, pin_part_fn, job);
+	if (job->par) {
+		started = true;
+		*ret = pinmem_par_run(job->par);
+		/* the caller takes over where workers stopped for a fault */
+		for (i = 0; !*ret && i < n; i++) {
+			struct pin_part *part = &job->parts[i];
+
+			if (!part->resume)
+				continue;
+			part->resume = false;
+			part->nofault = false;
+			*ret = pin_part_fn_one(part);
+		}
+		if (!*ret) {
+			for (i = 0; i < n; i++)
+				runs[i] = job->parts[i].runs;
+			*ret = pinmem_runs_concat(b, runs, n);
+		}
+		for (i = 0; i < n; i++) {
+			if (*ret)
+				pinmem_runs_build_release(&job->parts[i].runs,
+							  job->parts[i].limit,
+							  false);
+			else
+				pin_place_add(place, &job->parts[i].place);
+		}
+		pinmem_par_free(job->par);
+		job->par = NULL;
+	}
+	for (i = 1; i < nr; i++)
+		kfree(job->parts[i].batch);
+	kfree(job->parts);
+	job->parts = NULL;
+	return started;
+}
+
+/*
+ * Give @pin the runs built: a pin of more than PINMEM_PIN_SMALL pages or
+ * of more than one run keeps its placement and seek index in a
+ * &pinmem_pin_ext; a small one has none (pinmem_pin_placement()).
+ */
+static int pin_finish(struct pinmem_pin *pin, struct pinmem_runs_build *b,
+		      const struct pinmem_placement *place)
+{
+	if (b->nr > 1 || pin->nr_pages > PINMEM_PIN_SMALL) {
+		pin->ext = kzalloc(sizeof(*pin->ext), PINMEM_GFP);
+		if (!pin->ext) {
+			pinmem_runs_build_release(b, pin->nr_pages, false);
+			return -ENOMEM;
+		}
+		pin->ext->place = *place;
+	}
+	pinmem_runs_finish(b, &pin->runs, pin->ext ? &pin->ext->index : NULL);
+	return 0;
+}
+
 /*
  * Pin every page of @pin's range into its runs, counting its placement:
- * all of it, or nothing.
+ * all of it, or nothing. A range of at least parallel_min_pages is split
+ * across the caller's CPUs (parallel.c). With @fit, each batch is checked
+ * against the memory available to long-term pins (fit_batch()), and
+ * *@fit_refused says whether that refused it.
  */
 static int pin_range(struct pinmem_pin *pin, unsigned int gup_flags,
-		     struct page **batch)
+		     struct page **batch, bool fit, bool *fit_refused)
 {
-	struct pin_walk w = { .pin = pin, .batch = batch };
+	struct pin_job job = { .pin = pin, .gup_flags = gup_flags, .fit = fit };
+	struct pin_part one = { .job = &job, .start = pin->uaddr,
+				.nr_pages = pin->nr_pages,
+				.limit = pin->nr_pages, .batch = batch };
+	unsigned int nr = pinmem_par_parts(pin->nr_pages);
+	struct pinmem_placement place = { 0 };
+	struct pinmem_runs_build b = { 0 };
 	int ret;
 
-	ret = walk_segments(pin->mm, pin->uaddr, pin->nr_pages, gup_flags,
-			    pin_seg_pages, &w);
-	if (ret)
-		pinmem_runs_release(&pin->runs, false);
-	else
-		pinmem_runs_trim(&pin->runs);
+	if (nr > 1 && pin_range_parallel(&job, nr, batch, &b, &place, &ret))
+		goto built;
+	job.parts = &one;
+	ret = pin_part_fn_one(&one);
+	if (ret) {
+		pinmem_runs_build_release(&one.runs, one.nr_pages, false);
+		goto out;
+	}
+	b = one.runs;
+	place = one.place;
+built:
+	if (!ret)
+		ret = pin_finish(pin, &b, &place);
+out:
+	*fit_refused = job.fit_refused;
 	return ret;
 }
 
@@ -618,19 +929,18 @@ static void pin_unreserve(struct pinmem_ctx *ctx, unsigned long nr_pages)
 static struct pinmem_pin *pin_alloc(struct pinmem_ctx *ctx, unsigned long addr,
 				    unsigned long nr_pages, u32 flags)
 {
-	struct pinmem_pin *pin = kzalloc(sizeof(*pin), PINMEM_GFP);
+	struct pinmem_pin *pin = kmem_cache_zalloc(pinmem_pin_cache, PINMEM_GFP);
 
 	if (!pin)
 		return NULL;
-	/* its own references: a dma-buf may keep the pin past the context */
-	pin->mm = ctx->mm;
-	mmgrab(pin->mm);
-	pin->user = get_uid(ctx->user);
+	pin->owner = owner_get(ctx);
+	if (!pin->owner) {
+		kmem_cache_free(pinmem_pin_cache, pin);
+		return NULL;
+	}
 	pin->uaddr = addr;
 	pin->nr_pages = nr_pages;
 	pin->flags = flags;
-	pin->tgid = task_tgid_nr(current);
-	get_task_comm(pin->comm, current);
 	refcount_set(&pin->ref, 1);
 	return pin;
 }
@@ -638,9 +948,9 @@ static struct pinmem_pin *pin_alloc(struct pinmem_ctx *ctx, unsigned long addr,
 /* Free a pin that holds no pages (never published, or released). */
 static void pin_free(struct pinmem_pin *pin)
 {
-	free_uid(pin->user);
-	mmdrop(pin->mm);
-	kfree(pin);
+	pin_free_ext(pin);
+	owner_put(pin->owner);
+	kmem_cache_free(pinmem_pin_cache, pin);
 }
 
 /*
@@ -683,18 +993,19 @@ static int pin_publish(struct pinmem_ctx *ctx, struct pinmem_pin *pin,
  * time the pin that moves them. Pages the pin faults in are not counted.
  */
 static int pin_range_traced(struct pinmem_ctx *ctx, struct pinmem_pin *pin,
-			    unsigned int gup_flags, struct page **batch)
+			    unsigned int gup_flags, struct page **batch,
+			    bool fit, bool *fit_refused)
 {
 	struct fit_walk w = { .pages = batch, .present_only = true };
 	u64 t0;
 	int ret;
 
-	ret = walk_segments(pin->mm, pin->uaddr, pin->nr_pages, gup_flags,
+	ret = walk_segments(pin->owner->mm, pin->uaddr, pin->nr_pages, gup_flags,
 			    fit_seg_count, &w);
 	if (ret)
 		return ret;
 	t0 = ktime_get_ns();
-	ret = pin_range(pin, gup_flags, batch);
+	ret = pin_range(pin, gup_flags, batch, fit, fit_refused);
 	if (!ret && w.need)
 		trace_migrate(ctx->id, pin->uaddr, pin->nr_pages, w.need,
 			      ktime_get_ns() - t0);
@@ -708,6 +1019,7 @@ static int pin_user_range(struct pinmem_ctx *ctx, struct pinmem_pin_args *args,
 	bool longterm = !(args->flags & PINMEM_PIN_SHORTTERM);
 	unsigned int gup_flags = (longterm ? FOLL_LONGTERM : 0) |
 				 (write ? FOLL_WRITE : 0);
+	bool fit = false, fit_refused = false;
 	unsigned long nr_pages, addr;
 	struct pinmem_pin *pin;
 	struct page **scratch;
@@ -745,14 +1057,15 @@ static int pin_user_range(struct pinmem_ctx *ctx, struct pinmem_pin_args *args,
 			*why = ret == -EOPNOTSUPP ? PINMEM_REFUSE_HUGETLB :
 						    PINMEM_REFUSE_GUP;
 		}
-		/* Only a long-term pin migrates pages out of ZONE_MOVABLE/CMA. */
-		if (!ret) {
-			ret = check_fit(ctx->mm, addr, nr_pages, gup_flags, scratch);
-			*why = ret == -ENOMEM ? PINMEM_REFUSE_FIT :
-						PINMEM_REFUSE_GUP;
-		}
 		if (ret)
 			goto free_scratch;
+		/*
+		 * Only a long-term pin migrates pages out of ZONE_MOVABLE/CMA:
+		 * if the whole range might not fit where it may go, each batch
+		 * is checked (fit_batch()).
+		 */
+		fit = pinmem_have_unpinnable(true) &&
+		      nr_pages > pinnable_available_pages();
 	}
 
 	*why = PINMEM_REFUSE_NOMEM;
@@ -762,11 +1075,15 @@ static int pin_user_range(struct pinmem_ctx *ctx, struct pinmem_pin_args *args,
 		goto free_scratch;
 	*why = PINMEM_REFUSE_GUP;
 	if (longterm && trace_migrate_enabled() && pinmem_have_unpinnable(true))
-		ret = pin_range_traced(ctx, pin, gup_flags, scratch);
+		ret = pin_range_traced(ctx, pin, gup_flags, scratch, fit,
+				       &fit_refused);
 	else
-		ret = pin_range(pin, gup_flags, scratch);
-	if (ret)
+		ret = pin_range(pin, gup_flags, scratch, fit, &fit_refused);
+	if (ret) {
+		if (fit_refused && ret == -ENOMEM)
+			*why = PINMEM_REFUSE_FIT;
 		goto free;
+	}
 	kfree(scratch);
 	scratch = NULL;
 	*why = PINMEM_REFUSE_NOMEM;
@@ -847,6 +1164,9 @@ static int pin_memfd_range(struct pinmem_ctx *ctx,
 	pin = pin_alloc(ctx, 0, nr_pages, args->flags | PINMEM_PIN_MEMFD);
 	if (!pin)
 		goto free_scratch;
+	pin->ext = kzalloc(sizeof(*pin->ext), PINMEM_GFP);
+	if (!pin->ext)
+		goto free;
 	*why = PINMEM_REFUSE_GUP;
 	ret = pinmem_memfd_pin_pages(pin, file, args->offset, scratch);
 	if (ret)
@@ -944,7 +1264,8 @@ static int query_pfns(struct pinmem_pin *pin, struct pinmem_query_args *args)
 	if (args->pfn_first >= pin->nr_pages)
 		return -EINVAL;
 	n = min_t(u64, args->nr_pfns, pin->nr_pages - args->pfn_first);
-	pinmem_runs_seek(&it, &pin->runs, args->pfn_first);
+	pinmem_runs_seek(&it, &pin->runs, pin->ext ? &pin->ext->index : NULL,
+			 args->pfn_first);
 	for (i = 0; i < n; i++) {
 		if (put_user((u64)pinmem_runs_next_pfn(&it), upfns + i))
 			return -EFAULT;
@@ -960,6 +1281,7 @@ static int query_pfns(struct pinmem_pin *pin, struct pinmem_query_args *args)
 
 int pinmem_query(struct pinmem_ctx *ctx, struct pinmem_query_args *args)
 {
+	struct pinmem_placement place;
 	struct pinmem_pin *pin;
 	int ret = 0, i;
 
@@ -981,10 +1303,11 @@ int pinmem_query(struct pinmem_ctx *ctx, struct pinmem_query_args *args)
 	args->length = (u64)pin->nr_pages << PAGE_SHIFT;
 	args->nr_pages = pin->nr_pages;
 	args->pin_flags = pin->flags;
+	pinmem_pin_placement(pin, &place);
 	for (i = 0; i < PINMEM_ZONE_SLOTS; i++)
-		args->zone_pages[i] = pin->place.zone_pages[i];
-	args->nr_compound = pin->place.nr_compound;
-	args->nr_huge = pin->place.nr_huge;
+		args->zone_pages[i] = place.zone_pages[i];
+	args->nr_compound = place.nr_compound;
+	args->nr_huge = place.nr_huge;
 	args->nr_exports = atomic_read(&pin->nr_exports);
 	args->nr_attachments = atomic_read(&pin->nr_attachments);
 put:
@@ -998,7 +1321,8 @@ static int access_pages(struct pinmem_pin *pin, u64 offset, u64 length,
 {
 	struct pinmem_runs_iter it;
 
-	pinmem_runs_seek(&it, &pin->runs, offset >> PAGE_SHIFT);
+	pinmem_runs_seek(&it, &pin->runs, pin->ext ? &pin->ext->index : NULL,
+			 offset >> PAGE_SHIFT);
 	while (length) {
 		struct page *page = pfn_to_page(pinmem_runs_next_pfn(&it));
 		unsigned int in_page = offset_in_page(offset);
@@ -1071,6 +1395,9 @@ void pinmem_ctx_release_pins(struct pinmem_ctx *ctx)
 		cond_resched();
 	}
 	xa_destroy(&ctx->pins);
+	if (ctx->owner)
+		owner_put(ctx->owner);
+	ctx->owner = NULL;
 	ctx->by_addr = RB_ROOT;
 	ctx->nr_pins = 0;
 	ctx->nr_pages = 0;

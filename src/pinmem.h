@@ -6,6 +6,7 @@
 #define _PINMEM_H
 
 #include <linux/atomic.h>
+#include <linux/completion.h>
 #include <linux/errno.h>
 #include <linux/gfp.h>
 #include <linux/mutex.h>
@@ -13,6 +14,7 @@
 #include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <uapi/linux/pinmem.h>
 
@@ -30,19 +32,40 @@ struct pinmem_placement {
 };
 
 /**
- * struct pinmem_runs - the pages of a pin as runs of consecutive PFNs (runs.c).
- * @v: the runs, packed PFN and length.
- * @nr: runs in use.
- * @cap: runs allocated.
- * @index: for seeking, the page offset of every PINMEM_RUNS_STRIDE-th run
- *	(run (k + 1) * stride at @index[k]); built when the pin is complete,
- *	NULL if it has few runs or could not be allocated.
- * @nr_index: entries of @index.
+ * struct pinmem_runs - the pages of a finished pin as runs of consecutive
+ * PFNs, packed PFN and length (runs.c).
+ * @v: the runs, when there are more than one.
+ * @one: the run, when there is one.
+ * @nr: runs.
  */
 struct pinmem_runs {
+	union {
+		u64 *v;
+		u64 one;
+	};
+	unsigned long nr;
+};
+
+/**
+ * struct pinmem_runs_build - runs being built, batch by batch (runs.c).
+ * @v: the runs.
+ * @nr: runs in use.
+ * @cap: runs allocated.
+ */
+struct pinmem_runs_build {
 	u64 *v;
 	unsigned long nr;
 	unsigned long cap;
+};
+
+/**
+ * struct pinmem_runs_index - for seeking in a pin of many runs, the page
+ * offset of every PINMEM_RUNS_STRIDE-th run (run (k + 1) * stride at
+ * @index[k]); NULL if it could not be allocated.
+ * @index: the offsets.
+ * @nr_index: entries of @index.
+ */
+struct pinmem_runs_index {
 	unsigned long *index;
 	unsigned long nr_index;
 };
@@ -65,51 +88,81 @@ struct pinmem_folio_cache {
 };
 
 struct pinmem_runs_iter {
-	const struct pinmem_runs *r;
+	const u64 *v;
+	unsigned long nr;
 	unsigned long run;
 	unsigned long off;
 };
 
 /**
- * struct pinmem_pin - one pinned user range.
- * @addr_node: node in &pinmem_ctx.by_addr (key: @uaddr).
- * @ref: one reference for the trees, one per ACCESS in flight.
- * @handle: user-visible handle.
- * @uaddr: first user address.
- * @nr_pages: number of pages pinned.
- * @flags: PINMEM_PIN_* flags.
- * @tgid: thread group that made the pin.
+ * struct pinmem_owner - who made pins: the context's mm and user, and the
+ * thread group and command name of the pinner. Shared by the pins one
+ * process makes on one context, so a small pin carries a pointer, not 36
+ * bytes; each pin holds a reference, the context one on the last owner.
+ * @ref: references.
+ * @tgid: thread group that made the pins.
  * @comm: its command name at that time.
- * @created_ns: boot time of the pin (coarse: a tick; reading the clocksource
- *	costs tens of microseconds on some virtual machines).
- * @place: page placement.
  * @mm: the address space whose pinned_vm shows the pages (the context's,
  *	mmgrab'ed: an exported pin outlives the context).
  * @user: the user charged for them (the context's, get_uid()'ed likewise).
- * @nr_exports: dma-bufs made of the pin and not yet released (export.c).
- * @nr_attachments: importers attached to those dma-bufs.
+ */
+struct pinmem_owner {
+	refcount_t ref;
+	pid_t tgid;
+	char comm[TASK_COMM_LEN];
+	struct mm_struct *mm;
+	struct user_struct *user;
+};
+
+/**
+ * struct pinmem_pin_ext - what a pin of more than a few pages keeps besides
+ * its runs (a pin of at most %PINMEM_PIN_SMALL pages in one run has none).
+ * @place: page placement, counted once at pin time (long-term pinned pages
+ *	do not move).
+ * @index: the seek index of its runs.
  * @folios: for a pin of a memfd range (%PINMEM_PIN_MEMFD), the folios
  *	memfd_pin_folios() pinned, one reference each (memfd.c); else NULL.
  * @nr_folios: entries of @folios.
+ */
+struct pinmem_pin_ext {
+	struct pinmem_placement place;
+	struct pinmem_runs_index index;
+	struct folio **folios;
+	unsigned long nr_folios;
+};
+
+#define PINMEM_PIN_SMALL	16
+
+/**
+ * struct pinmem_pin - one pinned user range. 104 bytes on 64-bit, from its
+ * own slab cache: with the xarray slot, a one-page pin costs about 115
+ * bytes of kernel memory.
+ * @addr_node: node in &pinmem_ctx.by_addr (key: @uaddr).
+ * @ref: one reference for the trees, one per ACCESS in flight.
+ * @flags: PINMEM_PIN_* flags.
+ * @handle: user-visible handle.
+ * @uaddr: first user address.
+ * @nr_pages: number of pages pinned.
+ * @owner: who made it, and whom it is charged to.
+ * @created_ns: boot time of the pin (coarse: a tick; reading the clocksource
+ *	costs tens of microseconds on some virtual machines).
+ * @nr_exports: dma-bufs made of the pin and not yet released (export.c).
+ * @nr_attachments: importers attached to those dma-bufs.
+ * @ext: placement, seek index and memfd folios, or NULL for a small pin.
  * @runs: the pinned pages.
  */
 struct pinmem_pin {
 	struct rb_node addr_node;
 	refcount_t ref;
+	u32 flags;
 	u64 handle;
 	unsigned long uaddr;
 	unsigned long nr_pages;
-	u32 flags;
-	pid_t tgid;
-	char comm[TASK_COMM_LEN];
+	struct pinmem_owner *owner;
 	u64 created_ns;
-	struct pinmem_placement place;
-	struct mm_struct *mm;
-	struct user_struct *user;
 	atomic_t nr_exports;
 	atomic_t nr_attachments;
-	struct folio **folios;
-	unsigned long nr_folios;
+	struct pinmem_pin_ext *ext;
 	struct pinmem_runs runs;
 };
 
@@ -126,6 +179,7 @@ struct pinmem_pin {
  * @nr_pins: pins in the trees, plus pins being made.
  * @nr_pages: pages of those pins, checked against pinmem_max_pages.
  * @contigs: contiguous buffers (contig.c) by handle.
+ * @owner: the owner of its last pin (a reference), for the next one.
  */
 struct pinmem_ctx {
 	struct mm_struct *mm;
@@ -138,6 +192,7 @@ struct pinmem_ctx {
 	unsigned long nr_pins;
 	unsigned long nr_pages;
 	struct xarray contigs;
+	struct pinmem_owner *owner;
 };
 
 /*
@@ -199,6 +254,8 @@ struct pinmem_stats {
 	atomic64_t total_unpins;
 	atomic64_t total_pinned_pages;
 	atomic64_t total_unpinned_pages;
+	atomic64_t parallel_jobs;
+	atomic64_t parallel_parts;
 	atomic64_t calls[PINMEM_NR_OPS];
 	atomic64_t failures[PINMEM_NR_OPS][PINMEM_MAX_ERRNO + 1];
 };
@@ -236,19 +293,84 @@ void *pinmem_load_handle(struct xarray *xa, u64 handle);
 struct pinmem_pin *pinmem_pin_first_from(struct pinmem_ctx *ctx, u64 handle);
 struct pinmem_pin *pinmem_pin_get(struct pinmem_ctx *ctx, u64 handle);
 void pinmem_pin_put(struct pinmem_pin *pin);
+void pinmem_pin_placement(const struct pinmem_pin *pin,
+			  struct pinmem_placement *place);
+int pinmem_pin_cache_init(void);
+void pinmem_pin_cache_exit(void);
 
 /* runs.c */
-int pinmem_runs_add(struct pinmem_runs *r, struct pinmem_folio_cache *fc,
+int pinmem_runs_add(struct pinmem_runs_build *b, struct pinmem_folio_cache *fc,
 		    struct page **pages, unsigned int n, unsigned long limit,
 		    struct pinmem_placement *place);
-void pinmem_runs_trim(struct pinmem_runs *r);
-void pinmem_runs_release(struct pinmem_runs *r, bool dirty);
+bool pinmem_runs_needs_index(const struct pinmem_runs_build *b);
+void pinmem_runs_finish(struct pinmem_runs_build *b, struct pinmem_runs *r,
+			struct pinmem_runs_index *x);
+void pinmem_runs_build_release(struct pinmem_runs_build *b,
+			       unsigned long nr_pages, bool dirty);
+int pinmem_runs_concat(struct pinmem_runs_build *dst,
+		       struct pinmem_runs_build *src, unsigned int nr);
+void pinmem_runs_release(struct pinmem_runs *r, unsigned long nr_pages,
+			 bool dirty);
 void pinmem_runs_free(struct pinmem_runs *r);
+void pinmem_runs_placement(const struct pinmem_runs *r,
+			   struct pinmem_placement *place);
 void pinmem_runs_seek(struct pinmem_runs_iter *it, const struct pinmem_runs *r,
-		      unsigned long index);
+		      const struct pinmem_runs_index *x, unsigned long index);
 unsigned long pinmem_runs_next_pfn(struct pinmem_runs_iter *it);
 unsigned long pinmem_runs_get(const struct pinmem_runs *r, unsigned long i,
 			      unsigned long *pfn);
+
+/* parallel.c: one PIN or UNPIN split across the caller's CPUs */
+#define PINMEM_PAR_MAX_PARTS	8
+
+struct pinmem_par;
+
+/**
+ * struct pinmem_par_work - a part of a &struct pinmem_par run by a worker.
+ * @work: queued on one of the caller's CPUs.
+ * @done: completed when the part returned.
+ * @par: its job.
+ * @part: its part number.
+ * @ret: what the part returned.
+ */
+struct pinmem_par_work {
+	struct work_struct work;
+	struct completion done;
+	struct pinmem_par *par;
+	unsigned int part;
+	int ret;
+};
+
+/**
+ * struct pinmem_par - work split in parts.
+ * @mm: the address space the workers adopt, or NULL.
+ * @memcg: the caller's memory cgroup while the job runs.
+ * @fn: does part i.
+ * @data: for @fn.
+ * @abort: raised when a part failed or the caller was killed.
+ * @nr: parts.
+ * @works: parts 1 to @nr - 1.
+ */
+struct pinmem_par {
+	struct mm_struct *mm;
+	struct mem_cgroup *memcg;
+	int (*fn)(struct pinmem_par *par, unsigned int part);
+	void *data;
+	atomic_t abort;
+	unsigned int nr;
+	struct pinmem_par_work works[];
+};
+
+extern unsigned long pinmem_parallel_min_pages;
+int pinmem_par_init(void);
+void pinmem_par_exit(void);
+unsigned int pinmem_par_parts(unsigned long nr_pages);
+struct pinmem_par *pinmem_par_alloc(unsigned int nr, struct mm_struct *mm,
+				    int (*fn)(struct pinmem_par *, unsigned int),
+				    void *data);
+void pinmem_par_free(struct pinmem_par *par);
+int pinmem_par_run(struct pinmem_par *par);
+int pinmem_par_stop(struct pinmem_par *par);
 
 /* memfd.c */
 struct file;

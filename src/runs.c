@@ -8,9 +8,13 @@
  * unpinned with one unpin_user_page_range_dirty_lock() call, which touches
  * each folio once, not each page.
  *
- * Runs are built from the page arrays GUP returns, batch by batch; the
- * placement (zone, compound, huge) is counted in the same pass, looking at
- * a folio's struct page once per folio.
+ * Runs are built (struct pinmem_runs_build) from the page arrays GUP
+ * returns, batch by batch; the placement (zone, compound, huge) is counted
+ * in the same pass, looking at a folio's struct page once per folio. A
+ * finished pin keeps only the runs and their number (struct pinmem_runs,
+ * 16 bytes), its one run inline if it has one: a one-page pin allocates
+ * nothing for its pages. Pins with many runs have a seek index as well
+ * (struct pinmem_runs_index, kept with the pin's other extras).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -68,25 +72,30 @@ static unsigned long run_len(u64 run)
 	return (run >> PINMEM_RUN_PFN_BITS) + 1;
 }
 
+static const u64 *runs_v(const struct pinmem_runs *r)
+{
+	return r->nr == 1 ? &r->one : r->v;
+}
+
 /* Make room for @more runs; capacity never exceeds @limit (the pin's pages). */
-static int runs_reserve(struct pinmem_runs *r, unsigned long more,
+static int runs_reserve(struct pinmem_runs_build *b, unsigned long more,
 			unsigned long limit)
 {
-	unsigned long cap = r->cap;
+	unsigned long cap = b->cap;
 	u64 *v;
 
-	if (r->nr + more <= cap)
+	if (b->nr + more <= cap)
 		return 0;
-	cap = max3(cap * 2, r->nr + more, 16UL);
+	cap = max3(cap * 2, b->nr + more, 16UL);
 	cap = min(cap, limit);
 	v = kvmalloc_array(cap, sizeof(*v), PINMEM_GFP);
 	if (!v)
 		return -ENOMEM;
-	if (r->nr)
-		memcpy(v, r->v, r->nr * sizeof(*v));
-	kvfree(r->v);
-	r->v = v;
-	r->cap = cap;
+	if (b->nr)
+		memcpy(v, b->v, b->nr * sizeof(*v));
+	kvfree(b->v);
+	b->v = v;
+	b->cap = cap;
 	return 0;
 }
 
@@ -106,15 +115,36 @@ static void cache_folio(struct pinmem_folio_cache *fc, struct page *page,
 	fc->huge = folio_order(folio) >= PMD_SHIFT - PAGE_SHIFT;
 }
 
+/* Count @n pages from frame @pfn (@page) into @place, a folio at a time. */
+static void place_pages(struct pinmem_placement *place,
+			struct pinmem_folio_cache *fc, struct page *page,
+			unsigned long pfn, unsigned long n)
+{
+	while (n) {
+		unsigned long cnt;
+
+		cache_folio(fc, page, pfn);
+		cnt = min(n, fc->end - pfn);
+		place->zone_pages[fc->slot] += cnt;
+		if (fc->large)
+			place->nr_compound += cnt;
+		if (fc->huge)
+			place->nr_huge += cnt;
+		n -= cnt;
+		pfn += cnt;
+		page = pfn_to_page(pfn);
+	}
+}
+
 /*
  * Append the @n consecutive page frames from @pfn to the runs, growing them
  * (up to @limit runs) as needed.
  */
-static int append(struct pinmem_runs *r, unsigned long pfn, unsigned long n,
-		  unsigned long limit)
+static int append(struct pinmem_runs_build *b, unsigned long pfn,
+		  unsigned long n, unsigned long limit)
 {
 	while (n) {
-		u64 *last = r->nr ? &r->v[r->nr - 1] : NULL;
+		u64 *last = b->nr ? &b->v[b->nr - 1] : NULL;
 		unsigned long add;
 
 		if (last && run_pfn(*last) + run_len(*last) == pfn &&
@@ -128,10 +158,10 @@ static int append(struct pinmem_runs *r, unsigned long pfn, unsigned long n,
 			/* Only reachable where the kernel does not say (above). */
 			if (pfn > PINMEM_RUN_PFN_MASK)
 				return -EOVERFLOW;
-			if (runs_reserve(r, 1, limit))
+			if (runs_reserve(b, 1, limit))
 				return -ENOMEM;
 			add = min(n, PINMEM_RUN_MAX);
-			r->v[r->nr++] = pfn | ((u64)(add - 1) << PINMEM_RUN_PFN_BITS);
+			b->v[b->nr++] = pfn | ((u64)(add - 1) << PINMEM_RUN_PFN_BITS);
 		}
 		pfn += add;
 		n -= add;
@@ -140,8 +170,8 @@ static int append(struct pinmem_runs *r, unsigned long pfn, unsigned long n,
 }
 
 /**
- * pinmem_runs_add() - append pinned pages to @r and count their placement.
- * @r: the runs.
+ * pinmem_runs_add() - append pinned pages to @b and count their placement.
+ * @b: the runs being built.
  * @fc: folio cache, kept by the caller across the batches of one pin.
  * @pages: pages returned by GUP, in address order.
  * @n: number of @pages.
@@ -153,12 +183,12 @@ static int append(struct pinmem_runs *r, unsigned long pfn, unsigned long n,
  * comparison; runs and placement are updated per stretch and per folio.
  * All or nothing: on error (-ENOMEM) nothing of @pages was added.
  */
-int pinmem_runs_add(struct pinmem_runs *r, struct pinmem_folio_cache *fc,
+int pinmem_runs_add(struct pinmem_runs_build *b, struct pinmem_folio_cache *fc,
 		    struct page **pages, unsigned int n, unsigned long limit,
 		    struct pinmem_placement *place)
 {
-	unsigned long nr0 = r->nr;
-	u64 last0 = nr0 ? r->v[nr0 - 1] : 0;	/* u64: a run, also on 32-bit */
+	unsigned long nr0 = b->nr;
+	u64 last0 = nr0 ? b->v[nr0 - 1] : 0;	/* u64: a run, also on 32-bit */
 	unsigned int i = 0, j;
 	int ret;
 
@@ -167,29 +197,37 @@ int pinmem_runs_add(struct pinmem_runs *r, struct pinmem_folio_cache *fc,
 
 		for (j = i + 1; j < n && page_to_pfn(pages[j]) == pfn + (j - i); j++)
 			;
-		ret = append(r, pfn, j - i, limit);
+		ret = append(b, pfn, j - i, limit);
 		if (ret) {
-			r->nr = nr0;
+			b->nr = nr0;
 			if (nr0)
-				r->v[nr0 - 1] = last0;
+				b->v[nr0 - 1] = last0;
 			return ret;
 		}
-		/* Placement, a folio at a time. */
-		while (i < j) {
-			unsigned long cnt;
-
-			cache_folio(fc, pages[i], pfn);
-			cnt = min_t(unsigned long, j - i, fc->end - pfn);
-			place->zone_pages[fc->slot] += cnt;
-			if (fc->large)
-				place->nr_compound += cnt;
-			if (fc->huge)
-				place->nr_huge += cnt;
-			i += cnt;
-			pfn += cnt;
-		}
+		place_pages(place, fc, pages[i], pfn, j - i);
+		i = j;
 	}
 	return 0;
+}
+
+/**
+ * pinmem_runs_placement() - count the placement of finished runs.
+ * @r: the runs.
+ * @place: zeroed by the caller; the counts.
+ *
+ * For the pins that do not keep theirs (a few pages in one run): reads
+ * one struct page per folio. Pinned pages do not move.
+ */
+void pinmem_runs_placement(const struct pinmem_runs *r,
+			   struct pinmem_placement *place)
+{
+	struct pinmem_folio_cache fc = { 0 };
+	const u64 *v = runs_v(r);
+	unsigned long i;
+
+	for (i = 0; i < r->nr; i++)
+		place_pages(place, &fc, pfn_to_page(run_pfn(v[i])),
+			    run_pfn(v[i]), run_len(v[i]));
 }
 
 /* Runs between two entries of the seek index. */
@@ -200,71 +238,237 @@ int pinmem_runs_add(struct pinmem_runs *r, struct pinmem_folio_cache *fc,
  * so that ACCESS and QUERY find a page in O(log runs + stride), not in
  * O(runs). Without it (no memory) seeking is linear, and still right.
  */
-static void runs_build_index(struct pinmem_runs *r)
+static void runs_build_index(const struct pinmem_runs_build *b,
+			     struct pinmem_runs_index *x)
 {
-	unsigned long i, k = 0, off = 0, n = r->nr / PINMEM_RUNS_STRIDE;
+	unsigned long i, k = 0, off = 0, n = b->nr / PINMEM_RUNS_STRIDE;
 
 	if (!n)
 		return;
-	r->index = kvmalloc_array(n, sizeof(*r->index),
-				  PINMEM_GFP);
-	if (!r->index)
+	x->index = kvmalloc_array(n, sizeof(*x->index), PINMEM_GFP);
+	if (!x->index)
 		return;
 	for (i = 0; i < n * PINMEM_RUNS_STRIDE; i++) {
-		off += run_len(r->v[i]);
+		off += run_len(b->v[i]);
 		if (!((i + 1) % PINMEM_RUNS_STRIDE))
-			r->index[k++] = off;
+			x->index[k++] = off;
 	}
-	r->nr_index = n;
+	x->nr_index = n;
 }
 
-/*
- * Drop unused capacity once the pin is complete, if it is worth a copy,
- * and build the seek index.
+/**
+ * pinmem_runs_needs_index() - would finished runs of @b have a seek index?
+ * @b: runs built.
  */
-void pinmem_runs_trim(struct pinmem_runs *r)
+bool pinmem_runs_needs_index(const struct pinmem_runs_build *b)
+{
+	return b->nr >= PINMEM_RUNS_STRIDE;
+}
+
+/**
+ * pinmem_runs_finish() - turn built runs into a pin's runs.
+ * @b: the runs built; emptied.
+ * @r: receives them: one run inline, else the array, trimmed if that is
+ *	worth a copy.
+ * @x: receives the seek index, or NULL (then pinmem_runs_needs_index()
+ *	must be false).
+ */
+void pinmem_runs_finish(struct pinmem_runs_build *b, struct pinmem_runs *r,
+			struct pinmem_runs_index *x)
 {
 	u64 *v;
 
-	runs_build_index(r);
-
-	if (r->cap - r->nr <= r->nr / 8 + 8)
-		return;
-	v = kvmalloc_array(r->nr, sizeof(*v), PINMEM_GFP);
-	if (!v)
-		return;
-	memcpy(v, r->v, r->nr * sizeof(*v));
-	kvfree(r->v);
-	r->v = v;
-	r->cap = r->nr;
+	if (x)
+		runs_build_index(b, x);
+	r->nr = b->nr;
+	if (b->nr == 1) {
+		r->one = b->v[0];
+		kvfree(b->v);
+	} else {
+		if (b->cap - b->nr > b->nr / 8 + 8) {
+			v = kvmalloc_array(b->nr, sizeof(*v), PINMEM_GFP);
+			if (v) {
+				memcpy(v, b->v, b->nr * sizeof(*v));
+				kvfree(b->v);
+				b->v = v;
+			}
+		}
+		r->v = b->v;
+	}
+	memset(b, 0, sizeof(*b));
 }
 
 /* Free @r without unpinning (memfd pins unpin by folio: memfd.c). */
 void pinmem_runs_free(struct pinmem_runs *r)
 {
-	kvfree(r->v);
-	kvfree(r->index);
+	if (r->nr > 1)
+		kvfree(r->v);
 	memset(r, 0, sizeof(*r));
 }
 
-/* Unpin every page of @r (marking them dirty if @dirty) and free @r. */
-void pinmem_runs_release(struct pinmem_runs *r, bool dirty)
+/* A page of a pin: run @run, page @off in it. */
+struct runs_pos {
+	unsigned long run;
+	unsigned long off;
+};
+
+/* Unpin the pages of @v from @from to @to, marking them dirty if @dirty. */
+static void runs_unpin(const u64 *v, struct runs_pos from, struct runs_pos to,
+		       bool dirty)
 {
 	unsigned long i;
 
-	for (i = 0; i < r->nr; i++) {
-		unpin_user_page_range_dirty_lock(pfn_to_page(run_pfn(r->v[i])),
-						 run_len(r->v[i]), dirty);
+	for (i = from.run; i < to.run || (i == to.run && to.off); i++) {
+		unsigned long off = i == from.run ? from.off : 0;
+		unsigned long end = i == to.run ? to.off : run_len(v[i]);
+
+		if (end > off)
+			unpin_user_page_range_dirty_lock(pfn_to_page(run_pfn(v[i]) + off),
+							 end - off, dirty);
 		if (!(i % 64))
 			cond_resched();
 	}
+}
+
+struct runs_split {
+	const u64 *v;
+	struct runs_pos pos[PINMEM_PAR_MAX_PARTS + 1];
+	bool dirty;
+};
+
+static int runs_unpin_part(struct pinmem_par *par, unsigned int part)
+{
+	struct runs_split *s = par->data;
+
+	runs_unpin(s->v, s->pos[part], s->pos[part + 1], s->dirty);
+	return 0;
+}
+
+/*
+ * Unpin the @nr runs @v in parts of equal pages on the caller's CPUs (cut
+ * inside runs: a physically contiguous range of 4 KiB pages is one run).
+ * Unpinning is not interruptible: every part runs to its end. False if it
+ * could not be split (too small, one CPU, no memory): nothing was done.
+ */
+static bool runs_unpin_parallel(const u64 *v, unsigned long nr,
+				unsigned long nr_pages, bool dirty)
+{
+	unsigned int parts = pinmem_par_parts(nr_pages), part = 1;
+	struct runs_split s = { .v = v, .dirty = dirty };
+	unsigned long i, pages = 0, len, cut;
+	struct pinmem_par *par;
+
+	if (parts < 2)
+		return false;
+	par = pinmem_par_alloc(parts, NULL, runs_unpin_part, &s);
+	if (!par)
+		return false;
+	/* part k starts at page k * nr_pages / parts */
+	for (i = 0; i < nr && part < parts; i++) {
+		len = run_len(v[i]);
+		while (part < parts) {
+			cut = nr_pages / parts * part;
+			if (cut >= pages + len)
+				break;
+			s.pos[part].run = i;
+			s.pos[part].off = cut - pages;
+			part++;
+		}
+		pages += len;
+	}
+	for (; part <= parts; part++)
+		s.pos[part].run = nr;
+	pinmem_par_run(par);
+	pinmem_par_free(par);
+	return true;
+}
+
+static void unpin_all(const u64 *v, unsigned long nr, unsigned long nr_pages,
+		      bool dirty)
+{
+	struct runs_pos start = { 0, 0 }, end = { nr, 0 };
+
+	if (!runs_unpin_parallel(v, nr, nr_pages, dirty))
+		runs_unpin(v, start, end, dirty);
+}
+
+/**
+ * pinmem_runs_release() - unpin every page of @r and free @r.
+ * @r: the runs.
+ * @nr_pages: the pages they hold (to split the work: parallel.c).
+ * @dirty: mark the pages dirty.
+ */
+void pinmem_runs_release(struct pinmem_runs *r, unsigned long nr_pages,
+			 bool dirty)
+{
+	unpin_all(runs_v(r), r->nr, nr_pages, dirty);
 	pinmem_runs_free(r);
+}
+
+/**
+ * pinmem_runs_build_release() - unpin and free runs being built.
+ * @b: the runs.
+ * @nr_pages: at most the pages they hold.
+ * @dirty: mark the pages dirty.
+ */
+void pinmem_runs_build_release(struct pinmem_runs_build *b,
+			       unsigned long nr_pages, bool dirty)
+{
+	unpin_all(b->v, b->nr, nr_pages, dirty);
+	kvfree(b->v);
+	memset(b, 0, sizeof(*b));
+}
+
+/**
+ * pinmem_runs_concat() - join the runs of the parts of one pin, in order.
+ * @dst: empty runs that receive them.
+ * @src: @nr runs, consecutive pieces of the pin; emptied on success.
+ * @nr: number of @src.
+ *
+ * A run that continues the previous part's last run is merged into it.
+ *
+ * Return: 0, or -ENOMEM with @src untouched.
+ */
+int pinmem_runs_concat(struct pinmem_runs_build *dst,
+		       struct pinmem_runs_build *src, unsigned int nr)
+{
+	unsigned long total = 0, n = 0, i;
+	unsigned int k;
+	u64 *v;
+
+	for (k = 0; k < nr; k++)
+		total += src[k].nr;
+	v = kvmalloc_array(max(total, 1UL), sizeof(*v), PINMEM_GFP);
+	if (!v)
+		return -ENOMEM;
+	for (k = 0; k < nr; k++) {
+		for (i = 0; i < src[k].nr; i++) {
+			u64 run = src[k].v[i];
+			u64 *last = n ? &v[n - 1] : NULL;
+
+			if (i == 0 && last &&
+			    run_pfn(*last) + run_len(*last) == run_pfn(run) &&
+			    run_len(*last) + run_len(run) <= PINMEM_RUN_MAX)
+				*last += (u64)run_len(run) << PINMEM_RUN_PFN_BITS;
+			else
+				v[n++] = run;
+		}
+	}
+	for (k = 0; k < nr; k++) {
+		kvfree(src[k].v);
+		memset(&src[k], 0, sizeof(src[k]));
+	}
+	dst->v = v;
+	dst->nr = n;
+	dst->cap = max(total, 1UL);
+	return 0;
 }
 
 /**
  * pinmem_runs_seek() - position @it at page @index of @r.
  * @it: iterator.
  * @r: the runs.
+ * @x: their seek index, or NULL.
  * @index: page index within the pin.
  *
  * Finds the last indexed run at or before @index by binary search, then
@@ -272,25 +476,26 @@ void pinmem_runs_release(struct pinmem_runs *r, bool dirty)
  * on the pin/unpin path seeks.
  */
 void pinmem_runs_seek(struct pinmem_runs_iter *it, const struct pinmem_runs *r,
-		      unsigned long index)
+		      const struct pinmem_runs_index *x, unsigned long index)
 {
-	unsigned long lo = 0, hi = r->nr_index;
+	unsigned long lo = 0, hi = x ? x->nr_index : 0;
 
 	/* lo = number of index entries <= index */
 	while (lo < hi) {
 		unsigned long mid = lo + (hi - lo) / 2;
 
-		if (r->index[mid] <= index)
+		if (x->index[mid] <= index)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	it->r = r;
+	it->v = runs_v(r);
+	it->nr = r->nr;
 	it->run = lo * PINMEM_RUNS_STRIDE;
 	if (lo)
-		index -= r->index[lo - 1];
-	for (; it->run < r->nr; it->run++) {
-		unsigned long len = run_len(r->v[it->run]);
+		index -= x->index[lo - 1];
+	for (; it->run < it->nr; it->run++) {
+		unsigned long len = run_len(it->v[it->run]);
 
 		if (index < len)
 			break;
@@ -305,9 +510,9 @@ unsigned long pinmem_runs_next_pfn(struct pinmem_runs_iter *it)
 	unsigned long pfn;
 	u64 run;
 
-	if (it->run >= it->r->nr)
+	if (it->run >= it->nr)
 		return 0;
-	run = it->r->v[it->run];
+	run = it->v[it->run];
 	pfn = run_pfn(run) + it->off;
 	if (++it->off == run_len(run)) {
 		it->run++;
@@ -320,6 +525,8 @@ unsigned long pinmem_runs_next_pfn(struct pinmem_runs_iter *it)
 unsigned long pinmem_runs_get(const struct pinmem_runs *r, unsigned long i,
 			      unsigned long *pfn)
 {
-	*pfn = run_pfn(r->v[i]);
-	return run_len(r->v[i]);
+	const u64 *v = runs_v(r);
+
+	*pfn = run_pfn(v[i]);
+	return run_len(v[i]);
 }
