@@ -30,7 +30,6 @@ static int memfd_build_runs(struct pinmem_pin *pin, struct pinmem_runs_build *b,
 {
 	unsigned long i, left = pin->nr_pages, idx = first_off, n = 0, k;
 	struct pinmem_pin_ext *ext = pin->ext;
-	struct pinmem_folio_cache fc = { 0 };
 	int ret;
 
 	for (i = 0; i < ext->nr_folios && left; i++) {
@@ -40,8 +39,8 @@ static int memfd_build_runs(struct pinmem_pin *pin, struct pinmem_runs_build *b,
 		for (k = 0; k < take; k++) {
 			batch[n++] = folio_page(folio, idx + k);
 			if (n == PINMEM_PIN_BATCH) {
-				ret = pinmem_runs_add(b, &fc, batch, n,
-						      pin->nr_pages, &ext->place);
+				ret = pinmem_runs_add(b, batch, n,
+						      pin->nr_pages);
 				if (ret)
 					return ret;
 				n = 0;
@@ -52,8 +51,7 @@ static int memfd_build_runs(struct pinmem_pin *pin, struct pinmem_runs_build *b,
 	}
 	if (left)	/* fewer pages than the range: cannot happen */
 		return -EFAULT;
-	return n ? pinmem_runs_add(b, &fc, batch, n, pin->nr_pages,
-				   &ext->place) : 0;
+	return n ? pinmem_runs_add(b, batch, n, pin->nr_pages) : 0;
 }
 
 /*

@@ -12,6 +12,12 @@
  * The caller waits for every worker before it returns: the mm, the pin
  * and the parts stay alive for as long as a worker may touch them.
  *
+ * The work is a queue of chunks that every CPU taking part draws from until
+ * it is empty (pin.c, runs.c): a worker that starts late leaves the others
+ * more to do instead of making them wait, and one that has not started when
+ * the caller has drawn the last chunk is cancelled, not waited for (waking
+ * an idle CPU costs hundreds of microseconds under TCG).
+ *
  * A part that fails, or a caller that is killed, raises @abort; the parts
  * still running stop at their next batch with -ECANCELED, and the caller
  * returns the first real error. What to undo is the caller's business.
@@ -56,12 +62,12 @@ void pinmem_par_exit(void)
 }
 
 /**
- * pinmem_par_parts() - in how many parts to do @nr_pages of work.
+ * pinmem_par_parts() - on how many CPUs to do @nr_pages of work.
  * @nr_pages: pages of the range.
  *
- * One part per CPU the caller may run on (online), at most
- * %PINMEM_PAR_MAX_PARTS, each of at least half the module parameter
- * parallel_min_pages; 1 below parallel_min_pages or when it is 0.
+ * The CPUs the caller may run on (online), at most %PINMEM_PAR_MAX_PARTS,
+ * with at least half the module parameter parallel_min_pages each; 1
+ * below parallel_min_pages or when it is 0.
  */
 unsigned int pinmem_par_parts(unsigned long nr_pages)
 {
@@ -133,7 +139,8 @@ static int first_error(int ret, int part_ret)
 
 /**
  * pinmem_par_run() - do the parts of @par and wait for all of them.
- * @par: the job.
+ * @par: the job; @par->fn must leave nothing undone when a part never
+ *	runs (a queue of chunks the caller's part drains).
  *
  * Killable: a fatal signal raises the job's abort and waits for the
  * workers to stop, then returns -EINTR (unless a part failed first).
@@ -175,6 +182,9 @@ int pinmem_par_run(struct pinmem_par *par)
 	for (i = 0; i < queued; i++) {
 		struct pinmem_par_work *pw = &par->works[i];
 
+		/* not started yet: the others did its share, as they do */
+		if (cancel_work(&pw->work))
+			continue;
 		if (wait_for_completion_killable(&pw->done)) {
 			atomic_set(&par->abort, 1);
 			ret = first_error(ret, -EINTR);

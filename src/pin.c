@@ -27,6 +27,7 @@
 #include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
+#include <linux/moduleparam.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -484,6 +485,7 @@ static void pin_free_ext(struct pinmem_pin *pin)
 	if (!pin->ext)
 		return;
 	kvfree(pin->ext->index.index);
+	kfree(pin->ext->place);
 	kfree(pin->ext);
 	pin->ext = NULL;
 }
@@ -493,18 +495,31 @@ static void pin_free_ext(struct pinmem_pin *pin)
  * @pin: the pin.
  * @place: out.
  *
- * Kept by pins of more than %PINMEM_PIN_SMALL pages; counted from the
- * pages for the others (a few struct page reads).
+ * Counted from the pages (a struct page read per folio) the first time,
+ * and kept from then on by pins of more than %PINMEM_PIN_SMALL pages. A
+ * pin does not count it while pinning: that cost as much as the pin. May
+ * sleep.
  */
 void pinmem_pin_placement(const struct pinmem_pin *pin,
 			  struct pinmem_placement *place)
 {
+	struct pinmem_placement *p, *kept;
+
 	if (pin->ext) {
-		*place = pin->ext->place;
-		return;
+		/* counted once, by whoever asks first */
+		kept = READ_ONCE(pin->ext->place);
+		if (kept) {
+			*place = *kept;
+			return;
+		}
 	}
 	memset(place, 0, sizeof(*place));
 	pinmem_runs_placement(&pin->runs, place);
+	if (!pin->ext)
+		return;
+	p = kmemdup(place, sizeof(*place), PINMEM_GFP);
+	if (p && cmpxchg(&pin->ext->place, NULL, p))
+		kfree(p);
 }
 
 /* Unpin a pin's pages as they were taken: by folio (memfd) or by run. */
@@ -535,36 +550,50 @@ void pinmem_pin_put(struct pinmem_pin *pin)
 	kmem_cache_free(pinmem_pin_cache, pin);
 }
 
+/* Pieces a parallel PIN is cut into, taken by the CPUs as they come. */
+#define PIN_MAX_CHUNKS		64
+#define PIN_CHUNKS_PER_CPU	8
+
 /**
- * struct pin_job - one PIN's pinning, in one or more parts (parallel.c).
+ * struct pin_job - one PIN's pinning: one part in the caller, or chunks
+ * taken in turn by the caller and by workers on its other CPUs
+ * (parallel.c), so that a worker that starts late, or a CPU that is busy,
+ * leaves the others more to do instead of making them wait.
  * @pin: the pin.
  * @gup_flags: FOLL_* flags.
  * @fit: check, batch by batch, that what the batch may take fits (below).
  * @fit_refused: a batch did not fit.
+ * @may_migrate: the machine has ZONE_MOVABLE or CMA and the pin is
+ *	long-term: workers look at a chunk before they take it (below).
  * @par: the parallel job, or NULL for one part in the caller.
- * @parts: the parts.
+ * @parts: the chunks, in address order.
+ * @nr_parts: chunks.
+ * @next: the next chunk to take.
+ * @batches: a GUP batch per CPU taking part.
  */
 struct pin_job {
 	struct pinmem_pin *pin;
 	unsigned int gup_flags;
 	bool fit;
 	bool fit_refused;
+	bool may_migrate;
 	struct pinmem_par *par;
 	struct pin_part *parts;
+	unsigned int nr_parts;
+	atomic_t next;
+	struct page **batches[PINMEM_PAR_MAX_PARTS];
 };
 
 /**
- * struct pin_part - the pages of a piece of a pin.
+ * struct pin_part - the pages of a piece (chunk) of a pin.
  * @job: its job.
  * @start: first address (to pin).
  * @nr_pages: pages (to pin).
- * @limit: pages of the part (bounds its runs).
+ * @limit: pages of the chunk (bounds its runs).
  * @nofault: pin only what needs no fault (a worker: FOLL_NOFAULT).
  * @resume: it stopped at @start for a fault, for the caller to take.
- * @runs: its pinned pages (joined into the pin's when all parts are done).
- * @place: their placement.
- * @fc: folio cache for pinmem_runs_add().
- * @batch: page array for GUP.
+ * @runs: its pinned pages (joined into the pin's when all are done).
+ * @batch: page array for GUP, of whoever pins it.
  */
 struct pin_part {
 	struct pin_job *job;
@@ -574,8 +603,6 @@ struct pin_part {
 	bool nofault;
 	bool resume;
 	struct pinmem_runs_build runs;
-	struct pinmem_placement place;
-	struct pinmem_folio_cache fc;
 	struct page **batch;
 };
 
@@ -647,8 +674,7 @@ static int pin_seg_pages(unsigned long start, unsigned long end,
 			return pin_part_stop(part, start);
 		if (got <= 0)	/* 0 pages and no error: treat as unmapped */
 			return got ? got : -EFAULT;
-		ret = pinmem_runs_add(&part->runs, &part->fc, part->batch, got,
-				      part->limit, &part->place);
+		ret = pinmem_runs_add(&part->runs, part->batch, got, part->limit);
 		if (ret) {
 			unpin_user_pages(part->batch, got);
 			return ret;
@@ -667,85 +693,129 @@ static int pin_part_fn_one(struct pin_part *part)
 			     job->gup_flags, pin_seg_pages, part);
 }
 
-/*
- * Pin part @i of a job: in the caller, or in a worker on the caller's mm
- * (which may stop for the caller to resume: not an error).
- */
-static int pin_part_fn(struct pinmem_par *par, unsigned int i)
-{
-	struct pin_job *job = par->data;
-	int ret = pin_part_fn_one(&job->parts[i]);
+/* Pages of a chunk a worker looks at before it takes the chunk. */
+#define PIN_CHUNK_SAMPLE	16
 
-	return ret > 0 ? 0 : ret;
+static bool pinmem_parallel_migrate;
+module_param_named(parallel_migrate, pinmem_parallel_migrate, bool, 0644);
+MODULE_PARM_DESC(parallel_migrate,
+		 "Workers of a split pin also migrate 4 KiB pages out of ZONE_MOVABLE/CMA (default N: the caller does; see pinmem(4))");
+
+/*
+ * Does the start of chunk @part hold 4 KiB pages that must migrate (a
+ * sample, GUP-fast, no faults)? Unless parallel_migrate is set, such a
+ * chunk is left to the caller: on kernels whose migration flushes the TLB
+ * page by page (6.1), every page migrated while a worker runs on the same
+ * mm costs an IPI to the other CPU, and a split first pin of 4 KiB pages
+ * in ZONE_MOVABLE measured 1.8 times the single-threaded one; where
+ * migration batches its TLB flushes (6.12) it measured 0.52 times. Huge
+ * pages migrate one flush per huge page, and stay split everywhere.
+ */
+static bool chunk_migrates_small_pages(struct pin_part *part)
+{
+	int i, n = min_t(unsigned long, part->nr_pages, PIN_CHUNK_SAMPLE);
+	bool small = false;
+
+	n = get_user_pages_fast_only(part->start, n, 0, part->batch);
+	for (i = 0; i < n; i++) {
+		struct page *page = part->batch[i];
+
+		small |= !pinmem_longterm_pinnable(page) && !PageCompound(page);
+		put_page(page);
+	}
+	return small;
 }
 
 /*
- * Cut a pin into @nr parts of about equal size, on PMD boundaries (a THP
- * is not shared between parts); fewer if the range is too small for that.
- * Each part but the first gets its own GUP batch (the first has @batch).
+ * The share of CPU @who of a job: chunks, as long as there are any. A
+ * worker (@who > 0, on the caller's mm) pins only what needs no fault and
+ * leaves the rest of a chunk to the caller (not an error), and leaves it
+ * whole if it would migrate 4 KiB pages (chunk_migrates_small_pages()).
  */
-static unsigned int pin_split(struct pin_job *job, unsigned int nr,
-			      struct page **batch)
+static int pin_part_fn(struct pinmem_par *par, unsigned int who)
+{
+	struct pin_job *job = par->data;
+	unsigned int i;
+	int ret;
+
+	while ((i = atomic_inc_return(&job->next) - 1) < job->nr_parts) {
+		struct pin_part *part = &job->parts[i];
+
+		part->batch = job->batches[who];
+		part->nofault = who > 0;
+		if (who && job->may_migrate && !READ_ONCE(pinmem_parallel_migrate) &&
+		    chunk_migrates_small_pages(part)) {
+			part->resume = true;
+			continue;
+		}
+		ret = pin_part_fn_one(part);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Cut a pin into chunks on PMD boundaries (a THP is not shared between
+ * chunks), about PIN_CHUNKS_PER_CPU per CPU, and give each of the @cpus
+ * CPUs but the caller's (@batch) a GUP batch. False if out of memory.
+ */
+static bool pin_split(struct pin_job *job, unsigned int cpus,
+		      struct page **batch)
 {
 	unsigned long addr = job->pin->uaddr;
 	unsigned long end = pin_end(job->pin);
-	unsigned long each = round_up(DIV_ROUND_UP(end - addr, nr), PMD_SIZE);
-	unsigned int i;
+	unsigned long each;
+	unsigned int i, nr;
 
+	nr = min_t(unsigned long, cpus * PIN_CHUNKS_PER_CPU, PIN_MAX_CHUNKS);
+	each = round_up(DIV_ROUND_UP(end - addr, nr), PMD_SIZE);
+	job->parts = kcalloc(nr, sizeof(*job->parts), GFP_KERNEL);
+	if (!job->parts)
+		return false;
 	for (i = 0; i < nr && addr < end; i++) {
-		unsigned long next = i + 1 == nr ? end :
-				     min(end, ALIGN_DOWN(addr + each, PMD_SIZE));
+		unsigned long next = min(end, ALIGN_DOWN(addr + each, PMD_SIZE));
 
-		if (next <= addr)
+		if (next <= addr || i + 1 == nr)
 			next = end;
 		job->parts[i].job = job;
 		job->parts[i].start = addr;
 		job->parts[i].nr_pages = (next - addr) >> PAGE_SHIFT;
 		job->parts[i].limit = job->parts[i].nr_pages;
-		job->parts[i].nofault = i > 0;
-		job->parts[i].batch = i ? kmalloc_array(PINMEM_PIN_BATCH,
-							sizeof(*batch),
-							GFP_KERNEL) : batch;
-		if (!job->parts[i].batch)
-			break;
 		addr = next;
 	}
-	return addr < end ? 0 : i;
-}
-
-static void pin_place_add(struct pinmem_placement *to,
-			  const struct pinmem_placement *from)
-{
-	int i;
-
-	for (i = 0; i < PINMEM_ZONE_SLOTS; i++)
-		to->zone_pages[i] += from->zone_pages[i];
-	to->nr_compound += from->nr_compound;
-	to->nr_huge += from->nr_huge;
+	job->nr_parts = i;
+	job->batches[0] = batch;
+	for (i = 1; i < cpus; i++) {
+		job->batches[i] = kmalloc_array(PINMEM_PIN_BATCH, sizeof(*batch),
+						GFP_KERNEL);
+		if (!job->batches[i])
+			return false;
+	}
+	return true;
 }
 
 /*
- * pin_range() in @nr parts on the caller's CPUs, into @b and @place. False
- * if it could not start (no memory, a range too small to cut): then
- * nothing was done.
+ * pin_range() on @cpus of the caller's CPUs, into @b. False if it could
+ * not start (no memory): then nothing was done.
  */
-static bool pin_range_parallel(struct pin_job *job, unsigned int nr,
+static bool pin_range_parallel(struct pin_job *job, unsigned int cpus,
 			       struct page **batch, struct pinmem_runs_build *b,
-			       struct pinmem_placement *place, int *ret)
+			       int *ret)
 {
-	struct pinmem_runs_build runs[PINMEM_PAR_MAX_PARTS];
+	struct pinmem_runs_build **runs = NULL;
 	struct pinmem_pin *pin = job->pin;
 	bool started = false;
 	unsigned int i, n;
 
-	job->parts = kcalloc(nr, sizeof(*job->parts), GFP_KERNEL);
-	if (!job->parts)
-		return false;
-	n = pin_split(job, nr, batch);
-	if (n > 1)
-		job->par = pinmem_par_alloc(n, pin->owner->mm, pin_part_fn, job);
-	if (job->par) {
+	if (pin_split(job, cpus, batch))
+		job->par = pinmem_par_alloc(cpus, pin->owner->mm, pin_part_fn, job);
+	n = job->nr_parts;
+	if (job->par)
+		runs = kmalloc_array(n, sizeof(*runs), GFP_KERNEL);
+	if (runs) {
 		started = true;
+		atomic_set(&job->next, 0);
 		*ret = pinmem_par_run(job->par);
 		/* the caller takes over where workers stopped for a fault */
 		for (i = 0; !*ret && i < n; i++) {
@@ -755,26 +825,22 @@ static bool pin_range_parallel(struct pin_job *job, unsigned int nr,
 				continue;
 			part->resume = false;
 			part->nofault = false;
+			part->batch = batch;
 			*ret = pin_part_fn_one(part);
 		}
-		if (!*ret) {
-			for (i = 0; i < n; i++)
-				runs[i] = job->parts[i].runs;
+		for (i = 0; i < n; i++)
+			runs[i] = &job->parts[i].runs;
+		if (!*ret)
 			*ret = pinmem_runs_concat(b, runs, n);
-		}
-		for (i = 0; i < n; i++) {
-			if (*ret)
-				pinmem_runs_build_release(&job->parts[i].runs,
-							  job->parts[i].limit,
-							  false);
-			else
-				pin_place_add(place, &job->parts[i].place);
-		}
-		pinmem_par_free(job->par);
-		job->par = NULL;
+		for (i = 0; *ret && i < n; i++)
+			pinmem_runs_build_release(&job->parts[i].runs,
+						  job->parts[i].limit, false);
 	}
-	for (i = 1; i < nr; i++)
-		kfree(job->parts[i].batch);
+	kfree(runs);
+	pinmem_par_free(job->par);
+	job->par = NULL;
+	for (i = 1; i < cpus; i++)
+		kfree(job->batches[i]);
 	kfree(job->parts);
 	job->parts = NULL;
 	return started;
@@ -782,11 +848,10 @@ static bool pin_range_parallel(struct pin_job *job, unsigned int nr,
 
 /*
  * Give @pin the runs built: a pin of more than PINMEM_PIN_SMALL pages or
- * of more than one run keeps its placement and seek index in a
- * &pinmem_pin_ext; a small one has none (pinmem_pin_placement()).
+ * of more than one run keeps its seek index (and placement, once counted)
+ * in a &pinmem_pin_ext; a small one has none (pinmem_pin_placement()).
  */
-static int pin_finish(struct pinmem_pin *pin, struct pinmem_runs_build *b,
-		      const struct pinmem_placement *place)
+static int pin_finish(struct pinmem_pin *pin, struct pinmem_runs_build *b)
 {
 	if (b->nr > 1 || pin->nr_pages > PINMEM_PIN_SMALL) {
 		pin->ext = kzalloc(sizeof(*pin->ext), PINMEM_GFP);
@@ -794,32 +859,34 @@ static int pin_finish(struct pinmem_pin *pin, struct pinmem_runs_build *b,
 			pinmem_runs_build_release(b, pin->nr_pages, false);
 			return -ENOMEM;
 		}
-		pin->ext->place = *place;
 	}
 	pinmem_runs_finish(b, &pin->runs, pin->ext ? &pin->ext->index : NULL);
 	return 0;
 }
 
 /*
- * Pin every page of @pin's range into its runs, counting its placement:
- * all of it, or nothing. A range of at least parallel_min_pages is split
- * across the caller's CPUs (parallel.c). With @fit, each batch is checked
+ * Pin every page of @pin's range into its runs: all of it, or nothing. A
+ * range of at least parallel_min_pages is pinned in chunks on the
+ * caller's CPUs (parallel.c). With @fit, each batch is checked
  * against the memory available to long-term pins (fit_batch()), and
  * *@fit_refused says whether that refused it.
  */
 static int pin_range(struct pinmem_pin *pin, unsigned int gup_flags,
 		     struct page **batch, bool fit, bool *fit_refused)
 {
-	struct pin_job job = { .pin = pin, .gup_flags = gup_flags, .fit = fit };
+	struct pin_job job = {
+		.pin = pin, .gup_flags = gup_flags, .fit = fit,
+		.may_migrate = (gup_flags & FOLL_LONGTERM) &&
+			       pinmem_have_unpinnable(true),
+	};
 	struct pin_part one = { .job = &job, .start = pin->uaddr,
 				.nr_pages = pin->nr_pages,
 				.limit = pin->nr_pages, .batch = batch };
 	unsigned int nr = pinmem_par_parts(pin->nr_pages);
-	struct pinmem_placement place = { 0 };
 	struct pinmem_runs_build b = { 0 };
 	int ret;
 
-	if (nr > 1 && pin_range_parallel(&job, nr, batch, &b, &place, &ret))
+	if (nr > 1 && pin_range_parallel(&job, nr, batch, &b, &ret))
 		goto built;
 	job.parts = &one;
 	ret = pin_part_fn_one(&one);
@@ -828,10 +895,9 @@ static int pin_range(struct pinmem_pin *pin, unsigned int gup_flags,
 		goto out;
 	}
 	b = one.runs;
-	place = one.place;
 built:
 	if (!ret)
-		ret = pin_finish(pin, &b, &place);
+		ret = pin_finish(pin, &b);
 out:
 	*fit_refused = job.fit_refused;
 	return ret;

@@ -19,8 +19,8 @@
 #include <uapi/linux/pinmem.h>
 
 /**
- * struct pinmem_placement - where a pin's pages sit, counted once at pin
- * time (long-term pinned pages do not move).
+ * struct pinmem_placement - where a pin's pages sit (long-term pinned pages
+ * do not move).
  * @zone_pages: pages per &enum pinmem_zone.
  * @nr_compound: pages that belong to a compound page.
  * @nr_huge: pages that belong to a PMD-sized or larger page.
@@ -117,15 +117,15 @@ struct pinmem_owner {
 /**
  * struct pinmem_pin_ext - what a pin of more than a few pages keeps besides
  * its runs (a pin of at most %PINMEM_PIN_SMALL pages in one run has none).
- * @place: page placement, counted once at pin time (long-term pinned pages
- *	do not move).
+ * @place: page placement, counted from the runs when first asked for
+ *	(long-term pinned pages do not move); NULL until then.
  * @index: the seek index of its runs.
  * @folios: for a pin of a memfd range (%PINMEM_PIN_MEMFD), the folios
  *	memfd_pin_folios() pinned, one reference each (memfd.c); else NULL.
  * @nr_folios: entries of @folios.
  */
 struct pinmem_pin_ext {
-	struct pinmem_placement place;
+	struct pinmem_placement *place;
 	struct pinmem_runs_index index;
 	struct folio **folios;
 	unsigned long nr_folios;
@@ -299,16 +299,15 @@ int pinmem_pin_cache_init(void);
 void pinmem_pin_cache_exit(void);
 
 /* runs.c */
-int pinmem_runs_add(struct pinmem_runs_build *b, struct pinmem_folio_cache *fc,
-		    struct page **pages, unsigned int n, unsigned long limit,
-		    struct pinmem_placement *place);
+int pinmem_runs_add(struct pinmem_runs_build *b, struct page **pages,
+		    unsigned int n, unsigned long limit);
 bool pinmem_runs_needs_index(const struct pinmem_runs_build *b);
 void pinmem_runs_finish(struct pinmem_runs_build *b, struct pinmem_runs *r,
 			struct pinmem_runs_index *x);
 void pinmem_runs_build_release(struct pinmem_runs_build *b,
 			       unsigned long nr_pages, bool dirty);
 int pinmem_runs_concat(struct pinmem_runs_build *dst,
-		       struct pinmem_runs_build *src, unsigned int nr);
+		       struct pinmem_runs_build **src, unsigned int nr);
 void pinmem_runs_release(struct pinmem_runs *r, unsigned long nr_pages,
 			 bool dirty);
 void pinmem_runs_free(struct pinmem_runs *r);

@@ -9,8 +9,9 @@
  * each folio once, not each page.
  *
  * Runs are built (struct pinmem_runs_build) from the page arrays GUP
- * returns, batch by batch; the placement (zone, compound, huge) is counted
- * in the same pass, looking at a folio's struct page once per folio. A
+ * returns, batch by batch, looking at nothing but the page frame numbers;
+ * the placement (zone, compound, huge) is counted from the runs when it is
+ * first asked for (pinned pages do not move), a folio at a time. A
  * finished pin keeps only the runs and their number (struct pinmem_runs,
  * 16 bytes), its one run inline if it has one: a one-page pin allocates
  * nothing for its pages. Pins with many runs have a seek index as well
@@ -170,22 +171,19 @@ static int append(struct pinmem_runs_build *b, unsigned long pfn,
 }
 
 /**
- * pinmem_runs_add() - append pinned pages to @b and count their placement.
+ * pinmem_runs_add() - append pinned pages to @b.
  * @b: the runs being built.
- * @fc: folio cache, kept by the caller across the batches of one pin.
  * @pages: pages returned by GUP, in address order.
  * @n: number of @pages.
  * @limit: the pin's total number of pages.
- * @place: placement counters to update.
  *
  * The array is consumed a stretch of consecutive page frames at a time (a
  * whole THP when it is mapped by a PMD), so the per-page work is one
- * comparison; runs and placement are updated per stretch and per folio.
+ * comparison; runs are updated per stretch.
  * All or nothing: on error (-ENOMEM) nothing of @pages was added.
  */
-int pinmem_runs_add(struct pinmem_runs_build *b, struct pinmem_folio_cache *fc,
-		    struct page **pages, unsigned int n, unsigned long limit,
-		    struct pinmem_placement *place)
+int pinmem_runs_add(struct pinmem_runs_build *b, struct page **pages,
+		    unsigned int n, unsigned long limit)
 {
 	unsigned long nr0 = b->nr;
 	u64 last0 = nr0 ? b->v[nr0 - 1] : 0;	/* u64: a run, also on 32-bit */
@@ -204,7 +202,6 @@ int pinmem_runs_add(struct pinmem_runs_build *b, struct pinmem_folio_cache *fc,
 				b->v[nr0 - 1] = last0;
 			return ret;
 		}
-		place_pages(place, fc, pages[i], pfn, j - i);
 		i = j;
 	}
 	return 0;
@@ -215,8 +212,7 @@ int pinmem_runs_add(struct pinmem_runs_build *b, struct pinmem_folio_cache *fc,
  * @r: the runs.
  * @place: zeroed by the caller; the counts.
  *
- * For the pins that do not keep theirs (a few pages in one run): reads
- * one struct page per folio. Pinned pages do not move.
+ * Reads one struct page per folio (pinned pages do not move); may sleep.
  */
 void pinmem_runs_placement(const struct pinmem_runs *r,
 			   struct pinmem_placement *place)
@@ -225,9 +221,12 @@ void pinmem_runs_placement(const struct pinmem_runs *r,
 	const u64 *v = runs_v(r);
 	unsigned long i;
 
-	for (i = 0; i < r->nr; i++)
+	for (i = 0; i < r->nr; i++) {
 		place_pages(place, &fc, pfn_to_page(run_pfn(v[i])),
 			    run_pfn(v[i]), run_len(v[i]));
+		if (!(i % 256))
+			cond_resched();
+	}
 }
 
 /* Runs between two entries of the seek index. */
@@ -330,56 +329,76 @@ static void runs_unpin(const u64 *v, struct runs_pos from, struct runs_pos to,
 	}
 }
 
+/* Chunks a parallel unpin is cut into, taken by the CPUs as they come. */
+#define UNPIN_MAX_CHUNKS	64
+#define UNPIN_CHUNKS_PER_CPU	8
+
 struct runs_split {
 	const u64 *v;
-	struct runs_pos pos[PINMEM_PAR_MAX_PARTS + 1];
+	struct runs_pos pos[UNPIN_MAX_CHUNKS + 1];
+	unsigned int nr_chunks;
+	atomic_t next;
 	bool dirty;
 };
 
-static int runs_unpin_part(struct pinmem_par *par, unsigned int part)
+static int runs_unpin_part(struct pinmem_par *par, unsigned int who)
 {
 	struct runs_split *s = par->data;
+	unsigned int i;
 
-	runs_unpin(s->v, s->pos[part], s->pos[part + 1], s->dirty);
+	while ((i = atomic_inc_return(&s->next) - 1) < s->nr_chunks)
+		runs_unpin(s->v, s->pos[i], s->pos[i + 1], s->dirty);
 	return 0;
 }
 
 /*
- * Unpin the @nr runs @v in parts of equal pages on the caller's CPUs (cut
- * inside runs: a physically contiguous range of 4 KiB pages is one run).
- * Unpinning is not interruptible: every part runs to its end. False if it
- * could not be split (too small, one CPU, no memory): nothing was done.
+ * Unpin the @nr runs @v on the caller's CPUs, in chunks of equal pages
+ * (cut inside runs: a physically contiguous range of 4 KiB pages is one
+ * run) that each CPU takes as it comes. Unpinning is not interruptible:
+ * every chunk is done. False if it could not be split (too small, one CPU,
+ * no memory): nothing was done.
  */
 static bool runs_unpin_parallel(const u64 *v, unsigned long nr,
 				unsigned long nr_pages, bool dirty)
 {
-	unsigned int parts = pinmem_par_parts(nr_pages), part = 1;
-	struct runs_split s = { .v = v, .dirty = dirty };
+	unsigned int cpus = pinmem_par_parts(nr_pages), k = 1, chunks;
 	unsigned long i, pages = 0, len, cut;
 	struct pinmem_par *par;
+	struct runs_split *s;
 
-	if (parts < 2)
+	if (cpus < 2)
 		return false;
-	par = pinmem_par_alloc(parts, NULL, runs_unpin_part, &s);
-	if (!par)
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
 		return false;
-	/* part k starts at page k * nr_pages / parts */
-	for (i = 0; i < nr && part < parts; i++) {
+	par = pinmem_par_alloc(cpus, NULL, runs_unpin_part, s);
+	if (!par) {
+		kfree(s);
+		return false;
+	}
+	chunks = min(cpus * UNPIN_CHUNKS_PER_CPU, UNPIN_MAX_CHUNKS);
+	s->v = v;
+	s->dirty = dirty;
+	s->nr_chunks = chunks;
+	atomic_set(&s->next, 0);
+	/* chunk k starts at page k * nr_pages / chunks */
+	for (i = 0; i < nr && k < chunks; i++) {
 		len = run_len(v[i]);
-		while (part < parts) {
-			cut = nr_pages / parts * part;
+		while (k < chunks) {
+			cut = nr_pages / chunks * k;
 			if (cut >= pages + len)
 				break;
-			s.pos[part].run = i;
-			s.pos[part].off = cut - pages;
-			part++;
+			s->pos[k].run = i;
+			s->pos[k].off = cut - pages;
+			k++;
 		}
 		pages += len;
 	}
-	for (; part <= parts; part++)
-		s.pos[part].run = nr;
+	for (; k <= chunks; k++)
+		s->pos[k].run = nr;
 	pinmem_par_run(par);
 	pinmem_par_free(par);
+	kfree(s);
 	return true;
 }
 
@@ -430,20 +449,20 @@ void pinmem_runs_build_release(struct pinmem_runs_build *b,
  * Return: 0, or -ENOMEM with @src untouched.
  */
 int pinmem_runs_concat(struct pinmem_runs_build *dst,
-		       struct pinmem_runs_build *src, unsigned int nr)
+		       struct pinmem_runs_build **src, unsigned int nr)
 {
 	unsigned long total = 0, n = 0, i;
 	unsigned int k;
 	u64 *v;
 
 	for (k = 0; k < nr; k++)
-		total += src[k].nr;
+		total += src[k]->nr;
 	v = kvmalloc_array(max(total, 1UL), sizeof(*v), PINMEM_GFP);
 	if (!v)
 		return -ENOMEM;
 	for (k = 0; k < nr; k++) {
-		for (i = 0; i < src[k].nr; i++) {
-			u64 run = src[k].v[i];
+		for (i = 0; i < src[k]->nr; i++) {
+			u64 run = src[k]->v[i];
 			u64 *last = n ? &v[n - 1] : NULL;
 
 			if (i == 0 && last &&
@@ -455,8 +474,8 @@ int pinmem_runs_concat(struct pinmem_runs_build *dst,
 		}
 	}
 	for (k = 0; k < nr; k++) {
-		kvfree(src[k].v);
-		memset(&src[k], 0, sizeof(src[k]));
+		kvfree(src[k]->v);
+		memset(src[k], 0, sizeof(*src[k]));
 	}
 	dst->v = v;
 	dst->nr = n;

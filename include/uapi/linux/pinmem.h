@@ -88,6 +88,11 @@ enum pinmem_zone {
  * error nothing stays pinned. @addr may carry a pointer tag (arm64 TBI,
  * x86 LAM): it is untagged first, as GUP does.
  *
+ * A range of at least the module parameter parallel_min_pages (default
+ * 4096) is pinned in parts on the CPUs the calling thread may run on (its
+ * affinity), by the caller and by kernel workers; faults are taken by the
+ * caller. A thread confined to one CPU pins alone.
+ *
  * A pin without %PINMEM_PIN_WRITE of a private writable mapping is taken
  * as a write pin would be (the pages are faulted in or unshared for
  * writing first), so the device reads the very pages the process writes
