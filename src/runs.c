@@ -121,7 +121,7 @@ static void place_pages(struct pinmem_placement *place,
 			struct pinmem_folio_cache *fc, struct page *page,
 			unsigned long pfn, unsigned long n)
 {
-	while (n) {
+	for (;;) {
 		unsigned long cnt;
 
 		cache_folio(fc, page, pfn);
@@ -132,6 +132,9 @@ static void place_pages(struct pinmem_placement *place,
 		if (fc->huge)
 			place->nr_huge += cnt;
 		n -= cnt;
+		if (!n)
+			break;
+		/* never past the end: that frame may have no struct page */
 		pfn += cnt;
 		page = pfn_to_page(pfn);
 	}
