@@ -15,6 +15,7 @@
 #include <linux/mmzone.h>
 #include <linux/page-isolation.h>
 #include <linux/pageblock-flags.h>
+#include <linux/workqueue.h>
 
 /*
  * Pageblock bits: up to 6.15 the isolation state is a migratetype
@@ -189,6 +190,16 @@ static inline pgprot_t pinmem_dma_mmap_prot(pgprot_t prot)
 #define pinmem_trace_assign_str(dst, src)	__assign_str(dst, src)
 #else
 #define pinmem_trace_assign_str(dst, src)	__assign_str(dst)
+#endif
+
+/*
+ * A bound (per-CPU) workqueue: the default before WQ_PERCPU existed; from
+ * 7.x alloc_workqueue() WARNs unless it is asked for by name.
+ */
+#ifdef PINMEM_HAVE_WQ_PERCPU
+#define PINMEM_WQ_PERCPU	WQ_PERCPU
+#else
+#define PINMEM_WQ_PERCPU	0
 #endif
 
 #endif /* _PINMEM_COMPAT_H */

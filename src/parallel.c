@@ -41,6 +41,7 @@
 #include <linux/smp.h>
 #include <linux/workqueue.h>
 
+#include "compat.h"
 #include "pinmem.h"
 
 unsigned long pinmem_parallel_min_pages = 4096;	/* 16 MiB of 4 KiB pages */
@@ -52,7 +53,8 @@ static struct workqueue_struct *pinmem_wq;
 
 int pinmem_par_init(void)
 {
-	pinmem_wq = alloc_workqueue("pinmem", WQ_CPU_INTENSIVE, 0);
+	pinmem_wq = alloc_workqueue("pinmem", PINMEM_WQ_PERCPU | WQ_CPU_INTENSIVE,
+				    0);
 	return pinmem_wq ? 0 : -ENOMEM;
 }
 
