@@ -418,6 +418,33 @@ static int fit_seg_count(unsigned long start, unsigned long end,
 	return 0;
 }
 
+/*
+ * On a machine with HIGHMEM, refuse up front a long-term pin whose pages to
+ * migrate or fault cannot all fit in the memory pinnable_available_pages()
+ * counts: one walk of the range. There the batch-by-batch check cannot be
+ * used: the pages a long-term pin faults in come from HIGHMEM first (only
+ * __GFP_MOVABLE is taken from them), which that count leaves out, so the
+ * check would see no memory go while HIGHMEM and then lowmem ran out, and
+ * the OOM killer came (seen on the i386 debug kernel: test_libpinmem's
+ * enomem_fit_not_rlimit OOM-killed, a 520 MiB pin of 1.4 GiB free but
+ * little lowmem taken).
+ */
+static int check_fit_highmem(struct mm_struct *mm, unsigned long addr,
+			     unsigned long nr_pages, unsigned int gup_flags,
+			     struct page **scratch)
+{
+	struct fit_walk w = { .pages = scratch };
+	unsigned long avail = pinnable_available_pages();
+	int ret;
+
+	if (nr_pages <= avail)
+		return 0;
+	ret = walk_segments(mm, addr, nr_pages, gup_flags, fit_seg_count, &w);
+	if (ret)
+		return ret;
+	return w.need > avail ? -ENOMEM : 0;
+}
+
 static struct kmem_cache *pinmem_pin_cache;
 
 int pinmem_pin_cache_init(void)
@@ -1132,6 +1159,16 @@ static int pin_user_range(struct pinmem_ctx *ctx, struct pinmem_pin_args *args,
 		 */
 		fit = pinmem_have_unpinnable(true) &&
 		      nr_pages > pinnable_available_pages();
+		if (fit && totalhigh_pages()) {
+			fit = false;
+			ret = check_fit_highmem(ctx->mm, addr, nr_pages,
+						gup_flags, scratch);
+			if (ret) {
+				*why = ret == -ENOMEM ? PINMEM_REFUSE_FIT :
+							PINMEM_REFUSE_GUP;
+				goto free_scratch;
+			}
+		}
 	}
 
 	*why = PINMEM_REFUSE_NOMEM;
