@@ -106,6 +106,7 @@ struct pinmem_par *pinmem_par_alloc(unsigned int nr, struct mm_struct *mm,
 	par->fn = fn;
 	par->data = data;
 	atomic_set(&par->abort, 0);
+	atomic_set(&par->next, 0);
 	return par;
 }
 
@@ -199,6 +200,21 @@ int pinmem_par_run(struct pinmem_par *par)
 	mem_cgroup_put(par->memcg);
 	par->memcg = NULL;
 	return ret;
+}
+
+/**
+ * pinmem_par_take() - the next chunk of @par's queue, for any of its parts.
+ * @par: the job.
+ * @nr_chunks: chunks in the queue.
+ * @chunk: out: the chunk to do.
+ *
+ * Return: false once every chunk has been taken.
+ */
+bool pinmem_par_take(struct pinmem_par *par, unsigned int nr_chunks,
+		     unsigned int *chunk)
+{
+	*chunk = atomic_inc_return(&par->next) - 1;
+	return *chunk < nr_chunks;
 }
 
 /* Should a part stop here: the caller was killed, or another part failed. */

@@ -595,7 +595,6 @@ void pinmem_pin_put(struct pinmem_pin *pin)
  * @par: the parallel job, or NULL for one part in the caller.
  * @parts: the chunks, in address order.
  * @nr_parts: chunks.
- * @next: the next chunk to take.
  * @batches: a GUP batch per CPU taking part.
  */
 struct pin_job {
@@ -607,7 +606,6 @@ struct pin_job {
 	struct pinmem_par *par;
 	struct pin_part *parts;
 	unsigned int nr_parts;
-	atomic_t next;
 	struct page **batches[PINMEM_PAR_MAX_PARTS];
 };
 
@@ -765,7 +763,7 @@ static int pin_part_fn(struct pinmem_par *par, unsigned int who)
 	unsigned int i;
 	int ret;
 
-	while ((i = atomic_inc_return(&job->next) - 1) < job->nr_parts) {
+	while (pinmem_par_take(par, job->nr_parts, &i)) {
 		struct pin_part *part = &job->parts[i];
 
 		part->batch = job->batches[who];
@@ -842,7 +840,6 @@ static bool pin_range_parallel(struct pin_job *job, unsigned int cpus,
 		runs = kmalloc_array(n, sizeof(*runs), GFP_KERNEL);
 	if (runs) {
 		started = true;
-		atomic_set(&job->next, 0);
 		*ret = pinmem_par_run(job->par);
 		/* the caller takes over where workers stopped for a fault */
 		for (i = 0; !*ret && i < n; i++) {

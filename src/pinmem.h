@@ -347,6 +347,7 @@ struct pinmem_par_work {
  * @fn: does part i.
  * @data: for @fn.
  * @abort: raised when a part failed or the caller was killed.
+ * @next: the next chunk to take (pinmem_par_take()).
  * @nr: parts.
  * @works: parts 1 to @nr - 1.
  */
@@ -356,6 +357,7 @@ struct pinmem_par {
 	int (*fn)(struct pinmem_par *par, unsigned int part);
 	void *data;
 	atomic_t abort;
+	atomic_t next;
 	unsigned int nr;
 	struct pinmem_par_work works[];
 };
@@ -370,6 +372,8 @@ struct pinmem_par *pinmem_par_alloc(unsigned int nr, struct mm_struct *mm,
 void pinmem_par_free(struct pinmem_par *par);
 int pinmem_par_run(struct pinmem_par *par);
 int pinmem_par_stop(struct pinmem_par *par);
+bool pinmem_par_take(struct pinmem_par *par, unsigned int nr_chunks,
+		     unsigned int *chunk);
 
 /* memfd.c */
 struct file;

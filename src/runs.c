@@ -340,7 +340,6 @@ struct runs_split {
 	const u64 *v;
 	struct runs_pos pos[UNPIN_MAX_CHUNKS + 1];
 	unsigned int nr_chunks;
-	atomic_t next;
 	bool dirty;
 };
 
@@ -349,7 +348,7 @@ static int runs_unpin_part(struct pinmem_par *par, unsigned int who)
 	struct runs_split *s = par->data;
 	unsigned int i;
 
-	while ((i = atomic_inc_return(&s->next) - 1) < s->nr_chunks)
+	while (pinmem_par_take(par, s->nr_chunks, &i))
 		runs_unpin(s->v, s->pos[i], s->pos[i + 1], s->dirty);
 	return 0;
 }
@@ -383,7 +382,6 @@ static bool runs_unpin_parallel(const u64 *v, unsigned long nr,
 	s->v = v;
 	s->dirty = dirty;
 	s->nr_chunks = chunks;
-	atomic_set(&s->next, 0);
 	/* chunk k starts at page k * nr_pages / chunks */
 	for (i = 0; i < nr && k < chunks; i++) {
 		len = run_len(v[i]);
