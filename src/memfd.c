@@ -5,18 +5,27 @@
  * memfd_pin_folios() (exported from 6.11) finds or allocates the folios of
  * a memfd range and pins each folio once, long-term: folios in
  * ZONE_MOVABLE or CMA are migrated first, as for PIN. The pin keeps those
- * folios, to release them as they were taken (unpin_folios(): one
- * reference per folio, however many of its pages are in the range), and
- * the range's pages as runs (runs.c) like any other pin, so that ACCESS,
+ * folios, to release them as they were taken (unpin_folios()), and the
+ * range's pages as runs (runs.c) like any other pin, so that ACCESS,
  * QUERY, debugfs and EXPORT work on it unchanged.
+ *
+ * A pin is a mapping that outlives every check mmap() makes, so it is
+ * given only what mmap(MAP_SHARED) of the same fd would give, and only
+ * for a memfd that cannot shrink under it (F_SEAL_SHRINK, as udmabuf
+ * asks): truncation would leave pinned pages outside the file.
  *
  * On older kernels PINMEM_IOC_PIN_MEMFD is -EOPNOTSUPP.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/fcntl.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hugetlb.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
 #include "compat.h"
@@ -24,34 +33,97 @@
 
 #ifdef PINMEM_HAVE_MEMFD_PIN_FOLIOS
 
-/* Build the runs of the range's pages of the pinned folios. */
-static int memfd_build_runs(struct pinmem_pin *pin, struct pinmem_runs_build *b,
-			    pgoff_t first_off, struct page **batch)
+#define MEMFD_WRITE_SEALS	(F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)
+
+/*
+ * The seals of a memfd, where memfd_file_seals_ptr() (mm/memfd.c, not
+ * exported; checked against 6.12 and 7.3) finds them: in the shmem or
+ * hugetlbfs inode. A file of neither kind is not a memfd: -EINVAL.
+ */
+static int memfd_seals(struct file *file, unsigned int *seals)
 {
-	unsigned long i, left = pin->nr_pages, idx = first_off, n = 0, k;
-	struct pinmem_pin_ext *ext = pin->ext;
-	int ret;
+	struct inode *inode = file_inode(file);
 
-	for (i = 0; i < ext->nr_folios && left; i++) {
-		struct folio *folio = ext->folios[i];
-		unsigned long take = min(folio_nr_pages(folio) - idx, left);
-
-		for (k = 0; k < take; k++) {
-			batch[n++] = folio_page(folio, idx + k);
-			if (n == PINMEM_PIN_BATCH) {
-				ret = pinmem_runs_add(b, batch, n,
-						      pin->nr_pages);
-				if (ret)
-					return ret;
-				n = 0;
-			}
-		}
-		left -= take;
-		idx = 0;
+	if (shmem_mapping(file->f_mapping)) {
+		*seals = READ_ONCE(SHMEM_I(inode)->seals);
+		return 0;
 	}
-	if (left)	/* fewer pages than the range: cannot happen */
+#ifdef CONFIG_HUGETLBFS
+	if (inode->i_sb->s_magic == HUGETLBFS_MAGIC) {
+		*seals = READ_ONCE(HUGETLBFS_I(inode)->seals);
+		return 0;
+	}
+#endif
+	return -EINVAL;
+}
+
+/**
+ * pinmem_memfd_may_pin() - may @file be pinned as a memfd, and written?
+ * @file: the file PIN_MEMFD was given.
+ * @write: a write pin.
+ *
+ * mmap()'s rules for a shared mapping of @file, and a memfd sealed
+ * against shrinking. The write seals are looked at again once the pages
+ * are pinned (pinmem_memfd_pin_pages()): a seal may come in between.
+ *
+ * Return: 0; -EINVAL if @file is not a memfd with F_SEAL_SHRINK; -EACCES
+ * if it is not open for reading, or for writing when @write, or is
+ * append-only; -EPERM for a write pin of an immutable or write-sealed one.
+ */
+int pinmem_memfd_may_pin(struct file *file, bool write)
+{
+	struct inode *inode = file_inode(file);
+	unsigned int seals;
+
+	if (memfd_seals(file, &seals) || !(seals & F_SEAL_SHRINK))
+		return -EINVAL;
+	if (!(file->f_mode & FMODE_READ))
+		return -EACCES;
+	if (write && !(file->f_mode & FMODE_WRITE))
+		return -EACCES;
+	if (IS_APPEND(inode) && (file->f_mode & FMODE_WRITE))
+		return -EACCES;
+	if (write && (IS_IMMUTABLE(inode) || seals & MEMFD_WRITE_SEALS))
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * A write pin is a writable mapping F_SEAL_WRITE cannot see go away, so
+ * the seals are read once the folios are pinned, under the inode lock
+ * memfd_add_seals() holds from its wait for pins to the new seals: a seal
+ * set before is seen here, one set after finds the pins and fails (EBUSY).
+ */
+static int memfd_check_write_seals(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+	unsigned int seals = 0;
+
+	inode_lock_shared(inode);
+	memfd_seals(file, &seals);
+	inode_unlock_shared(inode);
+	return seals & MEMFD_WRITE_SEALS ? -EPERM : 0;
+}
+
+/*
+ * Add the pages [@idx, @idx + @nr) of the pinned folios @f[0..@nr_f), the
+ * first from page @idx of @f[0], to the pin's runs.
+ */
+static int memfd_add_runs(struct pinmem_pin *pin, struct pinmem_runs_build *b,
+			  struct folio **f, long nr_f, unsigned long idx,
+			  unsigned long nr, struct page **batch)
+{
+	unsigned long n = 0, take, k;
+	long i;
+
+	for (i = 0; i < nr_f && n < nr; i++, idx = 0) {
+		take = min(folio_nr_pages(f[i]) - idx, nr - n);
+		for (k = 0; k < take; k++)
+			batch[n++] = folio_page(f[i], idx + k);
+	}
+	if (n < nr)	/* fewer pages than the range: cannot happen */
 		return -EFAULT;
-	return n ? pinmem_runs_add(b, batch, n, pin->nr_pages) : 0;
+	return pinmem_runs_add(b, batch, n, pin->nr_pages);
 }
 
 /*
@@ -73,27 +145,48 @@ static void memfd_trim_folios(struct pinmem_pin *pin)
 	ext->folios = f;
 }
 
+/* Pages a pin holds: each folio whole, however little of it is in range. */
+static unsigned long memfd_held_pages(const struct pinmem_pin_ext *ext)
+{
+	struct folio *last = NULL;
+	unsigned long i, held = 0;
+
+	for (i = 0; i < ext->nr_folios; i++) {
+		if (ext->folios[i] == last)
+			continue;
+		last = ext->folios[i];
+		held += folio_nr_pages(last);
+	}
+	return held;
+}
+
 /**
  * pinmem_memfd_pin_pages() - pin @pin->nr_pages pages of @file from @offset.
  * @pin: the pin being made, with its &pinmem_pin_ext (its runs and
- *	folios are filled).
- * @file: a memfd.
+ *	folios are filled) and its owner, charged for its range already.
+ * @file: a memfd pinmem_memfd_may_pin() allowed.
  * @offset: byte offset, page aligned, of the range within @file.
+ * @fit: check before each slice that it fits in pinnable memory.
  * @batch: scratch for PINMEM_PIN_BATCH page pointers.
+ * @why: set to the PINMEM_REFUSE_* reason on failure.
  *
- * All or nothing: on error nothing stays pinned.
+ * The range is pinned a slice of PINMEM_PIN_BATCH pages at a time, so
+ * that a fatal signal ends it and migration never takes memory that is
+ * not there, as for PIN. The owner is charged also for the pages of
+ * the folios that lie outside the range, which the pin holds as well.
+ * All or nothing: on error nothing stays pinned or charged.
  *
- * Return: 0; -EINVAL if @file is not a memfd (shmem or hugetlbfs) or the
- * range is not within its size; -ENOMEM; or what memfd_pin_folios() gave.
+ * Return: 0; -EINVAL if the range is not within the file's size; -EPERM
+ * if a write seal came; -EINTR; -ENOMEM; or what memfd_pin_folios() gave.
  */
 int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,
-			   u64 offset, struct page **batch)
+			   u64 offset, bool fit, struct page **batch, int *why)
 {
-	loff_t end = offset + ((u64)pin->nr_pages << PAGE_SHIFT) - 1;
+	const u64 slice = PINMEM_PIN_BATCH << PAGE_SHIFT;
+	u64 pos = offset, end = offset + ((u64)pin->nr_pages << PAGE_SHIFT);
 	struct pinmem_pin_ext *ext = pin->ext;
 	struct pinmem_runs_build b = { 0 };
-	pgoff_t first;
-	long got;
+	unsigned long held;
 	int ret;
 
 	if (pin->nr_pages > UINT_MAX)
@@ -102,16 +195,50 @@ int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,
 				     PINMEM_GFP);
 	if (!ext->folios)
 		return -ENOMEM;
-	got = memfd_pin_folios(file, offset, end, ext->folios, pin->nr_pages,
-			       &first);
-	if (got < 0) {
-		ret = got;
-		goto free;
+	*why = PINMEM_REFUSE_GUP;
+	while (pos < end) {
+		u64 next = min(end, round_down(pos, slice) + slice);
+		unsigned long nr = (next - pos) >> PAGE_SHIFT;
+		struct folio **f = ext->folios + ext->nr_folios;
+		pgoff_t first;
+		long got;
+
+		ret = -EINTR;
+		if (fatal_signal_pending(current))
+			goto unpin;
+		ret = -ENOMEM;
+		if (fit && pinmem_pinnable_available_pages() < nr) {
+			*why = PINMEM_REFUSE_FIT;
+			goto unpin;
+		}
+		got = memfd_pin_folios(file, pos, next - 1, f, nr, &first);
+		if (got < 0) {
+			ret = got;
+			goto unpin;
+		}
+		ext->nr_folios += got;
+		ret = memfd_add_runs(pin, &b, f, got, first >> PAGE_SHIFT, nr,
+				     batch);
+		if (ret)
+			goto unpin;
+		pos = next;
+		cond_resched();
 	}
-	ext->nr_folios = got;
-	ret = memfd_build_runs(pin, &b, first >> PAGE_SHIFT, batch);
-	if (ret)
-		goto unpin;
+	if (pin->flags & PINMEM_PIN_WRITE) {
+		*why = PINMEM_REFUSE_PERM;
+		ret = memfd_check_write_seals(file);
+		if (ret)
+			goto unpin;
+	}
+	held = memfd_held_pages(ext);
+	if (held > pin->nr_pages) {
+		*why = PINMEM_REFUSE_RLIMIT;
+		ret = pinmem_account(pin->owner->user, pin->owner->mm,
+				     held - pin->nr_pages);
+		if (ret)
+			goto unpin;
+		ext->nr_held = held;
+	}
 	pinmem_runs_finish(&b, &pin->runs, &ext->index);
 	memfd_trim_folios(pin);
 	return 0;
@@ -119,7 +246,6 @@ int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,
 unpin:
 	unpin_folios(ext->folios, ext->nr_folios);
 	kvfree(b.v);
-free:
 	kvfree(ext->folios);
 	ext->folios = NULL;
 	ext->nr_folios = 0;
@@ -136,16 +262,25 @@ void pinmem_memfd_unpin(struct pinmem_pin *pin, bool dirty)
 		for (i = 0; i < ext->nr_folios; i++)
 			set_page_dirty_lock(folio_page(ext->folios[i], 0));
 	unpin_folios(ext->folios, ext->nr_folios);
+	if (ext->nr_held)
+		pinmem_unaccount(pin->owner->user, pin->owner->mm,
+				 ext->nr_held - pin->nr_pages);
 	kvfree(ext->folios);
 	ext->folios = NULL;
 	ext->nr_folios = 0;
+	ext->nr_held = 0;
 	pinmem_runs_free(&pin->runs);
 }
 
 #else
 
+int pinmem_memfd_may_pin(struct file *file, bool write)
+{
+	return -EOPNOTSUPP;
+}
+
 int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,
-			   u64 offset, struct page **batch)
+			   u64 offset, bool fit, struct page **batch, int *why)
 {
 	return -EOPNOTSUPP;
 }

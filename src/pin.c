@@ -336,7 +336,7 @@ bool pinmem_have_unpinnable(bool movable)
  * its used CMA pages (a lower bound: a pin faults and migrates into non-CMA
  * memory only, and an estimate above what is there ends in the OOM killer).
  */
-static unsigned long pinnable_available_pages(void)
+unsigned long pinmem_pinnable_available_pages(void)
 {
 	unsigned long sum = 0;
 	int nid, i;
@@ -420,21 +420,19 @@ static int fit_seg_count(unsigned long start, unsigned long end,
 
 /*
  * On a machine with HIGHMEM, refuse up front a long-term pin whose pages to
- * migrate or fault cannot all fit in the memory pinnable_available_pages()
- * counts: one walk of the range. There the batch-by-batch check cannot be
- * used: the pages a long-term pin faults in come from HIGHMEM first (only
- * __GFP_MOVABLE is taken from them), which that count leaves out, so the
- * check would see no memory go while HIGHMEM and then lowmem ran out, and
- * the OOM killer came (seen on the i386 debug kernel: test_libpinmem's
- * enomem_fit_not_rlimit OOM-killed, a 520 MiB pin of 1.4 GiB free but
- * little lowmem taken).
+ * migrate or fault cannot all fit in the memory
+ * pinmem_pinnable_available_pages() counts: one walk of the range. There
+ * the batch-by-batch check cannot be used: the pages a long-term pin
+ * faults in come from HIGHMEM first (only __GFP_MOVABLE is taken from
+ * them), which that count leaves out, so the check would see no memory go
+ * while HIGHMEM and then lowmem ran out, and the OOM killer came.
  */
 static int check_fit_highmem(struct mm_struct *mm, unsigned long addr,
 			     unsigned long nr_pages, unsigned int gup_flags,
 			     struct page **scratch)
 {
 	struct fit_walk w = { .pages = scratch };
-	unsigned long avail = pinnable_available_pages();
+	unsigned long avail = pinmem_pinnable_available_pages();
 	int ret;
 
 	if (nr_pages <= avail)
@@ -633,9 +631,9 @@ struct pin_part {
 
 /*
  * Before a batch of a long-term pin that may not fit (see
- * pinnable_available_pages()): if less is available than the batch could
- * take, count what it will take (GUP-fast, no faults) and refuse if that
- * does not fit. So the check costs a read of the zone counters per batch,
+ * pinmem_pinnable_available_pages()): if less is available than the batch
+ * could take, count what it will take (GUP-fast, no faults) and refuse if
+ * that does not fit. So the check costs a read of the zone counters per batch,
  * and a probe of the batch only once memory runs short: a range already
  * outside ZONE_MOVABLE/CMA is never walked twice, and migration never
  * takes more than is there. A refused pin has migrated what did fit; its
@@ -645,7 +643,7 @@ static int fit_batch(struct pin_part *part, unsigned long start,
 		     unsigned long n, const struct pin_seg *seg)
 {
 	struct fit_walk w = { .pages = part->batch };
-	unsigned long avail = pinnable_available_pages();
+	unsigned long avail = pinmem_pinnable_available_pages();
 	int ret;
 
 	if (avail >= n)
@@ -1155,7 +1153,7 @@ static int pin_user_range(struct pinmem_ctx *ctx, struct pinmem_pin_args *args,
 		 * is checked (fit_batch()).
 		 */
 		fit = pinmem_have_unpinnable(true) &&
-		      nr_pages > pinnable_available_pages();
+		      nr_pages > pinmem_pinnable_available_pages();
 		if (fit && totalhigh_pages()) {
 			fit = false;
 			ret = check_fit_highmem(ctx->mm, addr, nr_pages,
@@ -1216,9 +1214,7 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 
 /*
  * PIN_MEMFD: the pages of a memfd range (memfd.c), under the same limits
- * and charges as PIN. memfd_pin_folios() migrates out of ZONE_MOVABLE/CMA
- * itself and is not killable; the fit check of PIN does not apply (there
- * is no mapping to walk): what cannot be migrated fails with its errno.
+ * and charges as PIN, and killable with the same fit check per slice.
  */
 static int pin_memfd_range(struct pinmem_ctx *ctx,
 			   struct pinmem_pin_memfd_args *args, int *why)
@@ -1228,6 +1224,7 @@ static int pin_memfd_range(struct pinmem_ctx *ctx,
 	struct pinmem_pin *pin;
 	struct page **scratch;
 	struct file *file;
+	bool fit;
 	u64 end;
 	int ret;
 
@@ -1248,10 +1245,12 @@ static int pin_memfd_range(struct pinmem_ctx *ctx,
 	file = fget(args->memfd);
 	if (!file)
 		return -EBADF;
-	ret = -EACCES;
-	*why = PINMEM_REFUSE_PERM;
-	if (write && !(file->f_mode & FMODE_WRITE))
+	ret = pinmem_memfd_may_pin(file, write);
+	if (ret) {
+		if (ret != -EINVAL)
+			*why = PINMEM_REFUSE_PERM;
 		goto put_file;
+	}
 
 	ret = pin_reserve(ctx, false, 0, nr_pages, why);
 	if (ret)
@@ -1267,8 +1266,10 @@ static int pin_memfd_range(struct pinmem_ctx *ctx,
 	pin->ext = kzalloc(sizeof(*pin->ext), PINMEM_GFP);
 	if (!pin->ext)
 		goto free;
-	*why = PINMEM_REFUSE_GUP;
-	ret = pinmem_memfd_pin_pages(pin, file, args->offset, scratch);
+	fit = pinmem_have_unpinnable(true) &&
+	      nr_pages > pinmem_pinnable_available_pages();
+	ret = pinmem_memfd_pin_pages(pin, file, args->offset, fit, scratch,
+				     why);
 	if (ret)
 		goto free;
 	kfree(scratch);

@@ -122,13 +122,17 @@ struct pinmem_owner {
  * @index: the seek index of its runs.
  * @folios: for a pin of a memfd range (%PINMEM_PIN_MEMFD), the folios
  *	memfd_pin_folios() pinned, one reference each (memfd.c); else NULL.
- * @nr_folios: entries of @folios.
+ * @nr_folios: entries of @folios (a folio is there once per slice it
+ *	was pinned in).
+ * @nr_held: pages of those folios, when more than the range's: the
+ *	difference is charged to the owner too (memfd.c); else 0.
  */
 struct pinmem_pin_ext {
 	struct pinmem_placement *place;
 	struct pinmem_runs_index index;
 	struct folio **folios;
 	unsigned long nr_folios;
+	unsigned long nr_held;
 };
 
 #define PINMEM_PIN_SMALL	16
@@ -282,6 +286,7 @@ int pinmem_unpin(struct pinmem_ctx *ctx, struct pinmem_unpin_args *args);
 int pinmem_query(struct pinmem_ctx *ctx, struct pinmem_query_args *args);
 int pinmem_access(struct pinmem_ctx *ctx, struct pinmem_access_args *args);
 bool pinmem_have_unpinnable(bool movable);
+unsigned long pinmem_pinnable_available_pages(void);
 int pinmem_check_range(u64 addr, u64 length, unsigned long *nr_pages);
 int pinmem_account(struct user_struct *user, struct mm_struct *mm,
 		   unsigned long nr);
@@ -377,8 +382,9 @@ bool pinmem_par_take(struct pinmem_par *par, unsigned int nr_chunks,
 
 /* memfd.c */
 struct file;
+int pinmem_memfd_may_pin(struct file *file, bool write);
 int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,
-			   u64 offset, struct page **batch);
+			   u64 offset, bool fit, struct page **batch, int *why);
 void pinmem_memfd_unpin(struct pinmem_pin *pin, bool dirty);
 
 /* contig.c */

@@ -1028,20 +1028,6 @@ static int t_udmabuf_side_by_side(void)
 	return T_PASS;
 }
 
-static int pm_pin_memfd(int fd, int mfd, uint64_t off, uint64_t len,
-			unsigned int flags, uint64_t *handle)
-{
-	struct pinmem_pin_memfd_args a = {
-		.size = sizeof(a), .flags = flags, .memfd = mfd,
-		.offset = off, .length = len,
-	};
-
-	if (ioctl(fd, PINMEM_IOC_PIN_MEMFD, &a))
-		return -errno;
-	*handle = a.handle;
-	return a.nr_pages == len / PAGE ? 0 : -EPROTO;
-}
-
 /*
  * PIN_MEMFD, what udmabuf does but long-term: a shmem memfd range pinned
  * without a mapping. Its pages leave ZONE_MOVABLE/CMA (the mapping, faulted
@@ -1140,8 +1126,10 @@ static int t_pin_memfd_hugetlb(void)
 		fprintf(f, "%ld\n", nr0 + 4);
 		fclose(f);
 	}
-	mfd = memfd_create("pinmem-huge", MFD_HUGETLB | MFD_CLOEXEC);
-	if (mfd < 0 || ftruncate(mfd, len)) {
+	mfd = memfd_create("pinmem-huge",
+			   MFD_HUGETLB | MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	if (mfd < 0 || ftruncate(mfd, len) ||
+	    fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
 		r = -errno;
 		goto restore;
 	}

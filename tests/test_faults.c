@@ -478,9 +478,10 @@ static int t_pin_memfd_fail_nth(void)
 	if (nth != T_PASS)
 		return nth;
 	fd = pm_open();
-	mfd = memfd_create("pinmem-faults", MFD_CLOEXEC);
+	mfd = memfd_create("pinmem-faults", MFD_ALLOW_SEALING | MFD_CLOEXEC);
 	CHECK(fd >= 0 && mfd >= 0);
 	CHECK_EQ(ftruncate(mfd, len), 0);
+	CHECK_EQ(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
 	map = mmap(NULL, len / 2, RW, MAP_SHARED, mfd, 0);
 	CHECK(map != MAP_FAILED);
 	memset(map, 3, len / 2);

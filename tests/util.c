@@ -67,6 +67,21 @@ int pm_access(int fd, uint64_t handle, uint64_t off, uint64_t len,
 	return pm_ioctl(fd, PINMEM_IOC_ACCESS, &a);
 }
 
+int pm_pin_memfd(int fd, int mfd, uint64_t off, uint64_t len,
+		 unsigned int flags, uint64_t *handle)
+{
+	struct pinmem_pin_memfd_args a = {
+		.size = sizeof(a), .flags = flags, .memfd = mfd,
+		.offset = off, .length = len,
+	};
+	int r = pm_ioctl(fd, PINMEM_IOC_PIN_MEMFD, &a);
+
+	if (r)
+		return r;
+	*handle = a.handle;
+	return a.nr_pages == len / getpagesize() ? 0 : -EPROTO;
+}
+
 int pm_contig_alloc(int fd, struct pinmem_contig_alloc_args *a)
 {
 	a->size = sizeof(*a);

@@ -26,6 +26,9 @@ int pm_query(int fd, struct pinmem_query_args *q);
 int pm_access(int fd, uint64_t handle, uint64_t off, uint64_t len,
 	      void *buf, unsigned int flags);
 
+/* PINMEM_IOC_PIN_MEMFD; -EPROTO if it pinned other than @len bytes */
+int pm_pin_memfd(int fd, int mfd, uint64_t off, uint64_t len,
+		 unsigned int flags, uint64_t *handle);
 int pm_contig_alloc(int fd, struct pinmem_contig_alloc_args *a);
 int pm_contig_free(int fd, uint64_t handle);
 /* PINMEM_IOC_EXPORT: the dma-buf fd in *@dfd */

@@ -611,10 +611,10 @@ static const struct err_msg export_msgs[] = {
 static const struct err_msg pin_memfd_msgs[] = {
 	{ EOPNOTSUPP, "the kernel has no memfd_pin_folios() (it came in 6.11): pin a mapping of the memfd with pinmem_pin() instead" },
 	{ EBADF, "not an open file descriptor" },
-	{ EINVAL, "not a memfd (shmem or hugetlb), the range is outside the file, zero length, misalignment, or unknown flags" },
-	{ EACCES, "PINMEM_PIN_WRITE on a file descriptor not open for writing" },
-	{ ENOMEM, "cannot pin: RLIMIT_MEMLOCK would be exceeded (ulimit -l; CAP_IPC_LOCK bypasses it), the module's max_pins/max_pages limit was reached, or no memory" },
-	{ EPERM, OTHER_MM },
+	{ EINVAL, "not a memfd (shmem or hugetlb) sealed with F_SEAL_SHRINK (create it with MFD_ALLOW_SEALING), the range is outside the file, zero length, misalignment, or unknown flags" },
+	{ EACCES, "the file descriptor is not open for reading, or not for writing with PINMEM_PIN_WRITE, or the file is append-only" },
+	{ ENOMEM, "cannot pin: RLIMIT_MEMLOCK would be exceeded (ulimit -l; CAP_IPC_LOCK bypasses it; the whole huge pages the range touches are charged), the module's max_pins/max_pages limit was reached, or no memory" },
+	{ EPERM, "PINMEM_PIN_WRITE on a memfd sealed against writing (F_SEAL_WRITE, F_SEAL_FUTURE_WRITE) or an immutable file; or " OTHER_MM },
 	{ 0, NULL }
 };
 

@@ -1058,7 +1058,7 @@ static int t_export(void)
 /* pinmem_pin_memfd(): a memfd range without a mapping, where the kernel can. */
 static int t_pin_memfd(void)
 {
-	int mfd = memfd_create("libpinmem-test", MFD_CLOEXEC), r;
+	int mfd = memfd_create("libpinmem-test", MFD_ALLOW_SEALING | MFD_CLOEXEC), r;
 	struct pinmem_pin_info info;
 	struct pinmem *pm;
 	uint64_t h, n;
@@ -1066,6 +1066,7 @@ static int t_pin_memfd(void)
 	NEED_MODULE();
 	CHECK(mfd >= 0);
 	CHECK_EQ(ftruncate(mfd, 8 * PAGE), 0);
+	CHECK_EQ(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
 	CHECK_EQ(pinmem_open(&pm), 0);
 	r = pinmem_pin_memfd(pm, mfd, 4 * PAGE, 4 * PAGE, PINMEM_PIN_WRITE, &h, &n);
 	if (r == -EOPNOTSUPP) {
@@ -1259,9 +1260,10 @@ static int t_ctl_pins_fdinfo_as_root(void)
 	CHECK_EQ(pinmem_export(pm, h[0], PINMEM_EXPORT_CLOEXEC, &dfd), 0);
 	CHECK_EQ(pinmem_contig_alloc(pm, 16 * PAGE, 0, 0, &ci), 0);
 	h[2] = 0;
-	mfd = memfd_create("test_libpinmem", MFD_CLOEXEC);
+	mfd = memfd_create("test_libpinmem", MFD_ALLOW_SEALING | MFD_CLOEXEC);
 	CHECK(mfd >= 0);
 	CHECK_EQ(ftruncate(mfd, 8 * PAGE), 0);
+	CHECK_EQ(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
 	if (!pinmem_pin_memfd(pm, mfd, 0, 8 * PAGE, 0, &hm, NULL))
 		h[2] = hm;
 

@@ -145,7 +145,8 @@ struct pinmem_pin_args {
  * struct pinmem_pin_memfd_args - argument of %PINMEM_IOC_PIN_MEMFD.
  * @size: sizeof(struct pinmem_pin_memfd_args).
  * @flags: %PINMEM_PIN_WRITE, or 0.
- * @memfd: a memfd (memfd_create(2)): shmem, or hugetlbfs with MFD_HUGETLB.
+ * @memfd: a memfd (memfd_create(2) with %MFD_ALLOW_SEALING; shmem, or
+ *	hugetlbfs with %MFD_HUGETLB) sealed with %F_SEAL_SHRINK.
  * @reserved: must be 0.
  * @offset: byte offset of the range in the file; page aligned (huge page
  *	aligned is not needed for hugetlb).
@@ -156,17 +157,38 @@ struct pinmem_pin_args {
  * Pins the pages of a memfd range long-term without mapping it, with the
  * kernel's memfd_pin_folios(): missing pages are allocated, pages in
  * ZONE_MOVABLE or CMA are migrated first, as %PINMEM_IOC_PIN does, and
- * each folio is pinned once. The pin is like any other: accounted the
- * same way, released by %PINMEM_IOC_UNPIN or close, usable by QUERY (by
- * handle; its @addr is 0 and its @pin_flags have %PINMEM_PIN_MEMFD),
- * ACCESS and EXPORT. Pages the file later truncates stay pinned and
- * charged until the pin goes, but are no longer the file's.
+ * each folio is pinned whole. The pin is like any other: released by
+ * %PINMEM_IOC_UNPIN or close, usable by QUERY (by handle; its @addr is 0
+ * and its @pin_flags have %PINMEM_PIN_MEMFD), ACCESS and EXPORT.
  *
- * Errors: -EOPNOTSUPP (a kernel before 6.11, without memfd_pin_folios()),
- * -EBADF (@memfd is not an open fd), -EINVAL (not a memfd, the range
- * outside the file, zero length, misalignment, unknown flags, nonzero
- * @reserved), -EACCES (%PINMEM_PIN_WRITE on an fd not open for writing),
- * -ENOMEM (as for PIN), -EPERM (fd used from another mm).
+ * The pin gets what mmap() of @memfd with %MAP_SHARED would get: the fd
+ * must be open for reading, and for writing for a %PINMEM_PIN_WRITE pin;
+ * an append-only file is refused through an fd open for writing; a write
+ * pin of an immutable file or of a memfd sealed with %F_SEAL_WRITE or
+ * %F_SEAL_FUTURE_WRITE is refused, also when the seal comes while the
+ * pin is made. While a write pin exists, %F_SEAL_WRITE fails with -EBUSY.
+ * %F_SEAL_SHRINK keeps the pinned range in the file; hole punching
+ * (fallocate(2)) still takes pages out of it, which then stay pinned and
+ * charged until the pin goes but are no longer the file's.
+ *
+ * It is charged as PIN is, for every page of the folios it holds: one page
+ * of a 2 MiB huge page is charged 2 MiB. It is killable, and where memory
+ * a long-term pin must leave (ZONE_MOVABLE, CMA) exists, refused with
+ * -ENOMEM before migration would run out of memory, as PIN is.
+ *
+ * Errors:
+ *
+ * * -EOPNOTSUPP: a kernel before 6.11, without memfd_pin_folios().
+ * * -EBADF: @memfd is not an open fd.
+ * * -EINVAL: not a memfd sealed with %F_SEAL_SHRINK (a plain tmpfs or
+ *   hugetlbfs file included), the range outside the file, zero length,
+ *   misalignment, unknown flags, nonzero @reserved.
+ * * -EACCES: the fd is not open for reading, or not for writing with
+ *   %PINMEM_PIN_WRITE, or the file is append-only and the fd open for
+ *   writing.
+ * * -EPERM: %PINMEM_PIN_WRITE on a write-sealed memfd or an immutable
+ *   file; or the pinmem fd used from another mm.
+ * * -ENOMEM: as for PIN.
  */
 struct pinmem_pin_memfd_args {
 	__u32 size;
