@@ -12,8 +12,8 @@
 # Runs what run_vmtests.sh runs for them (pm_upstream=all on the kernel
 # command line: its -a matrix of gup_test too), as one TAP stream: each
 # upstream result renumbered and prefixed with its binary and arguments.
-# Known upstream failures on a kernel (the table below, also in the
-# README) are reported as TODO with the reason; anything else that fails
+# Known upstream failures on a kernel (the table below, also in
+# docs/testing.rst) are reported as TODO with the reason; anything else that fails
 # is a failure.
 U=/tests/upstream
 G=/sys/kernel/debug/gup_test
@@ -41,7 +41,7 @@ awk '$1 == "Node" && $4 == "Movable" {m = 1; next} $1 == "Node" {m = 0}
 [ "$(awk '$1 == "CmaTotal:" {print $2}' /proc/meminfo)" -gt 0 ] 2>/dev/null && unpinnable=1
 
 # known KREL NAME DESCRIPTION PREVIOUS-LINE: why this failure is expected
-# (the README's table of upstream cases that cannot pass), or nothing. A
+# (docs/testing.rst, "Expected failures"), or nothing. A
 # cow case only when it failed the way the table says: START refused with
 # EFAULT (gup_longterm says nothing before its result).
 known() {
