@@ -246,7 +246,11 @@ static int t_write_seal_races_write_pins(void)
 		r.mfd = memfd_of(page, MFD_ALLOW_SEALING, 0, 0);
 		CHECK(r.mfd >= 0);
 		CHECK_EQ(pthread_create(&t, NULL, race_writer, &r), 0);
-		usleep(1000 + (round * 997) % 5000);
+		/* the writer is pinning, then a little later the seal */
+		for (i = 0; i < 5000 && !atomic_load(&r.pins); i++)
+			usleep(1000);
+		CHECK(atomic_load(&r.pins) > 0);
+		usleep((round * 997) % 3000);
 		while (fcntl(r.mfd, F_ADD_SEALS, F_SEAL_WRITE)) {
 			CHECK_EQ(errno, EBUSY);
 			busy++;
@@ -265,7 +269,6 @@ static int t_write_seal_races_write_pins(void)
 			     round, before, after, atomic_load(&r.pins));
 			return T_FAIL;
 		}
-		CHECK(atomic_load(&r.pins) > 0);
 		close(r.mfd);
 	}
 	diag("%d rounds; in %d the seal met a write pin and was retried after EBUSY",

@@ -99,7 +99,9 @@ enum pinmem_zone {
  * later, never the shared zero page or a page copy-on-write replaces.
  * Long-term write pins of page cache that needs dirty tracking (a
  * MAP_SHARED mapping of a regular file on a disk filesystem; not tmpfs,
- * shmem or hugetlbfs) are refused on every kernel, as GUP does from 6.5 on.
+ * shmem or hugetlbfs) are refused, as GUP does from 6.5 on; before 6.5
+ * the mapping is checked before GUP, and a mapping another thread puts in
+ * the range meanwhile is not seen.
  *
  * Errors: -EINVAL (zero length, misalignment, @addr + @length overflow,
  * unknown flags), -EFAULT (range not entirely mapped with the needed
@@ -361,7 +363,7 @@ struct pinmem_version_args {
  * kernel without CONFIG_DMA_CMA, or with CONFIG_DMA_CMA but no CMA area),
  * -ENODEV (%PINMEM_CONTIG_POOL but no pool was reserved: load with
  * pool_mb=), -ENOMEM (no contiguous memory, alignment not met, larger than
- * the machine, or RLIMIT_MEMLOCK), -EINTR (fatal signal while waiting).
+ * the machine, or RLIMIT_MEMLOCK).
  */
 struct pinmem_contig_alloc_args {
 	__u32 size;
