@@ -144,6 +144,13 @@ static inline pgprot_t pinmem_dma_mmap_prot(pgprot_t prot)
 #define PINMEM_IMPORT_NS_DMA_BUF()	MODULE_IMPORT_NS(DMA_BUF)
 #endif
 
+/* vm_flags_clear() from 6.3; before, the flags were written directly. */
+#ifdef PINMEM_HAVE_VM_FLAGS_CLEAR
+#define pinmem_vm_flags_clear(vma, flags)	vm_flags_clear(vma, flags)
+#else
+#define pinmem_vm_flags_clear(vma, flags)	((vma)->vm_flags &= ~(flags))
+#endif
+
 /* memfd_pin_folios() and unpin_folios(): exported from 6.11 (memfd.c). */
 #ifdef PINMEM_HAVE_MEMFD_PIN_FOLIOS
 #define PINMEM_CAN_PIN_MEMFD	1

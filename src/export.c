@@ -289,6 +289,15 @@ static int pinmem_dmabuf_mmap(struct dma_buf *dmabuf,
 	/* MAP_SHARED: of an O_RDONLY dma-buf, VM_MAYSHARE without VM_SHARED */
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
+	/*
+	 * The dma-buf's O_RDONLY keeps mmap() of its own fd read-only, but an
+	 * importer's dma_buf_mmap() maps with the importer's file's mode.
+	 */
+	if (!e->writable) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EACCES;
+		pinmem_vm_flags_clear(vma, VM_MAYWRITE);
+	}
 	if (e->contig)
 		vma->vm_page_prot = pinmem_dma_mmap_prot(vma->vm_page_prot);
 	for (i = 0; i < export_nr_segs(e) && addr < vma->vm_end; i++) {
@@ -329,7 +338,9 @@ static int pinmem_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		for (j = 0; j < len; j++)
 			pages[k++] = pfn_to_page(pfn + j);
 	}
-	vaddr = vmap(pages, e->nr_pages, VM_MAP, PAGE_KERNEL);
+	/* a contiguous buffer is shared with the host in a confidential guest */
+	vaddr = vmap(pages, e->nr_pages, VM_MAP,
+		     e->contig ? pinmem_dma_mmap_prot(PAGE_KERNEL) : PAGE_KERNEL);
 	kvfree(pages);
 	if (!vaddr)
 		return -ENOMEM;

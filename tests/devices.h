@@ -72,6 +72,8 @@ struct pinmem_edu_copy {
 };
 
 #define PINMEM_EDU_COPY	_IOWR('E', 1, struct pinmem_edu_copy)
+/* mmap() of /dev/pinmem_edu then maps this dma-buf, as an importer would */
+#define PINMEM_EDU_MMAP_DMABUF	_IOW('E', 2, int32_t)
 #define EDU_KO		"/lib/modules/test-pinmem_edu.ko"
 /* /dev/pinmem_edu, loading the test driver if needed; or -1 */
 int open_edu(void);

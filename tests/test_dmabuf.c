@@ -1319,6 +1319,58 @@ static int t_edu_dma_through_dmabufs(void)
 	return T_PASS;
 }
 
+/*
+ * An importer maps a dma-buf with dma_buf_mmap() from its own mmap(), with
+ * its own file's mode: a read pin's export stays read-only even so (no
+ * PROT_WRITE mapping, no mprotect() to one), a write pin's maps writable.
+ */
+static int t_importer_mmap_keeps_readonly(void)
+{
+	const size_t len = 16 * PAGE;
+	int fd, edu, rfd = -1, wfd = -1;
+	char *buf, *m;
+	uint64_t hr, hw;
+
+	edu = open_edu();
+	if (edu < 0)
+		return skip("no /dev/pinmem_edu: no edu PCI device in this VM, or the test driver did not load");
+	fd = pm_open();
+	buf = fresh_buffer(len, 124);
+	CHECK(fd >= 0 && buf);
+	CHECK_EQ(pm_pin(fd, buf, len / 2, 0, &hr, NULL), 0);
+	CHECK_EQ(pm_pin(fd, buf + len / 2, len / 2, PINMEM_PIN_WRITE, &hw, NULL), 0);
+	CHECK_EQ(pm_export(fd, hr, 0, &rfd), 0);
+	CHECK_EQ(pm_export(fd, hw, 0, &wfd), 0);
+
+	CHECK_EQ(ioctl(edu, PINMEM_EDU_MMAP_DMABUF, &rfd), 0);
+	m = mmap(NULL, len / 2, PROT_READ | PROT_WRITE, MAP_SHARED, edu, 0);
+	if (m != MAP_FAILED) {
+		diag("a read pin's dma-buf mapped writable through an importer");
+		return T_FAIL;
+	}
+	CHECK_EQ(errno, EACCES);
+	m = mmap(NULL, len / 2, PROT_READ, MAP_SHARED, edu, 0);
+	CHECK(m != MAP_FAILED);
+	CHECK(!memcmp(m, buf, len / 2));
+	CHECK(mprotect(m, len / 2, PROT_READ | PROT_WRITE));
+	munmap(m, len / 2);
+
+	CHECK_EQ(ioctl(edu, PINMEM_EDU_MMAP_DMABUF, &wfd), 0);
+	m = mmap(NULL, len / 2, PROT_READ | PROT_WRITE, MAP_SHARED, edu, 0);
+	CHECK(m != MAP_FAILED);
+	m[5] = 0x5a;
+	CHECK_EQ(buf[len / 2 + 5], 0x5a);
+	munmap(m, len / 2);
+	close(edu);
+	close(rfd);
+	close(wfd);
+	CHECK_EQ(pm_unpin(fd, hr), 0);
+	CHECK_EQ(pm_unpin(fd, hw), 0);
+	close(fd);
+	munmap(buf, len);
+	return T_PASS;
+}
+
 /* ------------------------------------------------------------------ */
 /* vivid: V4L2 capture into pinmem's dma-bufs.                        */
 
@@ -1537,6 +1589,7 @@ static const struct tcase cases[] = {
 	{ "pin_memfd", t_pin_memfd },
 	{ "pin_memfd_hugetlb", t_pin_memfd_hugetlb },
 	{ "edu_dma_through_dmabufs", t_edu_dma_through_dmabufs },
+	{ "importer_mmap_keeps_readonly", t_importer_mmap_keeps_readonly },
 	{ "vivid_capture_into_pin", t_vivid_capture_into_pin },
 	{ "vivid_capture_into_contig", t_vivid_capture_into_contig },
 	{ "vivid_refuses_scattered_pin", t_vivid_refuses_scattered_pin },

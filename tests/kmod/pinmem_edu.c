@@ -67,11 +67,17 @@ struct pinmem_edu_copy {
 };
 
 #define PINMEM_EDU_COPY	_IOWR('E', 1, struct pinmem_edu_copy)
+/*
+ * ioctl: a dma-buf fd; mmap() of this file then maps that dma-buf through
+ * dma_buf_mmap(), as an importer's own mmap() does, with this file's mode.
+ */
+#define PINMEM_EDU_MMAP_DMABUF	_IOW('E', 2, __s32)
 
 static struct {
 	struct pci_dev *pdev;
 	void __iomem *mmio;
 	struct mutex lock;	/* one transfer at a time */
+	struct mutex mmap_lock;	/* an open file's dma-buf to mmap() */
 } edu;
 
 static void edu_write64(u64 v, unsigned int reg)
@@ -217,11 +223,56 @@ unsrc:
 	return ret;
 }
 
+static int edu_open(struct inode *inode, struct file *file)
+{
+	file->private_data = NULL;
+	return 0;
+}
+
+static int edu_release(struct inode *inode, struct file *file)
+{
+	if (file->private_data)
+		dma_buf_put(file->private_data);
+	return 0;
+}
+
+static long edu_set_mmap(struct file *file, int __user *ufd)
+{
+	struct dma_buf *buf, *old;
+	int fd;
+
+	if (get_user(fd, ufd))
+		return -EFAULT;
+	buf = dma_buf_get(fd);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	mutex_lock(&edu.mmap_lock);
+	old = file->private_data;
+	file->private_data = buf;
+	mutex_unlock(&edu.mmap_lock);
+	if (old)
+		dma_buf_put(old);
+	return 0;
+}
+
+static int edu_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	int ret = -ENODEV;
+
+	mutex_lock(&edu.mmap_lock);
+	if (file->private_data)
+		ret = dma_buf_mmap(file->private_data, vma, vma->vm_pgoff);
+	mutex_unlock(&edu.mmap_lock);
+	return ret;
+}
+
 static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct pinmem_edu_copy c;
 	int ret;
 
+	if (cmd == PINMEM_EDU_MMAP_DMABUF)
+		return edu_set_mmap(file, (int __user *)arg);
 	if (cmd != PINMEM_EDU_COPY)
 		return -ENOTTY;
 	if (copy_from_user(&c, (void __user *)arg, sizeof(c)))
@@ -234,6 +285,9 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 static const struct file_operations edu_fops = {
 	.owner = THIS_MODULE,
+	.open = edu_open,
+	.release = edu_release,
+	.mmap = edu_mmap,
 	.unlocked_ioctl = edu_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
@@ -265,6 +319,7 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	edu.mmio = pcim_iomap_table(pdev)[0];
 	edu.pdev = pdev;
 	mutex_init(&edu.lock);
+	mutex_init(&edu.mmap_lock);
 	ret = misc_register(&edu_misc);
 	if (ret) {
 		edu.pdev = NULL;
