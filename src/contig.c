@@ -229,8 +229,12 @@ int pinmem_contig_alloc(struct pinmem_ctx *ctx,
 		return -EINVAL;
 	if (!args->length || !PAGE_ALIGNED(args->length))
 		return -EINVAL;
-	/* Before any rounding: lengths near 2^64 must not overflow it. */
-	if (args->length >> PAGE_SHIFT > totalram_pages())
+	/*
+	 * Before any rounding: lengths near 2^64 must not overflow it; and on
+	 * 32-bit, a buffer's size is a size_t (a dma-buf's too).
+	 */
+	if (args->length >> PAGE_SHIFT > totalram_pages() ||
+	    args->length > SIZE_MAX)
 		return -ENOMEM;
 	nr = args->length >> PAGE_SHIFT;
 	if (!is_power_of_2(align) || align < PAGE_SIZE ||

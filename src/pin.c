@@ -1237,7 +1237,9 @@ static int pin_memfd_range(struct pinmem_ctx *ctx,
 	    check_add_overflow(args->offset, args->length, &end) ||
 	    end > LLONG_MAX)
 		return -EINVAL;
-	if (args->length >> PAGE_SHIFT > totalram_pages()) {
+	/* on 32-bit, a dma-buf's size is a size_t */
+	if (args->length >> PAGE_SHIFT > totalram_pages() ||
+	    args->length > SIZE_MAX) {
 		*why = PINMEM_REFUSE_TOO_BIG;
 		return -ENOMEM;
 	}
