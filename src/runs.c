@@ -141,6 +141,22 @@ static void place_pages(struct pinmem_placement *place,
 }
 
 /*
+ * The most pages a run from @pfn may hold. Without SPARSEMEM_VMEMMAP the
+ * struct pages of consecutive frames are consecutive only within a memory
+ * section, and a run is unpinned and exported from its first struct page
+ * on: it must end at the section's end.
+ */
+static unsigned long run_room(unsigned long pfn)
+{
+#if defined(CONFIG_SPARSEMEM) && !defined(CONFIG_SPARSEMEM_VMEMMAP)
+	return min_t(unsigned long, PINMEM_RUN_MAX,
+		     PAGES_PER_SECTION - (pfn & (PAGES_PER_SECTION - 1)));
+#else
+	return PINMEM_RUN_MAX;
+#endif
+}
+
+/*
  * Append the @n consecutive page frames from @pfn to the runs, growing them
  * (up to @limit runs) as needed.
  */
@@ -152,8 +168,8 @@ static int append(struct pinmem_runs_build *b, unsigned long pfn,
 		unsigned long add;
 
 		if (last && run_pfn(*last) + run_len(*last) == pfn &&
-		    run_len(*last) < PINMEM_RUN_MAX) {
-			add = min(n, PINMEM_RUN_MAX - run_len(*last));
+		    run_len(*last) < run_room(run_pfn(*last))) {
+			add = min(n, run_room(run_pfn(*last)) - run_len(*last));
 			*last += (u64)add << PINMEM_RUN_PFN_BITS;
 		} else {
 #ifdef PINMEM_PHYS_BITS
@@ -164,7 +180,7 @@ static int append(struct pinmem_runs_build *b, unsigned long pfn,
 				return -EOVERFLOW;
 			if (runs_reserve(b, 1, limit))
 				return -ENOMEM;
-			add = min(n, PINMEM_RUN_MAX);
+			add = min(n, run_room(pfn));
 			b->v[b->nr++] = pfn | ((u64)(add - 1) << PINMEM_RUN_PFN_BITS);
 		}
 		pfn += add;
@@ -468,7 +484,7 @@ int pinmem_runs_concat(struct pinmem_runs_build *dst,
 
 			if (i == 0 && last &&
 			    run_pfn(*last) + run_len(*last) == run_pfn(run) &&
-			    run_len(*last) + run_len(run) <= PINMEM_RUN_MAX)
+			    run_len(*last) + run_len(run) <= run_room(run_pfn(*last)))
 				*last += (u64)run_len(run) << PINMEM_RUN_PFN_BITS;
 			else
 				v[n++] = run;
