@@ -38,6 +38,7 @@
 #include <linux/vmstat.h>
 
 #include "compat.h"
+#include "mm_copy.h"
 #include "pinmem.h"
 
 static unsigned int pinmem_pool_mb;

@@ -35,6 +35,7 @@
 #include <linux/vmalloc.h>
 
 #include "compat.h"
+#include "mm_copy.h"
 #include "pinmem.h"
 #include "pinmem_trace.h"
 

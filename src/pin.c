@@ -38,6 +38,7 @@
 #include <linux/vmstat.h>
 
 #include "compat.h"
+#include "mm_copy.h"
 #include "pinmem.h"
 #include "pinmem_trace.h"
 
