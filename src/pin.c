@@ -1066,7 +1066,8 @@ static int pin_publish(struct pinmem_ctx *ctx, struct pinmem_pin *pin,
 	if (!ret) {
 		*handle = pin->handle;
 		*nr_pages = n;
-		trace_pin(ctx->id, pin->handle, pin->uaddr, n, pin->flags);
+		trace_pinmem_pin(ctx->id, pin->handle, pin->uaddr, n, pin->flags,
+				 0);
 	}
 	mutex_unlock(&ctx->lock);
 	if (ret) {
@@ -1079,9 +1080,10 @@ static int pin_publish(struct pinmem_ctx *ctx, struct pinmem_pin *pin,
 }
 
 /*
- * pin_range() for a long-term pin while pinmem:migrate is traced: count the
- * pages present in ZONE_MOVABLE or CMA before (GUP-fast, no faults), and
- * time the pin that moves them. Pages the pin faults in are not counted.
+ * pin_range() for a long-term pin while pinmem:pinmem_migrate is traced:
+ * count the pages present in ZONE_MOVABLE or CMA before (GUP-fast, no
+ * faults), and time the pin that moves them. Pages the pin faults in are
+ * not counted.
  */
 static int pin_range_traced(struct pinmem_ctx *ctx, struct pinmem_pin *pin,
 			    unsigned int gup_flags, struct page **batch,
@@ -1098,8 +1100,8 @@ static int pin_range_traced(struct pinmem_ctx *ctx, struct pinmem_pin *pin,
 	t0 = ktime_get_ns();
 	ret = pin_range(pin, gup_flags, batch, fit, fit_refused);
 	if (!ret && w.need)
-		trace_migrate(ctx->id, pin->uaddr, pin->nr_pages, w.need,
-			      ktime_get_ns() - t0);
+		trace_pinmem_migrate(ctx->id, pin->uaddr, pin->nr_pages, w.need,
+				     ktime_get_ns() - t0);
 	return ret;
 }
 
@@ -1175,7 +1177,8 @@ static int pin_user_range(struct pinmem_ctx *ctx, struct pinmem_pin_args *args,
 	if (!pin)
 		goto free_scratch;
 	*why = PINMEM_REFUSE_GUP;
-	if (longterm && trace_migrate_enabled() && pinmem_have_unpinnable(true))
+	if (longterm && trace_pinmem_migrate_enabled() &&
+	    pinmem_have_unpinnable(true))
 		ret = pin_range_traced(ctx, pin, gup_flags, scratch, fit,
 				       &fit_refused);
 	else
@@ -1210,8 +1213,9 @@ int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args)
 	int ret = pin_user_range(ctx, args, &why);
 
 	if (ret)
-		trace_refuse(ctx->id, args->addr, args->length >> PAGE_SHIFT,
-			     args->flags, why, ret);
+		trace_pinmem_refuse(ctx->id, args->addr,
+				    args->length >> PAGE_SHIFT, args->flags,
+				    why, ret);
 	return ret;
 }
 
@@ -1300,8 +1304,8 @@ int pinmem_pin_memfd(struct pinmem_ctx *ctx, struct pinmem_pin_memfd_args *args)
 	int ret = pin_memfd_range(ctx, args, &why);
 
 	if (ret)
-		trace_refuse(ctx->id, 0, args->length >> PAGE_SHIFT,
-			     args->flags | PINMEM_PIN_MEMFD, why, ret);
+		trace_pinmem_refuse(ctx->id, 0, args->length >> PAGE_SHIFT,
+				    args->flags | PINMEM_PIN_MEMFD, why, ret);
 	return ret;
 }
 
@@ -1316,8 +1320,9 @@ int pinmem_unpin(struct pinmem_ctx *ctx, struct pinmem_unpin_args *args)
 	pin = pinmem_load_handle(&ctx->pins, args->handle);
 	if (pin) {
 		erase_pin(ctx, pin);
-		trace_unpin(ctx->id, pin->handle, pin->uaddr, pin->nr_pages,
-			    atomic_read(&pin->nr_exports));
+		trace_pinmem_unpin(ctx->id, pin->handle, pin->uaddr,
+				   pin->nr_pages, pin->flags,
+				   atomic_read(&pin->nr_exports));
 	}
 	mutex_unlock(&ctx->lock);
 	if (!pin)
@@ -1490,8 +1495,8 @@ void pinmem_ctx_release_pins(struct pinmem_ctx *ctx)
 	unsigned long handle;
 
 	xa_for_each(&ctx->pins, handle, pin) {
-		trace_unpin(ctx->id, pin->handle, pin->uaddr, pin->nr_pages,
-			    atomic_read(&pin->nr_exports));
+		trace_pinmem_unpin(ctx->id, pin->handle, pin->uaddr, pin->nr_pages,
+				   pin->flags, atomic_read(&pin->nr_exports));
 		pinmem_pin_put(pin);
 		cond_resched();
 	}

@@ -205,7 +205,7 @@ struct pinmem_ctx {
 extern unsigned int pinmem_max_pins;
 extern unsigned long pinmem_max_pages;
 
-/* Why a PIN or PIN_MEMFD was refused: tracepoint pinmem:refuse. */
+/* Why a PIN or PIN_MEMFD was refused: tracepoint pinmem:pinmem_refuse. */
 enum pinmem_refuse_reason {
 	PINMEM_REFUSE_ARGS,		/* bad flags, range, fd */
 	PINMEM_REFUSE_PERM,		/* privilege or file mode */
