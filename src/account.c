@@ -34,6 +34,9 @@
  * so that all the long-term pins of one user add up, whatever process,
  * exec or file they hang on (RDMA checks the mm's pinned_vm instead, which
  * pinmem adds to as well). CAP_IPC_LOCK lifts the limit, not the charge.
+ * The charge is made with a compare-and-swap, as io_uring's is, so that
+ * locked_vm never goes over the limit, not even for a moment in which a
+ * concurrent pin would be refused.
  *
  * Return: 0, or -ENOMEM over the limit.
  */
@@ -41,12 +44,18 @@ int pinmem_account(struct user_struct *user, struct mm_struct *mm,
 		   unsigned long nr)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	unsigned long locked = atomic_long_add_return(nr, &user->locked_vm);
+	long cur = atomic_long_read(&user->locked_vm), new;
+	bool unlimited = false;
 
-	if (locked > limit && !capable(CAP_IPC_LOCK)) {
-		atomic_long_sub(nr, &user->locked_vm);
-		return -ENOMEM;
-	}
+	do {
+		new = cur + nr;
+		/* capable() only when needed: it marks the task as privileged */
+		if ((unsigned long)new > limit && !unlimited) {
+			if (!capable(CAP_IPC_LOCK))
+				return -ENOMEM;
+			unlimited = true;
+		}
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
 	atomic64_add(nr, &mm->pinned_vm);
 	return 0;
 }
