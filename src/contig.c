@@ -38,6 +38,7 @@
 #include <linux/vmstat.h>
 
 #include "compat.h"
+#include "mm_copy.h"
 #include "pinmem.h"
 
 static unsigned int pinmem_pool_mb;
@@ -147,7 +148,7 @@ struct pinmem_contig *pinmem_contig_get(struct pinmem_ctx *ctx, u64 handle)
 	struct pinmem_contig *c;
 
 	mutex_lock(&ctx->lock);
-	c = pinmem_load_handle(&ctx->contigs, handle);
+	c = pinmem_handle_load(&ctx->contigs, handle);
 	if (c)
 		refcount_inc(&c->ref);
 	mutex_unlock(&ctx->lock);
@@ -291,7 +292,7 @@ int pinmem_contig_alloc(struct pinmem_ctx *ctx,
 	 * lock.
 	 */
 	mutex_lock(&ctx->lock);
-	ret = pinmem_store_handle(ctx, &ctx->contigs, c, &c->handle);
+	ret = pinmem_handle_store(ctx, &ctx->contigs, c, &c->handle);
 	if (!ret) {
 		args->handle = c->handle;
 		args->mmap_offset = c->handle << PAGE_SHIFT;
@@ -324,7 +325,7 @@ int pinmem_contig_free(struct pinmem_ctx *ctx,
 	if (args->flags)
 		return -EINVAL;
 	mutex_lock(&ctx->lock);
-	c = pinmem_load_handle(&ctx->contigs, args->handle);
+	c = pinmem_handle_load(&ctx->contigs, args->handle);
 	if (c)
 		xa_erase(&ctx->contigs, c->handle);
 	mutex_unlock(&ctx->lock);

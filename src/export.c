@@ -35,6 +35,7 @@
 #include <linux/vmalloc.h>
 
 #include "compat.h"
+#include "mm_copy.h"
 #include "pinmem.h"
 #include "pinmem_trace.h"
 
@@ -173,7 +174,7 @@ static int pinmem_dmabuf_attach(struct dma_buf *dmabuf,
 	mutex_unlock(&e->lock);
 	if (e->pin)
 		atomic_inc(&e->pin->nr_attachments);
-	trace_attach(e->ino, attach->dev);
+	trace_pinmem_attach(e->ino, attach->dev);
 	return 0;
 }
 
@@ -183,7 +184,7 @@ static void pinmem_dmabuf_detach(struct dma_buf *dmabuf,
 	struct pinmem_export *e = dmabuf->priv;
 	struct pinmem_attachment *a = attach->priv;
 
-	trace_detach(e->ino, attach->dev);
+	trace_pinmem_detach(e->ino, attach->dev);
 	mutex_lock(&e->lock);
 	list_del(&a->list);
 	e->nr_attachments--;
@@ -376,7 +377,7 @@ static void pinmem_dmabuf_release(struct dma_buf *dmabuf)
 {
 	struct pinmem_export *e = dmabuf->priv;
 
-	trace_export_release(e->ino, e->nr_pages);
+	trace_pinmem_export_release(e->ino, e->nr_pages);
 	mutex_lock(&pinmem_exports_lock);
 	list_del(&e->list);
 	mutex_unlock(&pinmem_exports_lock);
@@ -464,8 +465,8 @@ int pinmem_export(struct pinmem_ctx *ctx, struct pinmem_export_args *args,
 	mutex_lock(&pinmem_exports_lock);
 	list_add_tail(&e->list, &pinmem_exports);
 	mutex_unlock(&pinmem_exports_lock);
-	trace_export(ctx->id, e->handle, e->ino, !e->pin, e->nr_pages,
-		     e->writable);
+	trace_pinmem_export(ctx->id, e->handle, e->ino, !e->pin, e->nr_pages,
+			    e->writable);
 
 	args->fd = fd;
 	*filep = dmabuf->file;

@@ -13,10 +13,10 @@
  * and the parts stay alive for as long as a worker may touch them.
  *
  * The work is a queue of chunks that every CPU taking part draws from until
- * it is empty (pin.c, runs.c): a worker that starts late leaves the others
- * more to do instead of making them wait, and one that has not started when
- * the caller has drawn the last chunk is cancelled, not waited for (waking
- * an idle CPU costs hundreds of microseconds under TCG).
+ * it is empty (pin_job.c, runs.c): a worker that starts late leaves the
+ * others more to do instead of making them wait, and one that has not
+ * started when the caller has drawn the last chunk is cancelled, not waited
+ * for (waking an idle CPU may cost more than the chunk).
  *
  * A part that fails, or a caller that is killed, raises @abort; the parts
  * still running stop at their next batch with -ECANCELED, and the caller

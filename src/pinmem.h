@@ -209,7 +209,7 @@ struct pinmem_ctx {
 extern unsigned int pinmem_max_pins;
 extern unsigned long pinmem_max_pages;
 
-/* Why a PIN or PIN_MEMFD was refused: tracepoint pinmem:refuse. */
+/* Why a PIN or PIN_MEMFD was refused: tracepoint pinmem:pinmem_refuse. */
 enum pinmem_refuse_reason {
 	PINMEM_REFUSE_ARGS,		/* bad flags, range, fd */
 	PINMEM_REFUSE_PERM,		/* privilege or file mode */
@@ -274,30 +274,93 @@ struct pinmem_ctx *pinmem_ctx_find(u32 *id);
 struct pinmem_ctx *pinmem_ctx_create(void);
 void pinmem_ctx_destroy(struct pinmem_ctx *ctx);
 
-/* pin.c */
+/* ctx.c: a context's trees of pins */
 struct user_struct;
 void pinmem_ctx_init(struct pinmem_ctx *ctx, struct mm_struct *mm,
 		     struct user_struct *user);
 void pinmem_ctx_release_pins(struct pinmem_ctx *ctx);
+int pinmem_handle_store(struct pinmem_ctx *ctx, struct xarray *xa,
+			void *entry, u64 *handle);
+void *pinmem_handle_load(struct xarray *xa, u64 handle);
+struct pinmem_pin *pinmem_pin_tree_find(struct pinmem_ctx *ctx,
+					unsigned long start, unsigned long end);
+int pinmem_pin_tree_insert(struct pinmem_ctx *ctx, struct pinmem_pin *pin);
+void pinmem_pin_tree_erase(struct pinmem_ctx *ctx, struct pinmem_pin *pin);
+struct pinmem_pin *pinmem_pin_first_from(struct pinmem_ctx *ctx, u64 handle);
+
+/* account.c: charges and limits */
+int pinmem_account(struct user_struct *user, struct mm_struct *mm,
+		   unsigned long nr);
+void pinmem_unaccount(struct user_struct *user, struct mm_struct *mm,
+		      unsigned long nr);
+int pinmem_limits_reserve(struct pinmem_ctx *ctx, bool by_addr,
+			  unsigned long start, unsigned long nr_pages, int *why);
+void pinmem_limits_unreserve(struct pinmem_ctx *ctx, unsigned long nr_pages);
+
+/* vma.c: the VMAs of a range to pin */
+/**
+ * struct pinmem_vma_seg - the part of a range one VMA covers, and how to
+ *	pin it.
+ * @end: its end.
+ * @gup_flags: FOLL_* flags for it.
+ * @hugetlb: it is a hugetlb mapping.
+ */
+struct pinmem_vma_seg {
+	unsigned long end;
+	unsigned int gup_flags;
+	bool hugetlb;
+};
+
+typedef int (*pinmem_vma_seg_fn)(unsigned long start, unsigned long end,
+				 const struct pinmem_vma_seg *seg, void *data);
+int pinmem_vma_seg_walk(struct mm_struct *mm, unsigned long addr,
+			unsigned long nr_pages, unsigned int gup_flags,
+			pinmem_vma_seg_fn fn, void *data);
+int pinmem_vma_check_hugetlb(struct mm_struct *mm, unsigned long addr,
+			     unsigned long nr_pages, unsigned int gup_flags,
+			     struct page **scratch);
+
+/* fit.c: the memory a long-term pin may take */
+/**
+ * struct pinmem_fit_walk - pages of a range that will take pinnable memory.
+ * @pages: %PINMEM_PIN_BATCH page pointers, for GUP-fast.
+ * @need: out: the count.
+ * @present_only: count only present pages that must migrate.
+ */
+struct pinmem_fit_walk {
+	struct page **pages;
+	unsigned long need;
+	bool present_only;
+};
+
+bool pinmem_have_unpinnable(bool movable);
+unsigned long pinmem_pinnable_available_pages(void);
+int pinmem_fit_seg_count(unsigned long start, unsigned long end,
+			 const struct pinmem_vma_seg *seg, void *data);
+int pinmem_fit_check_highmem(struct mm_struct *mm, unsigned long addr,
+			     unsigned long nr_pages, unsigned int gup_flags,
+			     struct page **scratch);
+
+/* pin_job.c: the GUP of one PIN, in the caller or on several CPUs */
+int pinmem_pin_job_run(struct pinmem_pin *pin, unsigned int gup_flags,
+		       struct page **batch, bool fit, bool *fit_refused);
+
+/* pin.c: pins, and the PIN, PIN_MEMFD, UNPIN, QUERY and ACCESS ioctls */
+static inline unsigned long pinmem_pin_end(const struct pinmem_pin *pin)
+{
+	return pin->uaddr + (pin->nr_pages << PAGE_SHIFT);
+}
+
 int pinmem_pin(struct pinmem_ctx *ctx, struct pinmem_pin_args *args);
 int pinmem_pin_memfd(struct pinmem_ctx *ctx,
 		     struct pinmem_pin_memfd_args *args);
 int pinmem_unpin(struct pinmem_ctx *ctx, struct pinmem_unpin_args *args);
 int pinmem_query(struct pinmem_ctx *ctx, struct pinmem_query_args *args);
 int pinmem_access(struct pinmem_ctx *ctx, struct pinmem_access_args *args);
-bool pinmem_have_unpinnable(bool movable);
-unsigned long pinmem_pinnable_available_pages(void);
 int pinmem_check_range(u64 addr, u64 length, unsigned long *nr_pages);
-int pinmem_account(struct user_struct *user, struct mm_struct *mm,
-		   unsigned long nr);
-void pinmem_unaccount(struct user_struct *user, struct mm_struct *mm,
-		      unsigned long nr);
-int pinmem_store_handle(struct pinmem_ctx *ctx, struct xarray *xa,
-			void *entry, u64 *handle);
-void *pinmem_load_handle(struct xarray *xa, u64 handle);
-struct pinmem_pin *pinmem_pin_first_from(struct pinmem_ctx *ctx, u64 handle);
 struct pinmem_pin *pinmem_pin_get(struct pinmem_ctx *ctx, u64 handle);
 void pinmem_pin_put(struct pinmem_pin *pin);
+void pinmem_owner_put(struct pinmem_owner *o);
 void pinmem_pin_placement(const struct pinmem_pin *pin,
 			  struct pinmem_placement *place);
 int pinmem_pin_cache_init(void);

@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * pinmem tracepoints: /sys/kernel/tracing/events/pinmem/, for perf trace,
- * trace-cmd and bpftrace (tracepoint:pinmem:pin ...). Tracing is root's, so
- * events show user addresses, but never kernel pointers or PFNs.
+ * trace-cmd and bpftrace (tracepoint:pinmem:pinmem_pin ...). Tracing is
+ * root's, so events show user addresses, but never kernel pointers or PFNs.
+ * Each event is named pinmem_*, as in-tree events carry their subsystem.
  *
- *  pin      a PIN or PIN_MEMFD succeeded
- *  refuse   a PIN or PIN_MEMFD failed: why, and the errno returned
- *  migrate  a long-term PIN moved pages out of ZONE_MOVABLE or CMA: how
- *           many of the pages present before the pin, and how long pinning
- *           took (only measured while this event is enabled)
- *  unpin    a pin left its context (UNPIN, or close/exit); its pages are
- *           unpinned now, or when the last dma-buf made of it goes
- *  export   a dma-buf was made of a pin or a contiguous buffer
- *  attach, detach   a device attached to / detached from such a dma-buf
- *  export_release  such a dma-buf went, and with it its reference on the pages
+ *  pinmem_pin      a PIN or PIN_MEMFD succeeded
+ *  pinmem_refuse   a PIN or PIN_MEMFD failed: why, and the errno returned
+ *  pinmem_migrate  a long-term PIN moved pages out of ZONE_MOVABLE or CMA:
+ *                  how many of the pages present before the pin, and how
+ *                  long pinning took (only measured while it is enabled)
+ *  pinmem_unpin    a pin left its context (UNPIN, or close/exit); its pages
+ *                  are unpinned now, or when the last dma-buf made of it goes
+ *  pinmem_export   a dma-buf was made of a pin or a contiguous buffer
+ *  pinmem_attach, pinmem_detach
+ *                  a device attached to / detached from such a dma-buf
+ *  pinmem_export_release
+ *                  such a dma-buf went, and with it its reference on the pages
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM pinmem
@@ -40,16 +43,17 @@ TRACE_DEFINE_ENUM(PINMEM_REFUSE_FIT);
 TRACE_DEFINE_ENUM(PINMEM_REFUSE_GUP);
 TRACE_DEFINE_ENUM(PINMEM_REFUSE_NOMEM);
 
-TRACE_EVENT(pin,
+DECLARE_EVENT_CLASS(pinmem_pin_class,
 	TP_PROTO(u32 ctx, u64 handle, unsigned long start,
-		 unsigned long nr_pages, u32 flags),
-	TP_ARGS(ctx, handle, start, nr_pages, flags),
+		 unsigned long nr_pages, u32 flags, int nr_exports),
+	TP_ARGS(ctx, handle, start, nr_pages, flags, nr_exports),
 	TP_STRUCT__entry(
 		__field(u32, ctx)
 		__field(u32, flags)
 		__field(u64, handle)
 		__field(unsigned long, start)
 		__field(unsigned long, nr_pages)
+		__field(int, nr_exports)
 	),
 	TP_fast_assign(
 		__entry->ctx = ctx;
@@ -57,6 +61,7 @@ TRACE_EVENT(pin,
 		__entry->handle = handle;
 		__entry->start = start;
 		__entry->nr_pages = nr_pages;
+		__entry->nr_exports = nr_exports;
 	),
 	TP_printk("ctx=%u handle=%llu start=0x%lx pages=%lu flags=%s",
 		  __entry->ctx, __entry->handle, __entry->start,
@@ -67,7 +72,23 @@ TRACE_EVENT(pin,
 				{ PINMEM_PIN_MEMFD, "memfd" }))
 );
 
-TRACE_EVENT(refuse,
+DEFINE_EVENT(pinmem_pin_class, pinmem_pin,
+	TP_PROTO(u32 ctx, u64 handle, unsigned long start,
+		 unsigned long nr_pages, u32 flags, int nr_exports),
+	TP_ARGS(ctx, handle, start, nr_pages, flags, nr_exports)
+);
+
+/* as pinmem_pin, but says how many dma-bufs still hold the pages */
+DEFINE_EVENT_PRINT(pinmem_pin_class, pinmem_unpin,
+	TP_PROTO(u32 ctx, u64 handle, unsigned long start,
+		 unsigned long nr_pages, u32 flags, int nr_exports),
+	TP_ARGS(ctx, handle, start, nr_pages, flags, nr_exports),
+	TP_printk("ctx=%u handle=%llu start=0x%lx pages=%lu exports=%d",
+		  __entry->ctx, __entry->handle, __entry->start,
+		  __entry->nr_pages, __entry->nr_exports)
+);
+
+TRACE_EVENT(pinmem_refuse,
 	TP_PROTO(u32 ctx, unsigned long start, unsigned long nr_pages,
 		 u32 flags, int reason, int err),
 	TP_ARGS(ctx, start, nr_pages, flags, reason, err),
@@ -108,7 +129,7 @@ TRACE_EVENT(refuse,
 		  __entry->err)
 );
 
-TRACE_EVENT(migrate,
+TRACE_EVENT(pinmem_migrate,
 	TP_PROTO(u32 ctx, unsigned long start, unsigned long nr_pages,
 		 unsigned long moved, u64 ns),
 	TP_ARGS(ctx, start, nr_pages, moved, ns),
@@ -131,30 +152,7 @@ TRACE_EVENT(migrate,
 		  __entry->moved, __entry->ns)
 );
 
-TRACE_EVENT(unpin,
-	TP_PROTO(u32 ctx, u64 handle, unsigned long start,
-		 unsigned long nr_pages, int nr_exports),
-	TP_ARGS(ctx, handle, start, nr_pages, nr_exports),
-	TP_STRUCT__entry(
-		__field(u32, ctx)
-		__field(int, nr_exports)
-		__field(u64, handle)
-		__field(unsigned long, start)
-		__field(unsigned long, nr_pages)
-	),
-	TP_fast_assign(
-		__entry->ctx = ctx;
-		__entry->nr_exports = nr_exports;
-		__entry->handle = handle;
-		__entry->start = start;
-		__entry->nr_pages = nr_pages;
-	),
-	TP_printk("ctx=%u handle=%llu start=0x%lx pages=%lu exports=%d",
-		  __entry->ctx, __entry->handle, __entry->start,
-		  __entry->nr_pages, __entry->nr_exports)
-);
-
-TRACE_EVENT(export,
+TRACE_EVENT(pinmem_export,
 	TP_PROTO(u32 ctx, u64 handle, unsigned long ino, bool contig,
 		 unsigned long nr_pages, bool writable),
 	TP_ARGS(ctx, handle, ino, contig, nr_pages, writable),
@@ -194,17 +192,17 @@ DECLARE_EVENT_CLASS(pinmem_attachment,
 	TP_printk("ino=%lu dev=%s", __entry->ino, __get_str(dev))
 );
 
-DEFINE_EVENT(pinmem_attachment, attach,
+DEFINE_EVENT(pinmem_attachment, pinmem_attach,
 	TP_PROTO(unsigned long ino, struct device *dev),
 	TP_ARGS(ino, dev)
 );
 
-DEFINE_EVENT(pinmem_attachment, detach,
+DEFINE_EVENT(pinmem_attachment, pinmem_detach,
 	TP_PROTO(unsigned long ino, struct device *dev),
 	TP_ARGS(ino, dev)
 );
 
-TRACE_EVENT(export_release,
+TRACE_EVENT(pinmem_export_release,
 	TP_PROTO(unsigned long ino, unsigned long nr_pages),
 	TP_ARGS(ino, nr_pages),
 	TP_STRUCT__entry(

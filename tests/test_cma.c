@@ -131,21 +131,21 @@ static int t_pin_migrates_out_of_cma(void)
 	after = pages_in_phys_range(buf, len, cma_start, cma_end);
 	diag("after PIN: %zu pages in CMA", after);
 	CHECK_EQ(after, 0);
-	if (!traced) {	/* pinmem:migrate counted at least the CMA pages */
+	if (!traced) {	/* pinmem:pinmem_migrate counted at least the CMA pages */
 		char *tr = trace_stop(), want[48];
 		const char *line, *m;
 
 		CHECK(tr);
 		snprintf(want, sizeof(want), "start=%p ", buf);
-		line = trace_find(tr, "migrate", want);
+		line = trace_find(tr, "pinmem_migrate", want);
 		m = line ? strstr(line, " moved=") : NULL;
 		moved = m ? strtoul(m + 7, NULL, 10) : 0;
-		diag("pinmem:migrate: %.*s", line ? (int)strcspn(line, "\n") : 4,
+		diag("pinmem:pinmem_migrate: %.*s", line ? (int)strcspn(line, "\n") : 4,
 		     line ? line : "none");
 		free(tr);
 		CHECK(moved >= before);
 	} else {
-		diag("no tracing in this kernel: pinmem:migrate not checked");
+		diag("no tracing in this kernel: pinmem:pinmem_migrate not checked");
 	}
 	CHECK_EQ(check_pattern(buf, len, 1), 0);
 	CHECK_EQ(pm_unpin(fd, h), 0);

@@ -761,9 +761,9 @@ static int t_vgem_import_holds_pages(void)
 }
 
 /*
- * The dma-buf tracepoints: pinmem:export when the dma-buf is made,
- * pinmem:attach and pinmem:detach around vgem's import, and
- * pinmem:export_release when the last reference goes, all naming the
+ * The dma-buf tracepoints: pinmem:pinmem_export when the dma-buf is made,
+ * pinmem:pinmem_attach and pinmem:pinmem_detach around vgem's import, and
+ * pinmem:pinmem_export_release when the last reference goes, all naming the
  * dma-buf's inode (as /proc/pid/fdinfo and debugfs "exports" do).
  */
 static int t_trace_export_attach(void)
@@ -800,12 +800,12 @@ static int t_trace_export_attach(void)
 	CHECK(tr);
 	snprintf(ino, sizeof(ino), "ino=%lu ", (unsigned long)st.st_ino);
 	snprintf(pages, sizeof(pages), "pages=%zu", len / PAGE);
-	r = trace_find(tr, "export", ino) && trace_find(tr, "export", "kind=pin") &&
-	    trace_find(tr, "attach", ino) && trace_find(tr, "attach", "dev=vgem") &&
-	    trace_find(tr, "detach", ino) &&
-	    trace_find(tr, "export_release", ino) &&
-	    trace_find(tr, "export_release", pages) &&
-	    trace_find(tr, "unpin", "exports=1");
+	r = trace_find(tr, "pinmem_export", ino) && trace_find(tr, "pinmem_export", "kind=pin") &&
+	    trace_find(tr, "pinmem_attach", ino) && trace_find(tr, "pinmem_attach", "dev=vgem") &&
+	    trace_find(tr, "pinmem_detach", ino) &&
+	    trace_find(tr, "pinmem_export_release", ino) &&
+	    trace_find(tr, "pinmem_export_release", pages) &&
+	    trace_find(tr, "pinmem_unpin", "exports=1");
 	if (!r)
 		diag("trace:\n%s", tr);
 	free(tr);

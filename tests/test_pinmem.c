@@ -1561,10 +1561,10 @@ static int t_fdinfo_lists_pins(void)
 }
 
 /*
- * pinmem:pin, pinmem:unpin and pinmem:refuse, read back from tracefs: a
- * pin and its unpin by UNPIN and by close, refusals for an overlap, a bad
- * range and RLIMIT_MEMLOCK (a child without CAP_IPC_LOCK), each with its
- * reason and errno.
+ * pinmem:pinmem_pin, pinmem:pinmem_unpin and pinmem:pinmem_refuse, read
+ * back from tracefs: a pin and its unpin by UNPIN and by close, refusals
+ * for an overlap, a bad range and RLIMIT_MEMLOCK (a child without
+ * CAP_IPC_LOCK), each with its reason and errno.
  */
 static int t_trace_pin_unpin_refuse(void)
 {
@@ -1606,20 +1606,20 @@ static int t_trace_pin_unpin_refuse(void)
 	r = 1;
 	snprintf(want, sizeof(want), "handle=%llu start=%p pages=4 flags=write",
 		 (unsigned long long)h1, buf);
-	r &= !!trace_find(tr, "pin", want);
+	r &= !!trace_find(tr, "pinmem_pin", want);
 	snprintf(want, sizeof(want), "handle=%llu start=%p pages=4 exports=0",
 		 (unsigned long long)h1, buf);
-	r &= !!trace_find(tr, "unpin", want);
+	r &= !!trace_find(tr, "pinmem_unpin", want);
 	snprintf(want, sizeof(want), "handle=%llu start=%p pages=2 exports=0",
 		 (unsigned long long)h2, buf + 8 * PAGE);
-	r &= !!trace_find(tr, "unpin", want);
+	r &= !!trace_find(tr, "pinmem_unpin", want);
 	snprintf(want, sizeof(want), "start=%p pages=4 flags= reason=overlap err=-17",
 		 buf + 2 * PAGE);
-	r &= !!trace_find(tr, "refuse", want);
-	r &= !!trace_find(tr, "refuse", "reason=args err=-22");
+	r &= !!trace_find(tr, "pinmem_refuse", want);
+	r &= !!trace_find(tr, "pinmem_refuse", "reason=args err=-22");
 	snprintf(want, sizeof(want), "start=%p pages=8 flags= reason=rlimit_memlock err=-12",
 		 buf + 16 * PAGE);
-	r &= !!trace_find(tr, "refuse", want);
+	r &= !!trace_find(tr, "pinmem_refuse", want);
 	if (!r)
 		diag("trace:\n%s", tr);
 	free(tr);
@@ -1629,7 +1629,7 @@ static int t_trace_pin_unpin_refuse(void)
 }
 
 /*
- * pinmem:migrate: a long-term pin of a buffer in ZONE_MOVABLE says how many
+ * pinmem:pinmem_migrate: a long-term pin of a buffer in ZONE_MOVABLE says how many
  * of its present pages it moved (all those pagemap showed in Movable) and
  * how long pinning took.
  */
@@ -1665,7 +1665,7 @@ static int t_trace_migrate(void)
 	CHECK(tr);
 	snprintf(want, sizeof(want), "start=%p pages=%zu moved=%zu ns=", buf,
 		 len / PAGE, before);
-	line = trace_find(tr, "migrate", want);
+	line = trace_find(tr, "pinmem_migrate", want);
 	if (!line)
 		diag("%zu pages in Movable before; trace:\n%s", before, tr);
 	ns = line ? strstr(line, " ns=") : NULL;

@@ -217,9 +217,9 @@ void pinnable_zone_kb(long *free_kb, long *file_kb)
 }
 
 /*
- * What the module keeps back of the zones a pin can use (pin.c's
- * pinnable_available_pages()): their high watermark and the lowmem reserve
- * against ZONE_NORMAL allocations, in kB.
+ * What the module keeps back of the zones a pin can use (fit.c's
+ * pinmem_pinnable_available_pages()): their high watermark and the lowmem
+ * reserve against ZONE_NORMAL allocations, in kB.
  */
 long pinnable_reserve_kb(void)
 {

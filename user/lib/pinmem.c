@@ -212,14 +212,14 @@ static bool have_ipc_lock(void)
 
 /*
  * A pin of @bytes failed with ENOMEM: find out which limit refused it, the
- * way the module decides (pin.c: more pages than the machine has, then the
- * context's max_pins and max_pages, then the charged user's locked_vm
- * against the caller's
- * RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK; past both, the fit check or
- * the allocator), and keep the explanation for pinmem_strerror(). The
- * module undid its charge before failing, so fdinfo shows what was locked
- * before this pin. Without fdinfo's counts (a module before fdinfo) only a
- * pin larger than the limit by itself is certain to be the limit's.
+ * way the module decides (pin.c, account.c: more pages than the machine
+ * has, then the context's max_pins and max_pages, then the charged user's
+ * locked_vm against the caller's RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK;
+ * past both, the fit check or the allocator), and keep the explanation for
+ * pinmem_strerror(). The module undid its charge before failing, so fdinfo
+ * shows what was locked before this pin. Without fdinfo's counts (a module
+ * before fdinfo) only a pin larger than the limit by itself is certain to
+ * be the limit's.
  */
 static void explain_enomem(struct pinmem *pm, uint64_t bytes,
 			   enum pinmem_call call)

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinmem: the GUP job of one PIN. A small range is pinned in the caller; a
+ * large one is cut into chunks that the caller and workers on its other
+ * CPUs (parallel.c) take in turn. Either way the pin gets all of its pages
+ * or none.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "mm_copy.h"
+#include "pinmem.h"
+
+/* Pieces a parallel PIN is cut into, taken by the CPUs as they come. */
+#define PIN_MAX_CHUNKS		64
+#define PIN_CHUNKS_PER_CPU	8
+
+/**
+ * struct pin_job - one PIN's pinning: one part in the caller, or chunks
+ * taken in turn by the caller and by workers on its other CPUs
+ * (parallel.c), so that a worker that starts late, or a CPU that is busy,
+ * leaves the others more to do instead of making them wait.
+ * @pin: the pin.
+ * @gup_flags: FOLL_* flags.
+ * @fit: check, batch by batch, that what the batch may take fits (below).
+ * @fit_refused: a batch did not fit.
+ * @may_migrate: the machine has ZONE_MOVABLE or CMA and the pin is
+ *	long-term: workers look at a chunk before they take it (below).
+ * @par: the parallel job, or NULL for one part in the caller.
+ * @parts: the chunks, in address order.
+ * @nr_parts: chunks.
+ * @batches: a GUP batch per CPU taking part.
+ */
+struct pin_job {
+	struct pinmem_pin *pin;
+	unsigned int gup_flags;
+	bool fit;
+	bool fit_refused;
+	bool may_migrate;
+	struct pinmem_par *par;
+	struct pin_part *parts;
+	unsigned int nr_parts;
+	struct page **batches[PINMEM_PAR_MAX_PARTS];
+};
+
+/**
+ * struct pin_part - the pages of a piece (chunk) of a pin.
+ * @job: its job.
+ * @start: first address (to pin).
+ * @nr_pages: pages (to pin).
+ * @limit: pages of the chunk (bounds its runs).
+ * @nofault: pin only what needs no fault (a worker: FOLL_NOFAULT).
+ * @resume: it stopped at @start for a fault, for the caller to take.
+ * @runs: its pinned pages (joined into the pin's when all are done).
+ * @batch: page array for GUP, of whoever pins it.
+ */
+struct pin_part {
+	struct pin_job *job;
+	unsigned long start;
+	unsigned long nr_pages;
+	unsigned long limit;
+	bool nofault;
+	bool resume;
+	struct pinmem_runs_build runs;
+	struct page **batch;
+};
+
+/*
+ * Before a batch of a long-term pin that may not fit (see
+ * pinmem_pinnable_available_pages()): if less is available than the batch could
+ * take, count what it will take (GUP-fast, no faults) and refuse if that
+ * does not fit. So the check costs a read of the zone counters per batch,
+ * and a probe of the batch only once memory runs short: a range already
+ * outside ZONE_MOVABLE/CMA is never walked twice, and migration never
+ * takes more than is there. A refused pin has migrated what did fit; its
+ * pages are unpinned again (all or nothing).
+ */
+static int fit_batch(struct pin_part *part, unsigned long start,
+		     unsigned long n, const struct pinmem_vma_seg *seg)
+{
+	struct pinmem_fit_walk w = { .pages = part->batch };
+	unsigned long avail = pinmem_pinnable_available_pages();
+	int ret;
+
+	if (avail >= n)
+		return 0;
+	ret = pinmem_fit_seg_count(start, start + (n << PAGE_SHIFT), seg, &w);
+	if (ret)
+		return ret;
+	if (w.need <= avail)
+		return 0;
+	WRITE_ONCE(part->job->fit_refused, true);
+	return -ENOMEM;
+}
+
+/*
+ * A worker's part stops at the first page that needs a fault, for the
+ * caller to continue from there (pin_job_run_parallel()): a worker must
+ * never wait for a fault that only the caller's death could end (userfaultfd or
+ * FUSE served by the caller's own process, killed while it waits for us).
+ */
+static int pin_part_stop(struct pin_part *part, unsigned long at)
+{
+	unsigned long end = part->start + (part->nr_pages << PAGE_SHIFT);
+
+	part->resume = true;
+	part->start = at;
+	part->nr_pages = (end - at) >> PAGE_SHIFT;
+	return 1;
+}
+
+static int pin_seg_pages(unsigned long start, unsigned long end,
+			 const struct pinmem_vma_seg *seg, void *data)
+{
+	struct pin_part *part = data;
+	struct pin_job *job = part->job;
+	long got;
+	int ret;
+
+	while (start < end) {
+		unsigned long n = min((end - start) >> PAGE_SHIFT,
+				      PINMEM_PIN_BATCH);
+
+		ret = pinmem_par_stop(job->par);
+		if (!ret && job->fit)
+			ret = fit_batch(part, start, n, seg);
+		if (ret)
+			return ret;
+		got = pin_user_pages_fast(start, n, seg->gup_flags |
+					  (part->nofault ? FOLL_NOFAULT : 0),
+					  part->batch);
+		if (part->nofault && (got == -EFAULT || got == 0))
+			return pin_part_stop(part, start);
+		if (got <= 0)	/* 0 pages and no error: treat as unmapped */
+			return got ? got : -EFAULT;
+		ret = pinmem_runs_add(&part->runs, part->batch, got, part->limit);
+		if (ret) {
+			unpin_user_pages(part->batch, got);
+			return ret;
+		}
+		start += (unsigned long)got << PAGE_SHIFT;
+		cond_resched();
+	}
+	return 0;
+}
+
+static int pin_part_fn_one(struct pin_part *part)
+{
+	struct pin_job *job = part->job;
+
+	return pinmem_vma_seg_walk(job->pin->owner->mm, part->start,
+				   part->nr_pages, job->gup_flags, pin_seg_pages,
+				   part);
+}
+
+/* Pages of a chunk a worker looks at before it takes the chunk. */
+#define PIN_CHUNK_SAMPLE	16
+
+static bool pinmem_parallel_migrate;
+module_param_named(parallel_migrate, pinmem_parallel_migrate, bool, 0644);
+MODULE_PARM_DESC(parallel_migrate,
+		 "Workers of a split pin also migrate 4 KiB pages out of ZONE_MOVABLE/CMA (default N: the caller does; see pinmem(4))");
+
+/*
+ * Does the start of chunk @part hold 4 KiB pages that must migrate (a
+ * sample, GUP-fast, no faults)? Unless parallel_migrate is set, such a
+ * chunk is left to the caller: on kernels whose migration flushes the TLB
+ * page by page (6.1), every page migrated while a worker runs on the same
+ * mm costs an IPI to the other CPU, which makes a split pin slower than
+ * one in the caller alone; where migration batches its TLB flushes (6.12)
+ * splitting pays. Huge pages migrate one flush per huge page, and stay
+ * split everywhere.
+ */
+static bool chunk_migrates_small_pages(struct pin_part *part)
+{
+	int i, n = min_t(unsigned long, part->nr_pages, PIN_CHUNK_SAMPLE);
+	bool small = false;
+
+	n = get_user_pages_fast_only(part->start, n, 0, part->batch);
+	for (i = 0; i < n; i++) {
+		struct page *page = part->batch[i];
+
+		small |= !pinmem_longterm_pinnable(page) && !PageCompound(page);
+		put_page(page);
+	}
+	return small;
+}
+
+/*
+ * The share of CPU @who of a job: chunks, as long as there are any. A
+ * worker (@who > 0, on the caller's mm) pins only what needs no fault and
+ * leaves the rest of a chunk to the caller (not an error), and leaves it
+ * whole if it would migrate 4 KiB pages (chunk_migrates_small_pages()).
+ */
+static int pin_part_fn(struct pinmem_par *par, unsigned int who)
+{
+	struct pin_job *job = par->data;
+	unsigned int i;
+	int ret;
+
+	while (pinmem_par_take(par, job->nr_parts, &i)) {
+		struct pin_part *part = &job->parts[i];
+
+		part->batch = job->batches[who];
+		part->nofault = who > 0;
+		if (who && job->may_migrate && !READ_ONCE(pinmem_parallel_migrate) &&
+		    chunk_migrates_small_pages(part)) {
+			part->resume = true;
+			continue;
+		}
+		ret = pin_part_fn_one(part);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Cut a pin into chunks on PMD boundaries (a THP is not shared between
+ * chunks), about PIN_CHUNKS_PER_CPU per CPU, and give each of the @cpus
+ * CPUs but the caller's (@batch) a GUP batch. False if out of memory.
+ */
+static bool pin_split(struct pin_job *job, unsigned int cpus,
+		      struct page **batch)
+{
+	unsigned long addr = job->pin->uaddr;
+	unsigned long end = pinmem_pin_end(job->pin);
+	unsigned long each;
+	unsigned int i, nr;
+
+	nr = min_t(unsigned long, cpus * PIN_CHUNKS_PER_CPU, PIN_MAX_CHUNKS);
+	each = round_up(DIV_ROUND_UP(end - addr, nr), PMD_SIZE);
+	job->parts = kcalloc(nr, sizeof(*job->parts), GFP_KERNEL);
+	if (!job->parts)
+		return false;
+	for (i = 0; i < nr && addr < end; i++) {
+		unsigned long next = min(end, ALIGN_DOWN(addr + each, PMD_SIZE));
+
+		if (next <= addr || i + 1 == nr)
+			next = end;
+		job->parts[i].job = job;
+		job->parts[i].start = addr;
+		job->parts[i].nr_pages = (next - addr) >> PAGE_SHIFT;
+		job->parts[i].limit = job->parts[i].nr_pages;
+		addr = next;
+	}
+	job->nr_parts = i;
+	job->batches[0] = batch;
+	for (i = 1; i < cpus; i++) {
+		job->batches[i] = kmalloc_array(PINMEM_PIN_BATCH, sizeof(*batch),
+						GFP_KERNEL);
+		if (!job->batches[i])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * pinmem_pin_job_run() on @cpus of the caller's CPUs, into @b. False if it could
+ * not start (no memory): then nothing was done.
+ */
+static bool pin_job_run_parallel(struct pin_job *job, unsigned int cpus,
+				 struct page **batch,
+				 struct pinmem_runs_build *b, int *ret)
+{
+	struct pinmem_runs_build **runs = NULL;
+	struct pinmem_pin *pin = job->pin;
+	bool started = false;
+	unsigned int i, n;
+
+	if (pin_split(job, cpus, batch))
+		job->par = pinmem_par_alloc(cpus, pin->owner->mm, pin_part_fn, job);
+	n = job->nr_parts;
+	if (job->par)
+		runs = kmalloc_array(n, sizeof(*runs), GFP_KERNEL);
+	if (runs) {
+		started = true;
+		*ret = pinmem_par_run(job->par);
+		/* the caller takes over where workers stopped for a fault */
+		for (i = 0; !*ret && i < n; i++) {
+			struct pin_part *part = &job->parts[i];
+
+			if (!part->resume)
+				continue;
+			part->resume = false;
+			part->nofault = false;
+			part->batch = batch;
+			*ret = pin_part_fn_one(part);
+		}
+		for (i = 0; i < n; i++)
+			runs[i] = &job->parts[i].runs;
+		if (!*ret)
+			*ret = pinmem_runs_concat(b, runs, n);
+		for (i = 0; *ret && i < n; i++)
+			pinmem_runs_build_release(&job->parts[i].runs,
+						  job->parts[i].limit, false);
+	}
+	kfree(runs);
+	pinmem_par_free(job->par);
+	job->par = NULL;
+	for (i = 1; i < cpus; i++)
+		kfree(job->batches[i]);
+	kfree(job->parts);
+	job->parts = NULL;
+	return started;
+}
+
+/*
+ * Give @pin the runs built: a pin of more than PINMEM_PIN_SMALL pages or
+ * of more than one run keeps its seek index (and placement, once counted)
+ * in a &pinmem_pin_ext; a small one has none (pinmem_pin_placement()).
+ */
+static int pin_finish(struct pinmem_pin *pin, struct pinmem_runs_build *b)
+{
+	if (b->nr > 1 || pin->nr_pages > PINMEM_PIN_SMALL) {
+		pin->ext = kzalloc(sizeof(*pin->ext), PINMEM_GFP);
+		if (!pin->ext) {
+			pinmem_runs_build_release(b, pin->nr_pages, false);
+			return -ENOMEM;
+		}
+	}
+	pinmem_runs_finish(b, &pin->runs, pin->ext ? &pin->ext->index : NULL);
+	return 0;
+}
+
+/**
+ * pinmem_pin_job_run() - pin every page of @pin's range into its runs.
+ * @pin: the pin, not yet published.
+ * @gup_flags: FOLL_* flags.
+ * @batch: %PINMEM_PIN_BATCH page pointers for the caller's GUP.
+ * @fit: check each batch against the memory available to long-term pins
+ *	(fit_batch()).
+ * @fit_refused: out: that check refused the pin.
+ *
+ * All of the range, or nothing. A range of at least parallel_min_pages is
+ * pinned in chunks on the caller's CPUs (parallel.c).
+ *
+ * Return: 0 or a negative errno.
+ */
+int pinmem_pin_job_run(struct pinmem_pin *pin, unsigned int gup_flags,
+		       struct page **batch, bool fit, bool *fit_refused)
+{
+	struct pin_job job = {
+		.pin = pin, .gup_flags = gup_flags, .fit = fit,
+		.may_migrate = (gup_flags & FOLL_LONGTERM) &&
+			       pinmem_have_unpinnable(true),
+	};
+	struct pin_part one = { .job = &job, .start = pin->uaddr,
+				.nr_pages = pin->nr_pages,
+				.limit = pin->nr_pages, .batch = batch };
+	unsigned int nr = pinmem_par_parts(pin->nr_pages);
+	struct pinmem_runs_build b = { 0 };
+	int ret;
+
+	if (nr > 1 && pin_job_run_parallel(&job, nr, batch, &b, &ret))
+		goto built;
+	job.parts = &one;
+	ret = pin_part_fn_one(&one);
+	if (ret) {
+		pinmem_runs_build_release(&one.runs, one.nr_pages, false);
+		goto out;
+	}
+	b = one.runs;
+built:
+	if (!ret)
+		ret = pin_finish(pin, &b);
+out:
+	*fit_refused = job.fit_refused;
+	return ret;
+}
