@@ -21,41 +21,17 @@
 #include <linux/fcntl.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/hugetlb.h>
-#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
-#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
 #include "compat.h"
+#include "mm_copy.h"
 #include "pinmem.h"
 
 #ifdef PINMEM_HAVE_MEMFD_PIN_FOLIOS
 
 #define MEMFD_WRITE_SEALS	(F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)
-
-/*
- * The seals of a memfd, where memfd_file_seals_ptr() (mm/memfd.c, not
- * exported; checked against 6.12 and 7.3) finds them: in the shmem or
- * hugetlbfs inode. A file of neither kind is not a memfd: -EINVAL.
- */
-static int memfd_seals(struct file *file, unsigned int *seals)
-{
-	struct inode *inode = file_inode(file);
-
-	if (shmem_mapping(file->f_mapping)) {
-		*seals = READ_ONCE(SHMEM_I(inode)->seals);
-		return 0;
-	}
-#ifdef CONFIG_HUGETLBFS
-	if (inode->i_sb->s_magic == HUGETLBFS_MAGIC) {
-		*seals = READ_ONCE(HUGETLBFS_I(inode)->seals);
-		return 0;
-	}
-#endif
-	return -EINVAL;
-}
 
 /**
  * pinmem_memfd_may_pin() - may @file be pinned as a memfd, and written?
@@ -75,7 +51,7 @@ int pinmem_memfd_may_pin(struct file *file, bool write)
 	struct inode *inode = file_inode(file);
 	unsigned int seals;
 
-	if (memfd_seals(file, &seals) || !(seals & F_SEAL_SHRINK))
+	if (pinmem_memfd_seals(file, &seals) || !(seals & F_SEAL_SHRINK))
 		return -EINVAL;
 	if (!(file->f_mode & FMODE_READ))
 		return -EACCES;
@@ -100,7 +76,7 @@ static int memfd_check_write_seals(struct file *file)
 	unsigned int seals = 0;
 
 	inode_lock_shared(inode);
-	memfd_seals(file, &seals);
+	pinmem_memfd_seals(file, &seals);
 	inode_unlock_shared(inode);
 	return seals & MEMFD_WRITE_SEALS ? -EPERM : 0;
 }

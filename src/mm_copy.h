@@ -10,10 +10,13 @@
 #include <linux/backing-dev.h>
 #include <linux/cc_platform.h>
 #include <linux/fs.h>
+#include <linux/hugetlb.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/page-isolation.h>
 #include <linux/pageblock-flags.h>
+#include <linux/shmem_fs.h>
 
 /*
  * Pageblock bits: up to 6.15 the isolation state is a migratetype
@@ -121,6 +124,28 @@ static inline pgprot_t pinmem_dma_mmap_prot(pgprot_t prot)
 	if (cc_platform_has(CC_ATTR_GUEST_MEM_ENCRYPT))
 		prot = pgprot_decrypted(prot);
 	return prot;
+}
+
+/*
+ * The seals of a memfd, where memfd_file_seals_ptr() (mm/memfd.c) finds
+ * them: in the shmem or hugetlbfs inode. A file of neither kind is not a
+ * memfd: -EINVAL. Recheck on every kernel.
+ */
+static inline int pinmem_memfd_seals(struct file *file, unsigned int *seals)
+{
+	struct inode *inode = file_inode(file);
+
+	if (shmem_mapping(file->f_mapping)) {
+		*seals = READ_ONCE(SHMEM_I(inode)->seals);
+		return 0;
+	}
+#ifdef CONFIG_HUGETLBFS
+	if (inode->i_sb->s_magic == HUGETLBFS_MAGIC) {
+		*seals = READ_ONCE(HUGETLBFS_I(inode)->seals);
+		return 0;
+	}
+#endif
+	return -EINVAL;
 }
 
 #endif /* _PINMEM_MM_COPY_H */
