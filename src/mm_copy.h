@@ -127,6 +127,35 @@ static inline pgprot_t pinmem_dma_mmap_prot(pgprot_t prot)
 }
 
 /*
+ * The same question asked of a page GUP returned, as
+ * gup_fast_folio_allowed() asks it from 6.5 on (mm/gup.c): page cache of a
+ * file that writeback tracks. The inode goes only after an RCU grace
+ * period, so its mapping can be read under rcu_read_lock() however the
+ * folio is truncated meanwhile. Recheck on every kernel.
+ */
+#ifdef FOLIO_MAPPING_FLAGS	/* before it, PAGE_MAPPING_FLAGS */
+#define PINMEM_MAPPING_FLAGS	FOLIO_MAPPING_FLAGS
+#else
+#define PINMEM_MAPPING_FLAGS	PAGE_MAPPING_FLAGS
+#endif
+
+static inline bool pinmem_page_needs_dirty_tracking(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	struct address_space *mapping;
+	bool ret = false;
+
+	if (folio_test_anon(folio))
+		return false;
+	rcu_read_lock();
+	mapping = READ_ONCE(folio->mapping);
+	if (mapping && !((unsigned long)mapping & PINMEM_MAPPING_FLAGS))
+		ret = mapping_can_writeback(mapping);
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
  * The seals of a memfd, where memfd_file_seals_ptr() (mm/memfd.c) finds
  * them: in the shmem or hugetlbfs inode. A file of neither kind is not a
  * memfd: -EINVAL. Recheck on every kernel.

@@ -113,6 +113,23 @@ static int pin_part_stop(struct pin_part *part, unsigned long at)
 	return 1;
 }
 
+/*
+ * A long-term write pin of file page cache is refused when the VMA is
+ * looked up, before GUP; another thread may map such a file into the range
+ * after that, so the pages GUP returned are looked at too.
+ */
+static int pin_batch_allowed(struct page **pages, long n, unsigned int flags)
+{
+	long i;
+
+	if ((flags & (FOLL_LONGTERM | FOLL_WRITE)) != (FOLL_LONGTERM | FOLL_WRITE))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (pinmem_page_needs_dirty_tracking(pages[i]))
+			return -EOPNOTSUPP;
+	return 0;
+}
+
 static int pin_seg_pages(unsigned long start, unsigned long end,
 			 const struct pinmem_vma_seg *seg, void *data)
 {
@@ -137,7 +154,10 @@ static int pin_seg_pages(unsigned long start, unsigned long end,
 			return pin_part_stop(part, start);
 		if (got <= 0)	/* 0 pages and no error: treat as unmapped */
 			return got ? got : -EFAULT;
-		ret = pinmem_runs_add(&part->runs, part->batch, got, part->limit);
+		ret = pin_batch_allowed(part->batch, got, seg->gup_flags);
+		if (!ret)
+			ret = pinmem_runs_add(&part->runs, part->batch, got,
+					      part->limit);
 		if (ret) {
 			unpin_user_pages(part->batch, got);
 			return ret;

@@ -1239,16 +1239,15 @@ static int t_hugetlb_pin(void)
 
 /* ------------------------------------------------------- file pins (11) */
 
-static int t_file_write_pins(void)
+/* An ext2 filesystem of @mib MiB on /dev/loop7 at /tmp/pm-ext: T_PASS or skip() */
+static int ext_mount(int mib)
 {
-	const size_t len = 1 * MiB;
-	char *f, *s, *p;
-	int fd, img, ff, sf, ret = 0;
+	int img;
 
 	mkdir("/tmp/pm-ext", 0755);
 	img = open("/tmp/pm-ext.img", O_RDWR | O_CREAT | O_TRUNC, 0600);
 	CHECK(img >= 0);
-	CHECK_EQ(ftruncate(img, 16 * MiB), 0);
+	CHECK_EQ(ftruncate(img, (off_t)mib * MiB), 0);
 	close(img);
 	if (system("losetup /dev/loop7 /tmp/pm-ext.img >/dev/null 2>&1 || "
 		   "{ mknod /dev/loop7 b 7 7 2>/dev/null; losetup /dev/loop7 /tmp/pm-ext.img; }"))
@@ -1258,6 +1257,25 @@ static int t_file_write_pins(void)
 		system("losetup -d /dev/loop7");
 		return skip("cannot mount an ext2 filesystem (no ext2/ext4)");
 	}
+	return T_PASS;
+}
+
+static void ext_umount(void)
+{
+	umount("/tmp/pm-ext");
+	system("losetup -d /dev/loop7");
+	unlink("/tmp/pm-ext.img");
+}
+
+static int t_file_write_pins(void)
+{
+	const size_t len = 1 * MiB;
+	char *f, *s, *p;
+	int fd, ff, sf, ret = 0;
+
+	ret = ext_mount(16);
+	if (ret != T_PASS)
+		return ret;
 	ff = open("/tmp/pm-ext/f", O_RDWR | O_CREAT, 0600);
 	sf = open("/dev/shm/pm-f", O_RDWR | O_CREAT, 0600);
 	fd = pm_open();
@@ -1287,10 +1305,126 @@ static int t_file_write_pins(void)
 	close(ff);
 	close(sf);
 	unlink("/dev/shm/pm-f");
-	umount("/tmp/pm-ext");
-	system("losetup -d /dev/loop7");
-	unlink("/tmp/pm-ext.img");
+	ext_umount();
 	return T_PASS;
+}
+
+#define PARALLEL_MIN	"/sys/module/pinmem/parameters/parallel_min_pages"
+
+struct fixed_race {
+	char *at;
+	size_t len;
+	int ff, delay_us;
+};
+
+static void *map_file_fixed(void *arg)
+{
+	struct fixed_race *r = arg;
+
+	usleep(r->delay_us);
+	if (mmap(r->at, r->len, RW, MAP_SHARED | MAP_FIXED, r->ff, 0) != r->at)
+		return (void *)1;
+	return NULL;
+}
+
+/* pages of the pin @h from page @first on that are pages of @map */
+static long pinned_pages_of(int fd, uint64_t h, size_t first, const char *map,
+			    size_t len)
+{
+	size_t n = len / PAGE, i, j;
+	uint64_t *pfns = calloc(n, sizeof(*pfns));
+	struct pinmem_query_args q = {
+		.size = sizeof(q), .handle = h, .flags = PINMEM_QUERY_PFNS,
+		.pfns = (uintptr_t)pfns, .pfn_first = first, .nr_pfns = n,
+	};
+	long same = 0;
+
+	if (!pfns || pm_query(fd, &q) || q.nr_pfns != n) {
+		free(pfns);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t pfn = pfn_of(map + i * PAGE);
+
+		for (j = 0; pfn && j < n; j++)
+			same += pfns[j] == pfn;
+	}
+	free(pfns);
+	return same;
+}
+
+/*
+ * A long-term write pin races another thread's mmap(MAP_FIXED) of a file
+ * on a disk filesystem into its range: whichever comes first, no page of
+ * the file is pinned (the pin fails, or it holds the anonymous pages it
+ * took first). Up to 6.4 GUP itself does not check this; the VMA check
+ * before it cannot see the new mapping.
+ */
+static int file_write_pin_race(void)
+{
+	const size_t len = 128 * MiB, off = 96 * MiB, flen = 8 * MiB;
+	int fd, ff, round, refused = 0, r;
+	char *buf;
+
+	r = ext_mount(16);
+	if (r != T_PASS)
+		return r;
+	ff = open("/tmp/pm-ext/f", O_RDWR | O_CREAT, 0600);
+	fd = pm_open();
+	CHECK(ff >= 0 && fd >= 0);
+	CHECK_EQ(ftruncate(ff, flen), 0);
+	for (round = 0; round < 20 && refused < 3; round++) {
+		struct fixed_race fr = { .len = flen, .ff = ff };
+		pthread_t t;
+		uint64_t h;
+		void *ret;
+		long same;
+
+		buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(buf != MAP_FAILED);
+		fr.at = buf + off;
+		fr.delay_us = 1000 + round * 2000;
+		CHECK_EQ(pthread_create(&t, NULL, map_file_fixed, &fr), 0);
+		r = pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL);
+		pthread_join(t, &ret);
+		CHECK(!ret);
+		if (r) {
+			diag("round %d: %s", round, strerror(-r));
+			CHECK(r == -EOPNOTSUPP || r == -EFAULT);
+			refused++;
+		} else {
+			same = pinned_pages_of(fd, h, off / PAGE, buf + off, flen);
+			CHECK_EQ(pm_unpin(fd, h), 0);
+			if (same) {
+				diag("round %d: %ld pages of the ext2 file pinned for writing",
+				     round, same);
+				return T_FAIL;
+			}
+		}
+		munmap(buf, len);
+	}
+	diag("%d rounds: the file was mapped before GUP got there, and the pin refused, in %d",
+	     round, refused);
+	close(fd);
+	close(ff);
+	ext_umount();
+	if (!refused)
+		return skip("the race was never won: the pin always got there first");
+	return T_PASS;
+}
+
+/* ... with one thread pinning the whole range: the VMA is looked up once */
+static int t_file_write_pin_race(void)
+{
+	char old[32] = "";
+	int fd = open(PARALLEL_MIN, O_RDONLY), r;
+
+	CHECK(fd >= 0 && read(fd, old, sizeof(old) - 1) > 0);
+	close(fd);
+	CHECK_EQ(write_file(PARALLEL_MIN, "0"), 0);
+	r = file_write_pin_race();
+	write_file(PARALLEL_MIN, old);
+	return r;
 }
 
 /* ------------------------------------------------------- tagged (12) */
@@ -1441,6 +1575,7 @@ static const struct tcase cases[] = {
 	  t_read_pin_of_read_only_touched_sees_writes },
 	{ "hugetlb_pin", t_hugetlb_pin },
 	{ "file_write_pins", t_file_write_pins },
+	{ "file_write_pin_race_mmap_fixed", t_file_write_pin_race },
 	{ "tagged_address", t_tagged_address },
 	{ "seek_in_many_runs", t_seek_in_many_runs },
 	{ "abi_numbers_and_bounds", t_abi_numbers_and_bounds },

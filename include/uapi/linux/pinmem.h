@@ -99,9 +99,9 @@ enum pinmem_zone {
  * later, never the shared zero page or a page copy-on-write replaces.
  * Long-term write pins of page cache that needs dirty tracking (a
  * MAP_SHARED mapping of a regular file on a disk filesystem; not tmpfs,
- * shmem or hugetlbfs) are refused, as GUP does from 6.5 on; before 6.5
- * the mapping is checked before GUP, and a mapping another thread puts in
- * the range meanwhile is not seen.
+ * shmem or hugetlbfs) are refused on every kernel, as GUP does from 6.5
+ * on: the mapping is checked before GUP and the pages after it, so a file
+ * another thread maps into the range meanwhile is refused too.
  *
  * Errors: -EINVAL (zero length, misalignment, @addr + @length overflow,
  * unknown flags), -EFAULT (range not entirely mapped with the needed
