@@ -8,10 +8,10 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mm.h>
-#include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "mm_copy.h"
 #include "pinmem.h"
 
@@ -28,8 +28,6 @@
  * @gup_flags: FOLL_* flags.
  * @fit: check, batch by batch, that what the batch may take fits (below).
  * @fit_refused: a batch did not fit.
- * @may_migrate: the machine has ZONE_MOVABLE or CMA and the pin is
- *	long-term: workers look at a chunk before they take it (below).
  * @par: the parallel job, or NULL for one part in the caller.
  * @parts: the chunks, in address order.
  * @nr_parts: chunks.
@@ -40,7 +38,6 @@ struct pin_job {
 	unsigned int gup_flags;
 	bool fit;
 	bool fit_refused;
-	bool may_migrate;
 	struct pinmem_par *par;
 	struct pin_part *parts;
 	unsigned int nr_parts;
@@ -130,6 +127,34 @@ static int pin_batch_allowed(struct page **pages, long n, unsigned int flags)
 	return 0;
 }
 
+/*
+ * A worker pins only pages that need neither a fault nor a migration: it
+ * runs in a kworker, outside the caller's cpuset, mempolicy and cgroups,
+ * so it must not allocate on the caller's behalf. Without FOLL_LONGTERM
+ * GUP migrates nothing; the pages it took that a long-term pin may not
+ * keep are let go again, and the part stops at the first (*@stop), for
+ * the caller to migrate.
+ */
+static long pin_worker_batch(struct pin_part *part, unsigned long start,
+			     unsigned long n, unsigned int gup_flags, bool *stop)
+{
+	long got, i;
+
+	got = pin_user_pages_fast(start, n,
+				  (gup_flags & ~FOLL_LONGTERM) | FOLL_NOFAULT,
+				  part->batch);
+	if (got <= 0 || !(gup_flags & FOLL_LONGTERM))
+		return got;
+	for (i = 0; i < got; i++)
+		if (!pinmem_longterm_pinnable(part->batch[i]))
+			break;
+	if (i < got) {
+		unpin_user_pages(part->batch + i, got - i);
+		*stop = true;
+	}
+	return i;
+}
+
 static int pin_seg_pages(unsigned long start, unsigned long end,
 			 const struct pinmem_vma_seg *seg, void *data)
 {
@@ -138,18 +163,25 @@ static int pin_seg_pages(unsigned long start, unsigned long end,
 	long got;
 	int ret;
 
+	/* up to 6.4 GUP faults hugetlb pages whatever FOLL_NOFAULT says */
+	if (part->nofault && seg->hugetlb && PINMEM_HUGETLB_CANNOT_MIGRATE)
+		return pin_part_stop(part, start);
 	while (start < end) {
 		unsigned long n = min((end - start) >> PAGE_SHIFT,
 				      PINMEM_PIN_BATCH);
+		bool stop = false;
 
 		ret = pinmem_par_stop(job->par);
 		if (!ret && job->fit)
 			ret = fit_batch(part, start, n, seg);
 		if (ret)
 			return ret;
-		got = pin_user_pages_fast(start, n, seg->gup_flags |
-					  (part->nofault ? FOLL_NOFAULT : 0),
-					  part->batch);
+		if (part->nofault)
+			got = pin_worker_batch(part, start, n, seg->gup_flags,
+					       &stop);
+		else
+			got = pin_user_pages_fast(start, n, seg->gup_flags,
+						  part->batch);
 		if (part->nofault && (got == -EFAULT || got == 0))
 			return pin_part_stop(part, start);
 		if (got <= 0)	/* 0 pages and no error: treat as unmapped */
@@ -163,6 +195,8 @@ static int pin_seg_pages(unsigned long start, unsigned long end,
 			return ret;
 		}
 		start += (unsigned long)got << PAGE_SHIFT;
+		if (stop)
+			return pin_part_stop(part, start);
 		cond_resched();
 	}
 	return 0;
@@ -177,44 +211,11 @@ static int pin_part_fn_one(struct pin_part *part)
 				   part);
 }
 
-/* Pages of a chunk a worker looks at before it takes the chunk. */
-#define PIN_CHUNK_SAMPLE	16
-
-static bool pinmem_parallel_migrate;
-module_param_named(parallel_migrate, pinmem_parallel_migrate, bool, 0644);
-MODULE_PARM_DESC(parallel_migrate,
-		 "Workers of a split pin also migrate 4 KiB pages out of ZONE_MOVABLE/CMA (default N: the caller does; see pinmem(4))");
-
-/*
- * Does the start of chunk @part hold 4 KiB pages that must migrate (a
- * sample, GUP-fast, no faults)? Unless parallel_migrate is set, such a
- * chunk is left to the caller: on kernels whose migration flushes the TLB
- * page by page (6.1), every page migrated while a worker runs on the same
- * mm costs an IPI to the other CPU, which makes a split pin slower than
- * one in the caller alone; where migration batches its TLB flushes (6.12)
- * splitting pays. Huge pages migrate one flush per huge page, and stay
- * split everywhere.
- */
-static bool chunk_migrates_small_pages(struct pin_part *part)
-{
-	int i, n = min_t(unsigned long, part->nr_pages, PIN_CHUNK_SAMPLE);
-	bool small = false;
-
-	n = get_user_pages_fast_only(part->start, n, 0, part->batch);
-	for (i = 0; i < n; i++) {
-		struct page *page = part->batch[i];
-
-		small |= !pinmem_longterm_pinnable(page) && !PageCompound(page);
-		put_page(page);
-	}
-	return small;
-}
-
 /*
  * The share of CPU @who of a job: chunks, as long as there are any. A
- * worker (@who > 0, on the caller's mm) pins only what needs no fault and
- * leaves the rest of a chunk to the caller (not an error), and leaves it
- * whole if it would migrate 4 KiB pages (chunk_migrates_small_pages()).
+ * worker (@who > 0, on the caller's mm) pins only what needs neither a
+ * fault nor a migration and leaves the rest of a chunk to the caller (not
+ * an error; pin_worker_batch()).
  */
 static int pin_part_fn(struct pinmem_par *par, unsigned int who)
 {
@@ -227,11 +228,6 @@ static int pin_part_fn(struct pinmem_par *par, unsigned int who)
 
 		part->batch = job->batches[who];
 		part->nofault = who > 0;
-		if (who && job->may_migrate && !READ_ONCE(pinmem_parallel_migrate) &&
-		    chunk_migrates_small_pages(part)) {
-			part->resume = true;
-			continue;
-		}
 		ret = pin_part_fn_one(part);
 		if (ret < 0)
 			return ret;
@@ -366,8 +362,6 @@ int pinmem_pin_job_run(struct pinmem_pin *pin, unsigned int gup_flags,
 {
 	struct pin_job job = {
 		.pin = pin, .gup_flags = gup_flags, .fit = fit,
-		.may_migrate = (gup_flags & FOLL_LONGTERM) &&
-			       pinmem_have_unpinnable(true),
 	};
 	struct pin_part one = { .job = &job, .start = pin->uaddr,
 				.nr_pages = pin->nr_pages,

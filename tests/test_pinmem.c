@@ -1969,55 +1969,188 @@ static int t_parallel_pin_killable_in_userfault(void)
 	return T_PASS;
 }
 
+#define MIG_INST "/sys/kernel/tracing/instances/pinmem-migrate"
+
+/* Trace the kernel's migrations (migrate:mm_migrate_pages) from now on. */
+static int migrate_trace_start(void)
+{
+	int fd;
+
+	rmdir(MIG_INST);
+	if (mkdir(MIG_INST, 0700))
+		return -errno;
+	fd = open(MIG_INST "/events/migrate/mm_migrate_pages/enable", O_WRONLY);
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		if (fd >= 0)
+			close(fd);
+		rmdir(MIG_INST);
+		return -ENOENT;
+	}
+	close(fd);
+	return 0;
+}
+
 /*
- * Both ways of migrating in a split first pin of 4 KiB pages in
- * ZONE_MOVABLE: by the caller alone (the default: the workers leave such
- * chunks to it), and with parallel_migrate=Y by the workers too. Either
- * way nothing stays in ZONE_MOVABLE, the bytes are the process's, and the
- * pin is split.
+ * Stop tracing; count the migrations this process made (*@mine) and those
+ * a kernel worker made (*@workers).
  */
-static int t_parallel_pin_migrates_both_ways(void)
+static void migrate_trace_stop(long *mine, long *workers)
+{
+	char line[512], me[32];
+	FILE *f = fopen(MIG_INST "/trace", "r");
+
+	*mine = *workers = 0;
+	snprintf(me, sizeof(me), "-%d ", getpid());
+	while (f && fgets(line, sizeof(line), f)) {
+		if (line[0] == '#' || !strstr(line, "mm_migrate_pages:"))
+			continue;
+		if (strstr(line, me))
+			(*mine)++;
+		else if (strstr(line, "kworker"))
+			(*workers)++;
+	}
+	if (f)
+		fclose(f);
+	rmdir(MIG_INST);
+}
+
+/*
+ * The workers of a split pin never migrate (nor fault): they run in
+ * kworkers, outside the caller's cpuset, mempolicy and cgroups, and must
+ * not allocate on its behalf. A split first pin of a buffer in
+ * ZONE_MOVABLE, of 4 KiB pages and of THPs, has every migration made by
+ * the calling process (the trace says who), nothing stays in ZONE_MOVABLE,
+ * and the bytes are the process's.
+ */
+static int t_parallel_workers_never_migrate(void)
 {
 	const size_t len = 64 * MiB, npages = len / PAGE;
-	int fd, way, ret = T_PASS;
+	int fd, thp, ret = T_PASS;
 
 	NEED_ALL_CPUS();
 	if (need_movable() == T_SKIP)
 		return T_SKIP;
 	fd = pm_open();
 	CHECK(fd >= 0);
-	for (way = 0; way < 2 && ret == T_PASS; way++) {
+	for (thp = 0; thp < 2 && ret == T_PASS; thp++) {
 		size_t before, after, present;
+		long jobs, mine, workers;
 		uint64_t h;
-		long jobs;
 		char *buf;
 
-		CHECK_EQ(write_param("parallel_migrate", way ? "Y" : "N"), 0);
 		buf = map_aligned(len, 2 * MiB);
 		CHECK(buf);
-		madvise(buf, len, MADV_NOHUGEPAGE);
-		fill_pattern(buf, len, 46 + way);
+		madvise(buf, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+		fill_pattern(buf, len, 46 + thp);
 		before = pages_in_zone(buf, len, "Movable", NULL);
+		if (before * 2 < npages) {
+			munmap(buf, len);
+			ret = skip("the buffer did not land in ZONE_MOVABLE");
+			break;
+		}
+		if (migrate_trace_start()) {
+			munmap(buf, len);
+			ret = skip("no tracefs or no migrate:mm_migrate_pages event");
+			break;
+		}
 		jobs = debugfs_stat("parallel_jobs");
 		if (pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL)) {
+			migrate_trace_stop(&mine, &workers);
 			ret = T_FAIL;
 			break;
 		}
+		migrate_trace_stop(&mine, &workers);
 		after = pages_in_zone(buf, len, "Movable", &present);
-		diag("parallel_migrate=%s: %zu of %zu pages in Movable before, %zu after",
-		     way ? "Y" : "N", before, npages, after);
-		if (before * 2 < npages)
-			ret = skip("the buffer did not land in ZONE_MOVABLE");
-		else if (after || present != npages ||
-			 debugfs_stat("parallel_jobs") != jobs + 1 ||
-			 check_pattern(buf, len, 46 + way))
+		diag("%s: %zu of %zu pages in Movable before, %zu after; migrations by this process %ld, by kworkers %ld",
+		     thp ? "THP" : "4 KiB pages", before, npages, after, mine, workers);
+		if (workers || !mine || after || present != npages ||
+		    debugfs_stat("parallel_jobs") != jobs + 1 ||
+		    check_pattern(buf, len, 46 + thp))
 			ret = T_FAIL;
 		CHECK_EQ(pm_unpin(fd, h), 0);
 		munmap(buf, len);
 	}
-	write_param("parallel_migrate", "N");
 	close(fd);
 	return ret;
+}
+
+/*
+ * SIGKILL @delay_ms into a PIN of @len bytes of 4 KiB pages in a child
+ * (filled first, so the pin migrates them where ZONE_MOVABLE is): seconds
+ * from the kill until the child is reaped, or -1 if it was not pinning.
+ */
+static double kill_pin_after(size_t len, int delay_ms)
+{
+	int p[2], status;
+	double t0;
+	pid_t pid;
+	char c;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		char *buf = small_page_buffer(len, 48);
+		int fd = pm_open();
+
+		c = 'r';
+		if (!buf || fd < 0 || write(p[1], &c, 1) != 1)
+			_exit(2);
+		_exit(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL) ? 3 : 4);
+	}
+	close(p[1]);
+	if (pid < 0 || read(p[0], &c, 1) != 1) {
+		close(p[0]);
+		return -1;
+	}
+	close(p[0]);
+	usleep(delay_ms * 1000);
+	t0 = now_s();
+	kill(pid, SIGKILL);
+	if (waitpid(pid, &status, 0) != pid ||
+	    !WIFSIGNALED(status))
+		return -1;
+	return now_s() - t0;
+}
+
+/*
+ * A split PIN is as killable as one in the caller alone: SIGKILL 5 to 45
+ * ms into the same PIN, split and then not (parallel_min_pages=0), and the
+ * slowest death of the split ones is within a few times the slowest of the
+ * others (the pin's own unwinding, not the workers, sets the time).
+ */
+static int t_parallel_pin_kill_latency(void)
+{
+	const size_t len = 128 * MiB;
+	double split = 0, one = 0, t;
+	char old[32] = "";
+	int way, d, fd;
+
+	NEED_ALL_CPUS();
+	fd = open("/sys/module/pinmem/parameters/parallel_min_pages", O_RDONLY);
+	CHECK(fd >= 0 && read(fd, old, sizeof(old) - 1) > 0);
+	close(fd);
+	for (way = 0; way < 2; way++) {
+		CHECK_EQ(write_param("parallel_min_pages", way ? "0" : old), 0);
+		for (d = 5; d <= 45; d += 10) {
+			t = kill_pin_after(len, d);
+			if (t < 0) {
+				write_param("parallel_min_pages", old);
+				diag("the pin had ended before the kill (%d ms)", d);
+				return T_FAIL;
+			}
+			if (way)
+				one = t > one ? t : one;
+			else
+				split = t > split ? t : split;
+		}
+	}
+	write_param("parallel_min_pages", old);
+	diag("SIGKILL 5-45 ms into a %zu MiB PIN: reaped within %.3f s split, %.3f s not split",
+	     len / MiB, split, one);
+	CHECK(split <= 4 * one + 0.05);
+	CHECK_EQ(pins_outstanding(), 0);
+	return T_PASS;
 }
 
 static const struct tcase cases[] = {
@@ -2063,7 +2196,8 @@ static const struct tcase cases[] = {
 	{ "parallel_pin_hole_unpins_all", t_parallel_pin_hole_unpins_all },
 	{ "parallel_pin_faults_in_the_caller", t_parallel_pin_faults_in_the_caller },
 	{ "parallel_pin_killable_in_userfault", t_parallel_pin_killable_in_userfault },
-	{ "parallel_pin_migrates_both_ways", t_parallel_pin_migrates_both_ways },
+	{ "parallel_workers_never_migrate", t_parallel_workers_never_migrate },
+	{ "parallel_pin_kill_latency", t_parallel_pin_kill_latency },
 	{ "memlock_limit_unprivileged", t_memlock_limit_unprivileged },
 	{ "memlock_cap_ipc_lock_bypasses", t_memlock_cap_ipc_lock_bypasses },
 	{ "context_limits_enomem", t_context_limits },

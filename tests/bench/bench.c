@@ -22,9 +22,8 @@
  *      <= 0.65 x bare for 4K sizes >= 64 MiB;
  *   B. the first long-term pin of a buffer lying in ZONE_MOVABLE (or, on
  *      the arm64 CMA targets, wherever the allocator put it): pm 1cpu,
- *      pm Ncpu, pm Ncpu +migrate (method pinmem_ncpu_mig: the module
- *      parameter parallel_migrate=Y around it, so workers migrate 4 KiB
- *      pages too), bare, io_uring, against memcpy of the same bytes.
+ *      pm Ncpu (the workers of a split pin never migrate: the caller
+ *      does), bare, io_uring, against memcpy of the same bytes.
  *      Target: pm Ncpu <= 0.6 x bare and <= 1.3 x memcpy;
  *   C. scale: 1, 1,000 and 100,000 one-page pins: pin, QUERY, UNPIN, debugfs,
  *      close(), and the kernel memory they take. Targets: <= 128 B of
@@ -594,35 +593,14 @@ static int uring_reg(const void *addr, size_t len)
 enum method {
 	M_PM1, M_PMN, M_BARE, M_PINMEM_W, M_BARE_W, M_URING, M_MLOCK, M_UDMABUF,
 	M_MEMCPY, M_BARE_WALL, M_BARE_PIN, M_BARE_UNPIN, M_PM1_PIN, M_PM1_UNPIN,
-	M_PMN_PIN, M_PMN_UNPIN, M_PM1_SPLIT, M_PMN_SPLIT, M_PMN_MIG, M_NR
+	M_PMN_PIN, M_PMN_UNPIN, M_PM1_SPLIT, M_PMN_SPLIT, M_NR
 };
 static const char *const mname[M_NR] = {
 	"pinmem_1cpu", "pinmem_ncpu", "bare", "pinmem_w", "bare_w", "io_uring",
 	"mlock", "udmabuf", "memcpy", "bare_wall", "bare_pin", "bare_unpin",
 	"pinmem_pin_1cpu", "pinmem_unpin_1cpu", "pinmem_pin_ncpu",
 	"pinmem_unpin_ncpu", "pinmem_split_1cpu", "pinmem_split_ncpu",
-	"pinmem_ncpu_mig",
 };
-
-/*
- * The module parameter parallel_migrate: whether the workers of a split
- * pin migrate 4 KiB pages too (off by default). Returns the old value.
- */
-static bool set_parallel_migrate(bool on)
-{
-	const char *p = "/sys/module/pinmem/parameters/parallel_migrate";
-	char c = 'N';
-	int fd = open(p, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	if (read(fd, &c, 1) != 1)
-		c = 'N';
-	if (pwrite(fd, on ? "Y" : "N", 1, 0) != 1)
-		progress("%s: %s", p, strerror(errno));
-	close(fd);
-	return c == 'Y';
-}
 
 /* CPUs the calling thread may use for method @m: 1, or all of them */
 static int method_cpus(enum method m)
@@ -648,17 +626,6 @@ static int64_t run_method(enum method m, char *addr, size_t len, int memfd,
 	use_cpus(method_cpus(m));	/* untimed: migrates this thread */
 	t0 = now_ns();
 	switch (m) {
-	case M_PMN_MIG: {	/* parallel_migrate=Y around it, untimed */
-		bool old = set_parallel_migrate(true);
-
-		t0 = now_ns();
-		ret = pm_pin(pm_fd, addr, len, 0, &h);
-		if (!ret)
-			ret = pm_unpin(pm_fd, h);
-		ns = now_ns() - t0;
-		set_parallel_migrate(old);
-		return ret ? ret : (int64_t)ns;
-	}
 	case M_PM1:
 	case M_PMN:
 	case M_PINMEM_W:
@@ -1158,7 +1125,7 @@ static void mem_scattered(void)
 
 static void section_mig(bool thp)
 {
-	static const enum method ms[] = { M_PM1, M_PMN, M_PMN_MIG, M_BARE, M_URING };
+	static const enum method ms[] = { M_PM1, M_PMN, M_BARE, M_URING };
 	const int nm = sizeof(ms) / sizeof(ms[0]);
 	int i, r, k;
 
@@ -1719,21 +1686,20 @@ static void print_mig(bool thp)
 
 	printf("\n== B. first long-term pin of a fresh buffer in ZONE_MOVABLE (migration), %s pages; pm 1cpu / pm Ncpu: %d / %d CPUs\n",
 	       k, 1, nr_cpus_all);
-	printf("%-5s %-27s %-27s %-27s %-27s %-27s %-27s %-8s %-8s %-8s %-9s %-8s %-8s %-9s %-9s %-8s %-8s %s\n", "size",
-	       "memcpy", "pm 1cpu PIN+UNPIN", "pm Ncpu PIN+UNPIN", "pm Ncpu +migrate", "bare", "io_uring reg+unreg", "pm1/cpy",
-	       "pmN/cpy", "bare/cpy", "uring/cpy", "pm1/bare", "pmN/bare", "tgt bare", "tgt cpy", "pmM/bare", "pmM/cpy",
+	printf("%-5s %-27s %-27s %-27s %-27s %-27s %-8s %-8s %-8s %-9s %-8s %-8s %-9s %-9s %s\n", "size",
+	       "memcpy", "pm 1cpu PIN+UNPIN", "pm Ncpu PIN+UNPIN", "bare", "io_uring reg+unreg", "pm1/cpy",
+	       "pmN/cpy", "bare/cpy", "uring/cpy", "pm1/bare", "pmN/bare", "tgt bare", "tgt cpy",
 	       "placement");
 	for (i = 0; i < nr_mig_sizes; i++) {
 		uint64_t len = mig_sizes[i] * MiB;
 		struct row *cp = row_find("first_pin", "memcpy", k, len, -1);
 		struct row *p1 = row_find("first_pin", "pinmem_1cpu", k, len, -1);
 		struct row *pn = row_find("first_pin", "pinmem_ncpu", k, len, -1);
-		struct row *pm = row_find("first_pin", "pinmem_ncpu_mig", k, len, -1);
 		struct row *br = row_find("first_pin", "bare", k, len, -1);
 		struct row *ur = row_find("first_pin", "io_uring", k, len, -1);
 		double c0 = cp ? cp->med : -1, x1 = p1 ? p1->med : -1, xn = pn ? pn->med : -1;
-		double bb = br ? br->med : -1, uu = ur ? ur->med : -1, xm = pm ? pm->med : -1;
-		char r1[16], r2[16], r3[16], r4[16], r5[16], r6[16], r7[16], r8[16], f[48];
+		double bb = br ? br->med : -1, uu = ur ? ur->med : -1;
+		char r1[16], r2[16], r3[16], r4[16], r5[16], r6[16];
 		char tb[8] = "-", tc[8] = "-";
 
 		if (!cp) {
@@ -1747,11 +1713,11 @@ static void print_mig(bool thp)
 			strcpy(tb, xn <= 0.6 * bb ? "yes" : "NO");
 		if (xn > 0 && c0 > 0)
 			strcpy(tc, xn <= 1.3 * c0 ? "yes" : "NO");
-		printf("%-5s %-27s %-27s %-27s %-27s %-27s %-27s %-8s %-8s %-8s %-9s %-8s %-8s %-9s %-9s %-8s %-8s %s\n",
-		       fmt_size(len, s), fmt_spread(cp, a), fmt_spread(p1, b), fmt_spread(pn, e), fmt_spread(pm, f),
+		printf("%-5s %-27s %-27s %-27s %-27s %-27s %-8s %-8s %-8s %-9s %-8s %-8s %-9s %-9s %s\n",
+		       fmt_size(len, s), fmt_spread(cp, a), fmt_spread(p1, b), fmt_spread(pn, e),
 		       fmt_spread(br, c), fmt_spread(ur, d), fmt_ratio(x1, c0, r1), fmt_ratio(xn, c0, r2),
 		       fmt_ratio(bb, c0, r3), fmt_ratio(uu, c0, r4), fmt_ratio(x1, bb, r5), fmt_ratio(xn, bb, r6), tb, tc,
-		       fmt_ratio(xm, bb, r7), fmt_ratio(xm, c0, r8), p1 ? p1->note : "");
+		       p1 ? p1->note : "");
 	}
 }
 
