@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The kernel's gup_test interface, served by pinmem: with the module
+ * The kernel's gup_test interface, served by pinmem's test build
+ * (PINMEM_TEST=1; never in the module users load): with the module
  * parameter gup_test=1 (off by default), /sys/kernel/debug/pinmem/gup_test,
  * and /sys/kernel/debug/gup_test too where the kernel has none of its own
  * (CONFIG_GUP_TEST, off in distribution kernels), speak the ABI of the
