@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pinmem benchmark reference (modules built with PINMEM_BENCH=y only):
+ * pinmem benchmark reference (the test build, PINMEM_TEST=1, only):
  * the bare kernel cost of a long-term pin, pin_user_pages_fast() in
  * batches plus unpin_user_pages(), timed in the kernel with no tracking.
  * What `make bench` compares pinmem's PIN/UNPIN against.

@@ -49,37 +49,6 @@
 #endif
 
 /*
- * An importer's mapping of a dma-buf, for the test driver (tests/kmod):
- * from 6.2 dma_buf_map_attachment() wants the reservation lock held and
- * the _unlocked variant takes it; before, the plain one took it itself.
- */
-#ifdef PINMEM_HAVE_DMA_BUF_MAP_UNLOCKED
-#define pinmem_dma_buf_map(at, dir)	dma_buf_map_attachment_unlocked(at, dir)
-#define pinmem_dma_buf_unmap(at, sgt, dir) \
-	dma_buf_unmap_attachment_unlocked(at, sgt, dir)
-#else
-#define pinmem_dma_buf_map(at, dir)	dma_buf_map_attachment(at, dir)
-#define pinmem_dma_buf_unmap(at, sgt, dir) \
-	dma_buf_unmap_attachment(at, sgt, dir)
-#endif
-
-/*
- * get_user_pages() and pin_user_pages() lost their vmas argument in 6.5
- * (gup_test.c: the kernel's GUP, as the kernel's gup_test calls it).
- */
-#ifdef PINMEM_HAVE_GUP_VMAS
-#define pinmem_get_user_pages(start, nr, flags, pages) \
-	get_user_pages(start, nr, flags, pages, NULL)
-#define pinmem_pin_user_pages(start, nr, flags, pages) \
-	pin_user_pages(start, nr, flags, pages, NULL)
-#else
-#define pinmem_get_user_pages(start, nr, flags, pages) \
-	get_user_pages(start, nr, flags, pages)
-#define pinmem_pin_user_pages(start, nr, flags, pages) \
-	pin_user_pages(start, nr, flags, pages)
-#endif
-
-/*
  * Tracepoints: __assign_str() lost its source argument in 6.10 (the
  * source is the one given to __string()).
  */

@@ -174,10 +174,15 @@ static int stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "parallel_jobs %lld\n", atomic64_read(&s->parallel_jobs));
 	seq_printf(m, "parallel_parts %lld\n",
 		   atomic64_read(&s->parallel_parts));
-	for (op = 0; op < PINMEM_NR_OPS; op++)
-		seq_printf(m, "calls %s %lld\n", pinmem_op_names[op],
-			   atomic64_read(&s->calls[op]));
+	/* ops this build has no ioctl for have no name, and no line */
 	for (op = 0; op < PINMEM_NR_OPS; op++) {
+		if (pinmem_op_names[op])
+			seq_printf(m, "calls %s %lld\n", pinmem_op_names[op],
+				   atomic64_read(&s->calls[op]));
+	}
+	for (op = 0; op < PINMEM_NR_OPS; op++) {
+		if (!pinmem_op_names[op])
+			continue;
 		for (err = 1; err <= PINMEM_MAX_ERRNO; err++) {
 			s64 n = atomic64_read(&s->failures[op][err]);
 

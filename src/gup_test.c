@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The kernel's gup_test interface, served by pinmem: with the module
+ * The kernel's gup_test interface, served by pinmem's test build
+ * (PINMEM_TEST=1; never in the module users load): with the module
  * parameter gup_test=1 (off by default), /sys/kernel/debug/pinmem/gup_test,
  * and /sys/kernel/debug/gup_test too where the kernel has none of its own
  * (CONFIG_GUP_TEST, off in distribution kernels), speak the ABI of the
@@ -39,6 +40,22 @@
 
 #include "compat.h"
 #include "pinmem.h"
+
+/*
+ * get_user_pages() and pin_user_pages() lost their vmas argument in 6.5
+ * (Kbuild's feature check): the kernel's GUP, as its gup_test calls it.
+ */
+#ifdef PINMEM_HAVE_GUP_VMAS
+#define pinmem_get_user_pages(start, nr, flags, pages) \
+	get_user_pages(start, nr, flags, pages, NULL)
+#define pinmem_pin_user_pages(start, nr, flags, pages) \
+	pin_user_pages(start, nr, flags, pages, NULL)
+#else
+#define pinmem_get_user_pages(start, nr, flags, pages) \
+	get_user_pages(start, nr, flags, pages)
+#define pinmem_pin_user_pages(start, nr, flags, pages) \
+	pin_user_pages(start, nr, flags, pages)
+#endif
 
 static bool pinmem_gup_test_on;
 module_param_named(gup_test, pinmem_gup_test_on, bool, 0444);

@@ -59,12 +59,17 @@ const char * const pinmem_op_names[PINMEM_NR_OPS] = {
 	[PINMEM_OP_ACCESS] = "ACCESS",
 	[PINMEM_OP_CONTIG_ALLOC] = "CONTIG_ALLOC",
 	[PINMEM_OP_CONTIG_FREE] = "CONTIG_FREE",
+#ifdef PINMEM_TEST
 	[PINMEM_OP_BENCH_BARE] = "BENCH_BARE",
+#endif
 	[PINMEM_OP_EXPORT] = "EXPORT",
 	[PINMEM_OP_PIN_MEMFD] = "PIN_MEMFD",
 };
 
-/* Indexed by _IOC_NR() of the command, which is the pinmem_op. */
+/*
+ * Indexed by _IOC_NR() of the command, which is the pinmem_op. A slot with
+ * no command (BENCH_BARE outside the test build) is -ENOTTY.
+ */
 static const struct pinmem_ioctl_desc {
 	unsigned int cmd;
 	u32 ksize;
@@ -86,8 +91,10 @@ static const struct pinmem_ioctl_desc {
 	[PINMEM_OP_CONTIG_FREE] = { PINMEM_IOC_CONTIG_FREE,
 		sizeof(struct pinmem_contig_free_args),
 		PINMEM_CONTIG_FREE_SIZE_VER0 },
+#ifdef PINMEM_TEST
 	[PINMEM_OP_BENCH_BARE] = { PINMEM_IOC_BENCH_BARE,
 		sizeof(struct pinmem_bench_args), PINMEM_BENCH_SIZE_VER0 },
+#endif
 	[PINMEM_OP_EXPORT] = { PINMEM_IOC_EXPORT,
 		sizeof(struct pinmem_export_args), PINMEM_EXPORT_SIZE_VER0 },
 	[PINMEM_OP_PIN_MEMFD] = { PINMEM_IOC_PIN_MEMFD,
@@ -105,7 +112,9 @@ static_assert(sizeof(struct pinmem_contig_alloc_args) ==
 	      PINMEM_CONTIG_ALLOC_SIZE_VER0);
 static_assert(sizeof(struct pinmem_contig_free_args) ==
 	      PINMEM_CONTIG_FREE_SIZE_VER0);
+#ifdef PINMEM_TEST
 static_assert(sizeof(struct pinmem_bench_args) == PINMEM_BENCH_SIZE_VER0);
+#endif
 static_assert(sizeof(struct pinmem_export_args) == PINMEM_EXPORT_SIZE_VER0);
 static_assert(sizeof(struct pinmem_pin_memfd_args) ==
 	      PINMEM_PIN_MEMFD_SIZE_VER0);
@@ -118,7 +127,9 @@ union pinmem_args {
 	struct pinmem_access_args access;
 	struct pinmem_contig_alloc_args contig_alloc;
 	struct pinmem_contig_free_args contig_free;
+#ifdef PINMEM_TEST
 	struct pinmem_bench_args bench;
+#endif
 	struct pinmem_export_args export;
 	struct pinmem_pin_memfd_args pin_memfd;
 };
@@ -247,8 +258,10 @@ static int pinmem_dispatch(struct pinmem_ctx *ctx, enum pinmem_op op,
 		return pinmem_contig_alloc(ctx, &a->contig_alloc);
 	case PINMEM_OP_CONTIG_FREE:
 		return pinmem_contig_free(ctx, &a->contig_free);
+#ifdef PINMEM_TEST
 	case PINMEM_OP_BENCH_BARE:
 		return pinmem_bench_bare(ctx, &a->bench);
+#endif
 	case PINMEM_OP_EXPORT:
 		return pinmem_export(ctx, &a->export, install);
 	case PINMEM_OP_PIN_MEMFD:

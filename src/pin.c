@@ -284,7 +284,13 @@ static int pin_addr_range(struct pinmem_ctx *ctx, struct pinmem_pin_args *args,
 			  int *why)
 {
 	bool write = args->flags & PINMEM_PIN_WRITE;
+#ifdef PINMEM_TEST	/* tests/pinmem_test_uapi.h */
+	u32 known = PINMEM_PIN_FLAGS | PINMEM_PIN_SHORTTERM;
 	bool longterm = !(args->flags & PINMEM_PIN_SHORTTERM);
+#else
+	u32 known = PINMEM_PIN_FLAGS;
+	bool longterm = true;
+#endif
 	unsigned int gup_flags = (longterm ? FOLL_LONGTERM : 0) |
 				 (write ? FOLL_WRITE : 0);
 	bool fit = false, fit_refused = false;
@@ -293,7 +299,7 @@ static int pin_addr_range(struct pinmem_ctx *ctx, struct pinmem_pin_args *args,
 	struct page **scratch;
 	int ret;
 
-	if (args->flags & ~PINMEM_PIN_FLAGS)
+	if (args->flags & ~known)
 		return -EINVAL;
 	if (!longterm && !capable(CAP_SYS_ADMIN)) {
 		*why = PINMEM_REFUSE_PERM;

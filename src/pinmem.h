@@ -17,6 +17,9 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <uapi/linux/pinmem.h>
+#ifdef PINMEM_TEST
+#include "pinmem_test_uapi.h"	/* tests/: the test build's private UAPI */
+#endif
 
 /**
  * struct pinmem_placement - where a pin's pages sit (long-term pinned pages
@@ -233,7 +236,7 @@ enum pinmem_op {
 	PINMEM_OP_ACCESS,
 	PINMEM_OP_CONTIG_ALLOC,
 	PINMEM_OP_CONTIG_FREE,
-	PINMEM_OP_BENCH_BARE,
+	PINMEM_OP_BENCH_BARE,		/* the test build's (PINMEM_TEST) */
 	PINMEM_OP_EXPORT,
 	PINMEM_OP_PIN_MEMFD,
 	PINMEM_NR_OPS,
@@ -475,17 +478,6 @@ int pinmem_export(struct pinmem_ctx *ctx, struct pinmem_export_args *args,
 		  struct file **filep);
 void pinmem_export_debugfs(struct dentry *dir);
 
-/* bench.c, built only with PINMEM_BENCH=y */
-#ifdef PINMEM_BENCH
-int pinmem_bench_bare(struct pinmem_ctx *ctx, struct pinmem_bench_args *args);
-#else
-static inline int pinmem_bench_bare(struct pinmem_ctx *ctx,
-				    struct pinmem_bench_args *args)
-{
-	return -ENOTTY;
-}
-#endif
-
 /* fdinfo.c */
 struct seq_file;
 void pinmem_show_fdinfo(struct seq_file *m, struct file *file);
@@ -495,8 +487,18 @@ void pinmem_debugfs_init(void);
 void pinmem_debugfs_exit(void);
 extern struct dentry *pinmem_debugfs_dir;
 
-/* gup_test.c: the kernel's gup_test ABI, with the gup_test=1 parameter */
+/*
+ * The test build (PINMEM_TEST=1) only. bench.c: the bare-GUP reference of
+ * the benchmarks. gup_test.c: the kernel's gup_test ABI, with the
+ * gup_test=1 parameter.
+ */
+#ifdef PINMEM_TEST
+int pinmem_bench_bare(struct pinmem_ctx *ctx, struct pinmem_bench_args *args);
 void pinmem_gup_test_init(void);
 void pinmem_gup_test_exit(void);
+#else
+static inline void pinmem_gup_test_init(void) { }
+static inline void pinmem_gup_test_exit(void) { }
+#endif
 
 #endif /* _PINMEM_H */

@@ -30,6 +30,22 @@
 #include "compat.h"
 #include "pinmem.h"
 
+/* a pin's flags by name: the UAPI's, and the test build's */
+#ifndef pinmem_show_pin_flags
+#ifdef PINMEM_TEST
+#define pinmem_show_pin_flags(flags)				\
+	__print_flags(flags, "|",				\
+		      { PINMEM_PIN_WRITE, "write" },		\
+		      { PINMEM_PIN_SHORTTERM, "shortterm" },	\
+		      { PINMEM_PIN_MEMFD, "memfd" })
+#else
+#define pinmem_show_pin_flags(flags)				\
+	__print_flags(flags, "|",				\
+		      { PINMEM_PIN_WRITE, "write" },		\
+		      { PINMEM_PIN_MEMFD, "memfd" })
+#endif
+#endif
+
 /* enum pinmem_refuse_reason (pinmem.h), exported for user-space parsers */
 TRACE_DEFINE_ENUM(PINMEM_REFUSE_ARGS);
 TRACE_DEFINE_ENUM(PINMEM_REFUSE_PERM);
@@ -66,10 +82,7 @@ DECLARE_EVENT_CLASS(pinmem_pin_class,
 	TP_printk("ctx=%u handle=%llu start=0x%lx pages=%lu flags=%s",
 		  __entry->ctx, __entry->handle, __entry->start,
 		  __entry->nr_pages,
-		  __print_flags(__entry->flags, "|",
-				{ PINMEM_PIN_WRITE, "write" },
-				{ PINMEM_PIN_SHORTTERM, "shortterm" },
-				{ PINMEM_PIN_MEMFD, "memfd" }))
+		  pinmem_show_pin_flags(__entry->flags))
 );
 
 DEFINE_EVENT(pinmem_pin_class, pinmem_pin,
@@ -110,10 +123,7 @@ TRACE_EVENT(pinmem_refuse,
 	),
 	TP_printk("ctx=%u start=0x%lx pages=%lu flags=%s reason=%s err=%d",
 		  __entry->ctx, __entry->start, __entry->nr_pages,
-		  __print_flags(__entry->flags, "|",
-				{ PINMEM_PIN_WRITE, "write" },
-				{ PINMEM_PIN_SHORTTERM, "shortterm" },
-				{ PINMEM_PIN_MEMFD, "memfd" }),
+		  pinmem_show_pin_flags(__entry->flags),
 		  __print_symbolic(__entry->reason,
 				   { PINMEM_REFUSE_ARGS, "args" },
 				   { PINMEM_REFUSE_PERM, "perm" },

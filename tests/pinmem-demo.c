@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "devices.h"
+#include "pinmem_test_uapi.h"
 #include "util.h"
 
 #define RW (PROT_READ | PROT_WRITE)

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "pinmem_test_uapi.h"
 #include "util.h"
 
 #define RW (PROT_READ | PROT_WRITE)

@@ -28,6 +28,7 @@
 #include <linux/videodev2.h>
 
 #include "devices.h"
+#include "pinmem_test_uapi.h"
 #include "util.h"
 
 #define RW (PROT_READ | PROT_WRITE)

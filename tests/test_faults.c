@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pinmem_test_uapi.h"
 #include "util.h"
 
 #define RW (PROT_READ | PROT_WRITE)

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pinmem_test_uapi.h"
 #include "util.h"
 
 #define RW (PROT_READ | PROT_WRITE)

@@ -4,10 +4,11 @@
 # The kernel's own long-term-pinning selftests (tools/testing/selftests/mm
 # of the newest linux-source Debian ships: cow, gup_longterm, gup_test;
 # built by scripts/build-selftests into /tests/upstream) against pinmem:
-# pinmem is reloaded with gup_test=1, so /sys/kernel/debug/gup_test is
-# pinmem's (src/gup_test.c; bind-mounted over the kernel's own where the
-# kernel has CONFIG_GUP_TEST, as the debug kernels do), and the selftests'
-# long-term pins are pinmem's PIN, ACCESS and UNPIN.
+# pinmem (its test build, PINMEM_TEST=1) is reloaded with gup_test=1, so
+# /sys/kernel/debug/gup_test is pinmem's (src/gup_test.c; bind-mounted over
+# the kernel's own where the kernel has CONFIG_GUP_TEST, as the debug
+# kernels do), and the selftests' long-term pins are pinmem's PIN, ACCESS
+# and UNPIN.
 #
 # Runs what run_vmtests.sh runs for them (pm_upstream=all on the kernel
 # command line: its -a matrix of gup_test too), as one TAP stream: each
@@ -104,7 +105,7 @@ run() {
 # pinmem with its gup_test
 rmmod pinmem || { echo "Bail out! cannot unload pinmem to reload it with gup_test=1"; exit 1; }
 if ! insmod "${PINMEM_KO:-/lib/modules/pinmem.ko}" gup_test=1; then
-	echo "Bail out! insmod pinmem gup_test=1 failed"
+	echo "Bail out! insmod pinmem gup_test=1 failed (gup_test is only in the test build, PINMEM_TEST=1)"
 	exit 1
 fi
 own=0

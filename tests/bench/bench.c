@@ -105,6 +105,7 @@
 #include <linux/pinmem.h>
 
 #include "../devices.h"
+#include "../pinmem_test_uapi.h"
 
 #ifndef MFD_ALLOW_SEALING
 #define MFD_ALLOW_SEALING 0x0002U
@@ -2054,7 +2055,7 @@ int main(void)
 		snprintf(udmabuf_why, sizeof(udmabuf_why), "%s",
 			 errno == ENOENT ? "no /dev/udmabuf" : strerror(errno));
 	if (!have_bare)
-		progress("PINMEM_IOC_BENCH_BARE unavailable (module not built with PINMEM_BENCH=y?)");
+		progress("PINMEM_IOC_BENCH_BARE unavailable (not the test build of the module, PINMEM_TEST=1?)");
 
 	{	/* the floor of any ioctl: PINMEM_IOC_VERSION round trip */
 		struct meas m = { 0 };

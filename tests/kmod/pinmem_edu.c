@@ -34,6 +34,21 @@
 
 PINMEM_IMPORT_NS_DMA_BUF();
 
+/*
+ * An importer's mapping of a dma-buf: from 6.2 dma_buf_map_attachment()
+ * wants the reservation lock held and the _unlocked variant takes it;
+ * before, the plain one took it itself (Kbuild's feature check).
+ */
+#ifdef PINMEM_HAVE_DMA_BUF_MAP_UNLOCKED
+#define pinmem_dma_buf_map(at, dir)	dma_buf_map_attachment_unlocked(at, dir)
+#define pinmem_dma_buf_unmap(at, sgt, dir) \
+	dma_buf_unmap_attachment_unlocked(at, sgt, dir)
+#else
+#define pinmem_dma_buf_map(at, dir)	dma_buf_map_attachment(at, dir)
+#define pinmem_dma_buf_unmap(at, sgt, dir) \
+	dma_buf_unmap_attachment(at, sgt, dir)
+#endif
+
 static unsigned int dma_bits = 40;
 module_param(dma_bits, uint, 0444);
 MODULE_PARM_DESC(dma_bits, "DMA mask bits, as QEMU's edu dma_mask property (default 40)");

@@ -556,7 +556,7 @@ static const struct err_msg pin_msgs[] = {
 	{ EFAULT, "range not entirely mapped with the needed access: unmapped, PROT_NONE, read-only for a write pin, kernel address, or a VM_IO/VM_PFNMAP mapping (such as a pinmem contiguous buffer)" },
 	{ EEXIST, "range overlaps a pin of this context" },
 	{ EINTR, "interrupted by a fatal signal while pinning; nothing was pinned" },
-	{ EPERM, OTHER_MM "; or PINMEM_PIN_SHORTTERM without CAP_SYS_ADMIN" },
+	{ EPERM, OTHER_MM },
 	{ 0, NULL }
 };
 

@@ -59,14 +59,8 @@ enum pinmem_zone {
 /* PIN flags */
 /** define PINMEM_PIN_WRITE - the device will write: pin for write, dirty on unpin. */
 #define PINMEM_PIN_WRITE	(1U << 0)
-/**
- * define PINMEM_PIN_SHORTTERM - pin WITHOUT FOLL_LONGTERM: pages stay in
- * ZONE_MOVABLE/CMA and block migration and contiguous allocations while
- * pinned. The failure the kernel's long-term pinning fixed, kept only so
- * tests and demos can show it; requires CAP_SYS_ADMIN, else -EPERM.
- */
-#define PINMEM_PIN_SHORTTERM	(1U << 1)
-#define PINMEM_PIN_FLAGS	(PINMEM_PIN_WRITE | PINMEM_PIN_SHORTTERM)
+/* (1U << 1) is reserved: -EINVAL */
+#define PINMEM_PIN_FLAGS	(PINMEM_PIN_WRITE)
 /**
  * define PINMEM_PIN_MEMFD - in QUERY's @pin_flags only: the pin was made by
  * %PINMEM_IOC_PIN_MEMFD (it has no user address).
@@ -445,35 +439,6 @@ struct pinmem_export_args {
 
 #define PINMEM_EXPORT_SIZE_VER0	24
 
-/**
- * struct pinmem_bench_args - argument of %PINMEM_IOC_BENCH_BARE.
- * @size: sizeof(struct pinmem_bench_args).
- * @flags: %PINMEM_PIN_WRITE or 0.
- * @addr: start of the range, page aligned.
- * @length: bytes, page aligned, nonzero.
- * @batch: pages per pin_user_pages_fast() call; 0 means 512.
- * @pin_ns: out: time to pin the whole range.
- * @unpin_ns: out: time to unpin it.
- *
- * The bare kernel cost pinmem is measured against: pin_user_pages_fast()
- * with FOLL_LONGTERM over the range in @batch-page calls, then
- * unpin_user_pages(), timed in the kernel, with no tracking, accounting or
- * checks beyond the argument ones. Only in modules built with
- * PINMEM_BENCH=y (``make bench`` does); otherwise -ENOTTY. Not part of
- * the stable ABI.
- */
-struct pinmem_bench_args {
-	__u32 size;
-	__u32 flags;
-	__u64 addr;
-	__u64 length;
-	__u64 batch;
-	__u64 pin_ns;
-	__u64 unpin_ns;
-};
-
-#define PINMEM_BENCH_SIZE_VER0	48
-
 /*
  * 0xDE: free in Documentation/userspace-api/ioctl/ioctl-number.rst (ABI 1
  * used 0xB8, which upstream gives to mshv and mrvl_cn10k_dpi).
@@ -501,7 +466,7 @@ struct pinmem_bench_args {
 #define PINMEM_IOC_ACCESS	PINMEM_IOWR(0x04, PINMEM_ACCESS_SIZE_VER0)
 #define PINMEM_IOC_CONTIG_ALLOC	PINMEM_IOWR(0x05, PINMEM_CONTIG_ALLOC_SIZE_VER0)
 #define PINMEM_IOC_CONTIG_FREE	PINMEM_IOWR(0x06, PINMEM_CONTIG_FREE_SIZE_VER0)
-#define PINMEM_IOC_BENCH_BARE	PINMEM_IOWR(0x07, PINMEM_BENCH_SIZE_VER0)
+/* 0x07 is reserved: -ENOTTY */
 #define PINMEM_IOC_EXPORT	PINMEM_IOWR(0x08, PINMEM_EXPORT_SIZE_VER0)
 #define PINMEM_IOC_PIN_MEMFD	PINMEM_IOWR(0x09, PINMEM_PIN_MEMFD_SIZE_VER0)
 
