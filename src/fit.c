@@ -51,10 +51,13 @@ bool pinmem_have_unpinnable(bool movable)
  * LRU) in the zones GFP_USER migration targets come from, that is neither
  * ZONE_MOVABLE nor HIGHMEM nor CMA, above each zone's high watermark and
  * the lowmem reserve it keeps from ZONE_NORMAL allocations. Like
- * si_mem_available(), only half the page cache, at most, is taken as
- * reclaimable; in a zone with CMA, only the file pages that cannot be in
- * its used CMA pages (a lower bound: a pin faults and migrates into non-CMA
- * memory only, and an estimate above what is there ends in the OOM killer).
+ * si_mem_available(), the page cache less half of it or the low watermark,
+ * whichever is less, is taken as reclaimable (dirty and mapped pages too,
+ * and no anonymous memory swap could free); in a zone with CMA, only the
+ * file pages that cannot be in its used CMA pages (a lower bound: a pin
+ * faults and migrates into non-CMA memory only, and an estimate above what
+ * is there ends in the OOM killer). Every online node is summed, whatever
+ * the caller's cpuset allows.
  *
  * Return: the number of pages.
  */
