@@ -21,6 +21,7 @@
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
+#include <linux/slab.h>
 
 #include "pinmem.h"
 
@@ -89,11 +90,13 @@ static int limits_take(struct pinmem_ctx *ctx, bool by_addr,
 	if (by_addr && pinmem_pin_tree_find(ctx, start, end)) {
 		ret = -EEXIST;
 		*why = PINMEM_REFUSE_OVERLAP;
-	} else if (ctx->nr_pins >= pinmem_max_pins) {
+	} else if (ctx->nr_pins + atomic_long_read(&ctx->slots->nr_pins) >=
+		   pinmem_max_pins) {
 		ret = -ENOMEM;
 		*why = PINMEM_REFUSE_MAX_PINS;
 	} else if (pinmem_max_pages &&
-		   ctx->nr_pages + nr_pages > pinmem_max_pages) {
+		   ctx->nr_pages + atomic_long_read(&ctx->slots->nr_pages) +
+		   nr_pages > pinmem_max_pages) {
 		ret = -ENOMEM;
 		*why = PINMEM_REFUSE_MAX_PAGES;
 	}
@@ -151,4 +154,28 @@ void pinmem_limits_unreserve(struct pinmem_ctx *ctx, unsigned long nr_pages)
 {
 	pinmem_unaccount(ctx->user, ctx->mm, nr_pages);
 	limits_put(ctx, nr_pages);
+}
+
+/**
+ * pinmem_slots_alloc() - the slots of a new context.
+ *
+ * Return: the slots with one reference, or NULL.
+ */
+struct pinmem_slots *pinmem_slots_alloc(void)
+{
+	struct pinmem_slots *slots = kzalloc(sizeof(*slots), PINMEM_GFP);
+
+	if (slots)
+		refcount_set(&slots->ref, 1);
+	return slots;
+}
+
+/**
+ * pinmem_slots_put() - drop a reference to a context's slots.
+ * @slots: the slots.
+ */
+void pinmem_slots_put(struct pinmem_slots *slots)
+{
+	if (refcount_dec_and_test(&slots->ref))
+		kfree(slots);
 }

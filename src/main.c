@@ -31,12 +31,12 @@ struct pinmem_stats pinmem_stats;
 
 unsigned int pinmem_max_pins = 1U << 20;
 module_param_named(max_pins, pinmem_max_pins, uint, 0644);
-MODULE_PARM_DESC(max_pins, "Most pins one context may hold (default 1048576)");
+MODULE_PARM_DESC(max_pins, "Most pins one context may hold, exported ones it unpinned included (default 1048576)");
 
 unsigned long pinmem_max_pages;
 module_param_named(max_pages, pinmem_max_pages, ulong, 0644);
 MODULE_PARM_DESC(max_pages,
-		 "Most pages one context may pin, 0 for no limit beyond RLIMIT_MEMLOCK (default 0)");
+		 "Most pages one context may hold pinned, exported ones included; 0 for no limit beyond RLIMIT_MEMLOCK (default 0)");
 
 static ushort pinmem_dev_mode = 0600;
 module_param_named(dev_mode, pinmem_dev_mode, ushort, 0444);
@@ -161,6 +161,11 @@ struct pinmem_ctx *pinmem_ctx_create(void)
 	ctx = kzalloc(sizeof(*ctx), PINMEM_GFP);
 	if (!ctx)
 		return ERR_PTR(-ENOMEM);
+	ctx->slots = pinmem_slots_alloc();
+	if (!ctx->slots) {
+		kfree(ctx);
+		return ERR_PTR(-ENOMEM);
+	}
 	pinmem_ctx_init(ctx, current->mm, get_uid(current_user()));
 	mmgrab(ctx->mm);
 
@@ -177,6 +182,7 @@ struct pinmem_ctx *pinmem_ctx_create(void)
 free:
 	free_uid(ctx->user);
 	mmdrop(ctx->mm);
+	pinmem_slots_put(ctx->slots);
 	kfree(ctx);
 	return ERR_PTR(ret);
 }
@@ -194,6 +200,7 @@ void pinmem_ctx_destroy(struct pinmem_ctx *ctx)
 	atomic_long_dec(&pinmem_stats.contexts);
 	free_uid(ctx->user);
 	mmdrop(ctx->mm);
+	pinmem_slots_put(ctx->slots);
 	kfree(ctx);
 }
 

@@ -53,6 +53,7 @@ void pinmem_owner_put(struct pinmem_owner *o)
 		return;
 	free_uid(o->user);
 	mmdrop(o->mm);
+	pinmem_slots_put(o->slots);
 	kfree(o);
 }
 
@@ -87,6 +88,8 @@ static struct pinmem_owner *owner_get(struct pinmem_ctx *ctx)
 	o->mm = ctx->mm;
 	mmgrab(o->mm);
 	o->user = get_uid(ctx->user);
+	o->slots = ctx->slots;
+	refcount_inc(&o->slots->ref);
 	mutex_lock(&ctx->lock);
 	old = ctx->owner;
 	ctx->owner = o;
@@ -157,6 +160,8 @@ void pinmem_pin_put(struct pinmem_pin *pin)
 		return;
 	pin_release_pages(pin, pin->flags & PINMEM_PIN_WRITE);
 	pinmem_unaccount(pin->owner->user, pin->owner->mm, pin->nr_pages);
+	atomic_long_dec(&pin->owner->slots->nr_pins);
+	atomic_long_sub(pin->nr_pages, &pin->owner->slots->nr_pages);
 	atomic_long_dec(&pinmem_stats.pins);
 	atomic_long_sub(pin->nr_pages, &pinmem_stats.pinned_pages);
 	atomic64_inc(&pinmem_stats.total_unpins);

@@ -98,6 +98,21 @@ struct pinmem_runs_iter {
 };
 
 /**
+ * struct pinmem_slots - a context's pins that left its trees (UNPIN, close)
+ * while their pages stay pinned, because a dma-buf holds them: they count
+ * against max_pins and max_pages until released. Shared by the context and
+ * the owners of its pins, which may outlive it.
+ * @ref: references.
+ * @nr_pins: such pins.
+ * @nr_pages: their pages.
+ */
+struct pinmem_slots {
+	refcount_t ref;
+	atomic_long_t nr_pins;
+	atomic_long_t nr_pages;
+};
+
+/**
  * struct pinmem_owner - who made pins: the context's mm and user, and the
  * thread group and command name of the pinner. Shared by the pins one
  * process makes on one context, so a small pin carries a pointer, not 36
@@ -108,6 +123,7 @@ struct pinmem_runs_iter {
  * @mm: the address space whose pinned_vm shows the pages (the context's,
  *	mmgrab'ed: an exported pin outlives the context).
  * @user: the user charged for them (the context's, get_uid()'ed likewise).
+ * @slots: the context's pins that left its trees (a reference).
  */
 struct pinmem_owner {
 	refcount_t ref;
@@ -115,6 +131,7 @@ struct pinmem_owner {
 	char comm[TASK_COMM_LEN];
 	struct mm_struct *mm;
 	struct user_struct *user;
+	struct pinmem_slots *slots;
 };
 
 /**
@@ -187,6 +204,8 @@ struct pinmem_pin {
  * @nr_pages: pages of those pins, checked against pinmem_max_pages.
  * @contigs: contiguous buffers (contig.c) by handle.
  * @owner: the owner of its last pin (a reference), for the next one.
+ * @slots: its pins out of the trees but still pinned; with @nr_pins and
+ *	@nr_pages, what max_pins and max_pages are checked against.
  */
 struct pinmem_ctx {
 	struct mm_struct *mm;
@@ -200,6 +219,7 @@ struct pinmem_ctx {
 	unsigned long nr_pages;
 	struct xarray contigs;
 	struct pinmem_owner *owner;
+	struct pinmem_slots *slots;
 };
 
 /*
@@ -299,6 +319,8 @@ void pinmem_unaccount(struct user_struct *user, struct mm_struct *mm,
 int pinmem_limits_reserve(struct pinmem_ctx *ctx, bool by_addr,
 			  unsigned long start, unsigned long nr_pages, int *why);
 void pinmem_limits_unreserve(struct pinmem_ctx *ctx, unsigned long nr_pages);
+struct pinmem_slots *pinmem_slots_alloc(void);
+void pinmem_slots_put(struct pinmem_slots *slots);
 
 /* vma.c: the VMAs of a range to pin */
 /**

@@ -1173,6 +1173,39 @@ static int t_context_limits(void)
 }
 
 /*
+ * A pin that was unpinned while a dma-buf keeps its pages still counts
+ * against max_pins and max_pages, until the dma-buf goes.
+ */
+static int t_context_limits_count_exports(void)
+{
+	char *buf = map_anon(16 * PAGE, RW);
+	int fd = pm_open(), dfd = -1, r1, r2, r3;
+	uint64_t h;
+
+	CHECK(buf && fd >= 0);
+	memset(buf, 1, 16 * PAGE);
+	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, 0, &h, NULL), 0);
+	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	CHECK_EQ(pm_unpin(fd, h), 0);
+	CHECK_EQ(write_param("max_pins", "2"), 0);
+	r1 = pm_pin(fd, buf + 4 * PAGE, PAGE, 0, NULL, NULL);
+	r2 = pm_pin(fd, buf + 5 * PAGE, PAGE, 0, NULL, NULL);
+	CHECK_EQ(write_param("max_pins", "1048576"), 0);
+	CHECK_EQ(r1, 0);
+	CHECK_EQ(r2, -ENOMEM);	/* the exported pin and one more */
+	CHECK_EQ(write_param("max_pages", "8"), 0);
+	r2 = pm_pin(fd, buf + 6 * PAGE, 4 * PAGE, 0, NULL, NULL);
+	close(dfd);		/* the exported pin's 4 pages go */
+	r3 = pm_pin(fd, buf + 6 * PAGE, 4 * PAGE, 0, NULL, NULL);
+	CHECK_EQ(write_param("max_pages", "0"), 0);
+	CHECK_EQ(r2, -ENOMEM);	/* 4 + 1 + 4 > 8 */
+	CHECK_EQ(r3, 0);	/* 1 + 4 <= 8 */
+	CHECK_EQ(pins_outstanding(), 5);
+	close(fd);
+	return T_PASS;
+}
+
+/*
  * More than the memory outside ZONE_MOVABLE can take: refused with
  * -ENOMEM, nothing left pinned, and nobody is OOM-killed.
  */
@@ -2202,6 +2235,7 @@ static const struct tcase cases[] = {
 	{ "memlock_limit_unprivileged", t_memlock_limit_unprivileged },
 	{ "memlock_cap_ipc_lock_bypasses", t_memlock_cap_ipc_lock_bypasses },
 	{ "context_limits_enomem", t_context_limits },
+	{ "context_limits_count_exports", t_context_limits_count_exports },
 	{ "pin_too_big_to_fit_enomem", t_pin_too_big_to_fit },
 	{ "contig_alloc_mmap", t_contig_alloc_mmap },
 	{ "contig_released_on_close", t_contig_released_on_close },

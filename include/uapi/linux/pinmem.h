@@ -411,8 +411,8 @@ struct pinmem_contig_free_args {
  * RLIMIT_MEMLOCK count) and mm (VmPin), until the last reference to the
  * dma-buf goes: its fds, its mappings and every importer's attachment.
  * They are then released exactly once. The context's max_pins and
- * max_pages limits count a pin only while its handle exists; RLIMIT_MEMLOCK
- * counts it until the pages are released. While the handle exists, the pin's
+ * max_pages limits, like RLIMIT_MEMLOCK, count a pin until its pages are
+ * released, while the context exists. While the handle exists, the pin's
  * exports and their attachments show in %PINMEM_IOC_QUERY; debugfs
  * ``exports`` lists every live one.
  *
