@@ -176,12 +176,12 @@ static int stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&s->parallel_parts));
 	/* ops this build has no ioctl for have no name, and no line */
 	for (op = 0; op < PINMEM_NR_OPS; op++) {
-		if (pinmem_op_names[op])
-			seq_printf(m, "calls %s %lld\n", pinmem_op_names[op],
+		if (pinmem_op_name(op))
+			seq_printf(m, "calls %s %lld\n", pinmem_op_name(op),
 				   atomic64_read(&s->calls[op]));
 	}
 	for (op = 0; op < PINMEM_NR_OPS; op++) {
-		if (!pinmem_op_names[op])
+		if (!pinmem_op_name(op))
 			continue;
 		for (err = 1; err <= PINMEM_MAX_ERRNO; err++) {
 			s64 n = atomic64_read(&s->failures[op][err]);
@@ -190,10 +190,10 @@ static int stats_show(struct seq_file *m, void *unused)
 				continue;
 			if (err == PINMEM_MAX_ERRNO)
 				seq_printf(m, "failures %s other %lld\n",
-					   pinmem_op_names[op], n);
+					   pinmem_op_name(op), n);
 			else
 				seq_printf(m, "failures %s %pe %lld\n",
-					   pinmem_op_names[op], ERR_PTR(-err), n);
+					   pinmem_op_name(op), ERR_PTR(-err), n);
 		}
 	}
 	return 0;

@@ -51,56 +51,186 @@ DEFINE_MUTEX(pinmem_registry_lock);
 static DEFINE_XARRAY_ALLOC(pinmem_ctxs);
 static u32 pinmem_ctx_next;
 
-const char * const pinmem_op_names[PINMEM_NR_OPS] = {
-	[PINMEM_OP_VERSION] = "VERSION",
-	[PINMEM_OP_PIN] = "PIN",
-	[PINMEM_OP_UNPIN] = "UNPIN",
-	[PINMEM_OP_QUERY] = "QUERY",
-	[PINMEM_OP_ACCESS] = "ACCESS",
-	[PINMEM_OP_CONTIG_ALLOC] = "CONTIG_ALLOC",
-	[PINMEM_OP_CONTIG_FREE] = "CONTIG_FREE",
-#ifdef PINMEM_TEST
-	[PINMEM_OP_BENCH_BARE] = "BENCH_BARE",
-#endif
-	[PINMEM_OP_EXPORT] = "EXPORT",
-	[PINMEM_OP_PIN_MEMFD] = "PIN_MEMFD",
+/* Where an op that makes an fd leaves it, for the entry point to install. */
+struct pinmem_install {
+	struct file *file;
+	int fd;
 };
+
+static int pinmem_version(struct pinmem_version_args *args)
+{
+	args->abi_version = PINMEM_ABI_VERSION;
+	return 0;
+}
+
+/*
+ * The handlers of pinmem_ioctls[]: each takes its op's argument struct,
+ * copied in. An undo serves an op whose answer cannot reach the caller
+ * (the struct cannot be copied back): it releases what the op made.
+ */
+static int ioc_version(struct pinmem_ctx *ctx, void *a, struct pinmem_install *in)
+{
+	return pinmem_version(a);
+}
+
+static int ioc_pin(struct pinmem_ctx *ctx, void *a, struct pinmem_install *in)
+{
+	return pinmem_pin(ctx, a);
+}
+
+static int ioc_unpin(struct pinmem_ctx *ctx, void *a, struct pinmem_install *in)
+{
+	return pinmem_unpin(ctx, a);
+}
+
+static int ioc_query(struct pinmem_ctx *ctx, void *a, struct pinmem_install *in)
+{
+	return pinmem_query(ctx, a);
+}
+
+static int ioc_access(struct pinmem_ctx *ctx, void *a, struct pinmem_install *in)
+{
+	return pinmem_access(ctx, a);
+}
+
+static int ioc_contig_alloc(struct pinmem_ctx *ctx, void *a,
+			    struct pinmem_install *in)
+{
+	return pinmem_contig_alloc(ctx, a);
+}
+
+static int ioc_contig_free(struct pinmem_ctx *ctx, void *a,
+			   struct pinmem_install *in)
+{
+	return pinmem_contig_free(ctx, a);
+}
+
+#ifdef PINMEM_TEST
+static int ioc_bench_bare(struct pinmem_ctx *ctx, void *a,
+			  struct pinmem_install *in)
+{
+	return pinmem_bench_bare(ctx, a);
+}
+#endif
+
+static int ioc_export(struct pinmem_ctx *ctx, void *a, struct pinmem_install *in)
+{
+	struct pinmem_export_args *args = a;
+	int ret = pinmem_export(ctx, args, &in->file);
+
+	in->fd = args->fd;
+	return ret;
+}
+
+static int ioc_pin_memfd(struct pinmem_ctx *ctx, void *a,
+			 struct pinmem_install *in)
+{
+	return pinmem_pin_memfd(ctx, a);
+}
+
+static void undo_unpin(struct pinmem_ctx *ctx, u64 handle)
+{
+	struct pinmem_unpin_args undo = { .handle = handle };
+
+	pinmem_unpin(ctx, &undo);
+}
+
+static void undo_pin(struct pinmem_ctx *ctx, void *a, struct pinmem_install *in)
+{
+	undo_unpin(ctx, ((struct pinmem_pin_args *)a)->handle);
+}
+
+static void undo_pin_memfd(struct pinmem_ctx *ctx, void *a,
+			   struct pinmem_install *in)
+{
+	undo_unpin(ctx, ((struct pinmem_pin_memfd_args *)a)->handle);
+}
+
+static void undo_contig_alloc(struct pinmem_ctx *ctx, void *a,
+			      struct pinmem_install *in)
+{
+	struct pinmem_contig_free_args undo = {
+		.handle = ((struct pinmem_contig_alloc_args *)a)->handle,
+	};
+
+	pinmem_contig_free(ctx, &undo);
+}
+
+/* The fd was never installed: the caller cannot learn it, so it never was. */
+static void undo_export(struct pinmem_ctx *ctx, void *a,
+			struct pinmem_install *in)
+{
+	put_unused_fd(in->fd);
+	fput(in->file);
+	in->file = NULL;
+}
+
+/* The largest argument struct this module knows, in bytes. */
+#define PINMEM_KARGS_MAX	160
+
+/**
+ * struct pinmem_ioctl_desc - one ioctl; adding one is a row of
+ * pinmem_ioctls[] and its argument struct.
+ * @cmd: the command.
+ * @name: its name in debugfs stats.
+ * @ksize: the size of the argument struct this module knows.
+ * @size_ver0: the size of its first published version, the least taken.
+ * @fn: the handler.
+ * @undo: releases what @fn made when the answer cannot reach the caller.
+ */
+struct pinmem_ioctl_desc {
+	unsigned int cmd;
+	const char *name;
+	u32 ksize;
+	u32 size_ver0;
+	int (*fn)(struct pinmem_ctx *ctx, void *args, struct pinmem_install *in);
+	void (*undo)(struct pinmem_ctx *ctx, void *args,
+		     struct pinmem_install *in);
+};
+
+#define PINMEM_IOCTL(op, type, ver0, handler, undo_fn)			\
+	[PINMEM_OP_##op] = {						\
+		.cmd = PINMEM_IOC_##op, .name = #op,			\
+		.ksize = sizeof(type) +					\
+			 BUILD_BUG_ON_ZERO(sizeof(type) > PINMEM_KARGS_MAX), \
+		.size_ver0 = (ver0), .fn = (handler), .undo = (undo_fn), \
+	}
 
 /*
  * Indexed by _IOC_NR() of the command, which is the pinmem_op. A slot with
  * no command (BENCH_BARE outside the test build) is -ENOTTY.
  */
-static const struct pinmem_ioctl_desc {
-	unsigned int cmd;
-	u32 ksize;
-	u32 size_ver0;
-} pinmem_ioctls[PINMEM_NR_OPS] = {
-	[PINMEM_OP_VERSION] = { PINMEM_IOC_VERSION,
-		sizeof(struct pinmem_version_args), PINMEM_VERSION_SIZE_VER0 },
-	[PINMEM_OP_PIN] = { PINMEM_IOC_PIN,
-		sizeof(struct pinmem_pin_args), PINMEM_PIN_SIZE_VER0 },
-	[PINMEM_OP_UNPIN] = { PINMEM_IOC_UNPIN,
-		sizeof(struct pinmem_unpin_args), PINMEM_UNPIN_SIZE_VER0 },
-	[PINMEM_OP_QUERY] = { PINMEM_IOC_QUERY,
-		sizeof(struct pinmem_query_args), PINMEM_QUERY_SIZE_VER0 },
-	[PINMEM_OP_ACCESS] = { PINMEM_IOC_ACCESS,
-		sizeof(struct pinmem_access_args), PINMEM_ACCESS_SIZE_VER0 },
-	[PINMEM_OP_CONTIG_ALLOC] = { PINMEM_IOC_CONTIG_ALLOC,
-		sizeof(struct pinmem_contig_alloc_args),
-		PINMEM_CONTIG_ALLOC_SIZE_VER0 },
-	[PINMEM_OP_CONTIG_FREE] = { PINMEM_IOC_CONTIG_FREE,
-		sizeof(struct pinmem_contig_free_args),
-		PINMEM_CONTIG_FREE_SIZE_VER0 },
+static const struct pinmem_ioctl_desc pinmem_ioctls[PINMEM_NR_OPS] = {
+	PINMEM_IOCTL(VERSION, struct pinmem_version_args,
+		     PINMEM_VERSION_SIZE_VER0, ioc_version, NULL),
+	PINMEM_IOCTL(PIN, struct pinmem_pin_args,
+		     PINMEM_PIN_SIZE_VER0, ioc_pin, undo_pin),
+	PINMEM_IOCTL(UNPIN, struct pinmem_unpin_args,
+		     PINMEM_UNPIN_SIZE_VER0, ioc_unpin, NULL),
+	PINMEM_IOCTL(QUERY, struct pinmem_query_args,
+		     PINMEM_QUERY_SIZE_VER0, ioc_query, NULL),
+	PINMEM_IOCTL(ACCESS, struct pinmem_access_args,
+		     PINMEM_ACCESS_SIZE_VER0, ioc_access, NULL),
+	PINMEM_IOCTL(CONTIG_ALLOC, struct pinmem_contig_alloc_args,
+		     PINMEM_CONTIG_ALLOC_SIZE_VER0, ioc_contig_alloc,
+		     undo_contig_alloc),
+	PINMEM_IOCTL(CONTIG_FREE, struct pinmem_contig_free_args,
+		     PINMEM_CONTIG_FREE_SIZE_VER0, ioc_contig_free, NULL),
 #ifdef PINMEM_TEST
-	[PINMEM_OP_BENCH_BARE] = { PINMEM_IOC_BENCH_BARE,
-		sizeof(struct pinmem_bench_args), PINMEM_BENCH_SIZE_VER0 },
+	PINMEM_IOCTL(BENCH_BARE, struct pinmem_bench_args,
+		     PINMEM_BENCH_SIZE_VER0, ioc_bench_bare, NULL),
 #endif
-	[PINMEM_OP_EXPORT] = { PINMEM_IOC_EXPORT,
-		sizeof(struct pinmem_export_args), PINMEM_EXPORT_SIZE_VER0 },
-	[PINMEM_OP_PIN_MEMFD] = { PINMEM_IOC_PIN_MEMFD,
-		sizeof(struct pinmem_pin_memfd_args),
-		PINMEM_PIN_MEMFD_SIZE_VER0 },
+	PINMEM_IOCTL(EXPORT, struct pinmem_export_args,
+		     PINMEM_EXPORT_SIZE_VER0, ioc_export, undo_export),
+	PINMEM_IOCTL(PIN_MEMFD, struct pinmem_pin_memfd_args,
+		     PINMEM_PIN_MEMFD_SIZE_VER0, ioc_pin_memfd, undo_pin_memfd),
 };
+
+/* The name of @op for debugfs, or NULL if this build has no such ioctl. */
+const char *pinmem_op_name(unsigned int op)
+{
+	return op < PINMEM_NR_OPS ? pinmem_ioctls[op].name : NULL;
+}
 
 /* The structs as first published must keep their size. */
 static_assert(sizeof(struct pinmem_version_args) == PINMEM_VERSION_SIZE_VER0);
@@ -118,21 +248,6 @@ static_assert(sizeof(struct pinmem_bench_args) == PINMEM_BENCH_SIZE_VER0);
 static_assert(sizeof(struct pinmem_export_args) == PINMEM_EXPORT_SIZE_VER0);
 static_assert(sizeof(struct pinmem_pin_memfd_args) ==
 	      PINMEM_PIN_MEMFD_SIZE_VER0);
-
-union pinmem_args {
-	struct pinmem_version_args version;
-	struct pinmem_pin_args pin;
-	struct pinmem_unpin_args unpin;
-	struct pinmem_query_args query;
-	struct pinmem_access_args access;
-	struct pinmem_contig_alloc_args contig_alloc;
-	struct pinmem_contig_free_args contig_free;
-#ifdef PINMEM_TEST
-	struct pinmem_bench_args bench;
-#endif
-	struct pinmem_export_args export;
-	struct pinmem_pin_memfd_args pin_memfd;
-};
 
 /* The first context with an id >= *id, or NULL. Caller holds the registry lock. */
 struct pinmem_ctx *pinmem_ctx_find(u32 *id)
@@ -237,61 +352,20 @@ static int pinmem_args_in(void *karg, const struct pinmem_ioctl_desc *desc,
 	return copy_struct_from_user(karg, desc->ksize, uarg, *usize);
 }
 
-static int pinmem_version(struct pinmem_version_args *args)
-{
-	args->abi_version = PINMEM_ABI_VERSION;
-	return 0;
-}
-
-/*
- * @install: where an op that makes a new fd leaves its file, to be
- * installed only once the caller has the argument struct back.
- */
-static int pinmem_dispatch(struct pinmem_ctx *ctx, enum pinmem_op op,
-			   union pinmem_args *a, struct file **install)
-{
-	switch (op) {
-	case PINMEM_OP_VERSION:
-		return pinmem_version(&a->version);
-	case PINMEM_OP_PIN:
-		return pinmem_pin(ctx, &a->pin);
-	case PINMEM_OP_UNPIN:
-		return pinmem_unpin(ctx, &a->unpin);
-	case PINMEM_OP_QUERY:
-		return pinmem_query(ctx, &a->query);
-	case PINMEM_OP_ACCESS:
-		return pinmem_access(ctx, &a->access);
-	case PINMEM_OP_CONTIG_ALLOC:
-		return pinmem_contig_alloc(ctx, &a->contig_alloc);
-	case PINMEM_OP_CONTIG_FREE:
-		return pinmem_contig_free(ctx, &a->contig_free);
-#ifdef PINMEM_TEST
-	case PINMEM_OP_BENCH_BARE:
-		return pinmem_bench_bare(ctx, &a->bench);
-#endif
-	case PINMEM_OP_EXPORT:
-		return pinmem_export(ctx, &a->export, install);
-	case PINMEM_OP_PIN_MEMFD:
-		return pinmem_pin_memfd(ctx, &a->pin_memfd);
-	default:
-		return -ENOTTY;
-	}
-}
-
 static long pinmem_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
 	struct pinmem_ctx *ctx = file->private_data;
 	void __user *uarg = (void __user *)arg;
 	const struct pinmem_ioctl_desc *desc;
-	struct file *install = NULL;
-	enum pinmem_op op = _IOC_NR(cmd);
-	union pinmem_args a;
+	struct pinmem_install in = { };
+	unsigned int op = _IOC_NR(cmd);
+	u64 a[PINMEM_KARGS_MAX / sizeof(u64)];
 	u32 usize;
 	int ret;
 
 	if (_IOC_TYPE(cmd) != PINMEM_IOCTL_TYPE || op >= PINMEM_NR_OPS ||
-	    cmd != pinmem_ioctls[op].cmd)
+	    !pinmem_ioctls[op].fn || cmd != pinmem_ioctls[op].cmd)
 		return -ENOTTY;
 	desc = &pinmem_ioctls[op];
 	atomic64_inc(&pinmem_stats.calls[op]);
@@ -301,38 +375,19 @@ static long pinmem_ioctl(struct file *file, unsigned int cmd,
 		ret = -EPERM;
 		goto out;
 	}
-	ret = pinmem_args_in(&a, desc, uarg, &usize);
+	ret = pinmem_args_in(a, desc, uarg, &usize);
 	if (ret)
 		goto out;
-	ret = pinmem_dispatch(ctx, op, &a, &install);
+	ret = desc->fn(ctx, a, &in);
 	if (ret)
 		goto out;
-	if (copy_to_user(uarg, &a, min_t(u32, usize, desc->ksize))) {
+	if (copy_to_user(uarg, a, min_t(u32, usize, desc->ksize))) {
 		ret = -EFAULT;
-		/* The caller cannot learn the fd: it never existed. */
-		if (install) {
-			put_unused_fd(a.export.fd);
-			fput(install);
-			install = NULL;
-		}
-		/* The caller cannot learn the handle: do not leave the object. */
-		if (op == PINMEM_OP_PIN || op == PINMEM_OP_PIN_MEMFD) {
-			struct pinmem_unpin_args undo = {
-				.handle = op == PINMEM_OP_PIN ? a.pin.handle :
-					  a.pin_memfd.handle,
-			};
-
-			pinmem_unpin(ctx, &undo);
-		} else if (op == PINMEM_OP_CONTIG_ALLOC) {
-			struct pinmem_contig_free_args undo = {
-				.handle = a.contig_alloc.handle,
-			};
-
-			pinmem_contig_free(ctx, &undo);
-		}
+		if (desc->undo)
+			desc->undo(ctx, a, &in);
 	}
-	if (install)
-		fd_install(a.export.fd, install);
+	if (in.file)
+		fd_install(in.fd, in.file);
 out:
 	if (ret)
 		atomic64_inc(&pinmem_stats.failures[op][min(-ret, PINMEM_MAX_ERRNO)]);

@@ -288,7 +288,7 @@ struct pinmem_stats {
 };
 
 extern struct pinmem_stats pinmem_stats;
-extern const char * const pinmem_op_names[PINMEM_NR_OPS];
+const char *pinmem_op_name(unsigned int op);
 extern const char * const pinmem_zone_names[PINMEM_ZONE_SLOTS];
 
 /* Context registry (main.c), walked by debugfs under the registry lock. */
