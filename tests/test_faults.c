@@ -169,6 +169,14 @@ static int run_sweep(const char *inj)
 			long counts[2] = { 0, 0 };
 
 			srand(probs[i]);
+			/*
+			 * Every page this process writes while it is made to
+			 * fail must be its own already: a first write (a COW
+			 * break after fork, a stack or TLS page) would fault,
+			 * fail and retry forever at 100%.
+			 */
+			if (mlockall(MCL_CURRENT | MCL_FUTURE))
+				_exit(101);
 			make_it_fail_fd = open("/proc/self/make-it-fail",
 					       O_WRONLY | O_CLOEXEC);
 			if (make_it_fail_fd < 0)

@@ -2161,6 +2161,9 @@ static int t_parallel_pin_kill_latency(void)
 	int way, d, fd;
 
 	NEED_ALL_CPUS();
+	/* without migration a pin of present pages ends before any kill */
+	if (need_movable() == T_SKIP)
+		return T_SKIP;
 	fd = open("/sys/module/pinmem/parameters/parallel_min_pages", O_RDONLY);
 	CHECK(fd >= 0 && read(fd, old, sizeof(old) - 1) > 0);
 	close(fd);
@@ -2170,8 +2173,8 @@ static int t_parallel_pin_kill_latency(void)
 			t = kill_pin_after(len, d);
 			if (t < 0) {
 				write_param("parallel_min_pages", old);
-				diag("the pin had ended before the kill (%d ms)", d);
-				return T_FAIL;
+				return skip("the %zu MiB pin had ended before a kill %d ms into it",
+					    len / MiB, d);
 			}
 			if (way)
 				one = t > one ? t : one;
