@@ -171,6 +171,31 @@ struct pinmem_slots *pinmem_slots_alloc(void)
 }
 
 /**
+ * pinmem_slots_hold() - count a pin that left its context's trees.
+ * @slots: the context's slots.
+ * @nr_pages: the pin's pages.
+ *
+ * Until pinmem_slots_release() at its last reference, which an export
+ * may delay.
+ */
+void pinmem_slots_hold(struct pinmem_slots *slots, unsigned long nr_pages)
+{
+	atomic_long_inc(&slots->nr_pins);
+	atomic_long_add(nr_pages, &slots->nr_pages);
+}
+
+/**
+ * pinmem_slots_release() - undo pinmem_slots_hold() once the pages went.
+ * @slots: the context's slots.
+ * @nr_pages: the pin's pages.
+ */
+void pinmem_slots_release(struct pinmem_slots *slots, unsigned long nr_pages)
+{
+	atomic_long_dec(&slots->nr_pins);
+	atomic_long_sub(nr_pages, &slots->nr_pages);
+}
+
+/**
  * pinmem_slots_put() - drop a reference to a context's slots.
  * @slots: the slots.
  */

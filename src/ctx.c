@@ -116,9 +116,7 @@ void pinmem_pin_tree_erase(struct pinmem_ctx *ctx, struct pinmem_pin *pin)
 	xa_erase(&ctx->pins, pin->handle);
 	ctx->nr_pins--;
 	ctx->nr_pages -= pin->nr_pages;
-	/* until its pages go (pinmem_pin_put()), which an export may delay */
-	atomic_long_inc(&ctx->slots->nr_pins);
-	atomic_long_add(pin->nr_pages, &ctx->slots->nr_pages);
+	pinmem_slots_hold(ctx->slots, pin->nr_pages);
 }
 
 /* Called on the last close: nobody else can reach the context any more. */
@@ -130,8 +128,7 @@ void pinmem_ctx_release_pins(struct pinmem_ctx *ctx)
 	xa_for_each(&ctx->pins, handle, pin) {
 		trace_pinmem_unpin(ctx->id, pin->handle, pin->uaddr, pin->nr_pages,
 				   pin->flags, atomic_read(&pin->nr_exports));
-		atomic_long_inc(&ctx->slots->nr_pins);
-		atomic_long_add(pin->nr_pages, &ctx->slots->nr_pages);
+		pinmem_slots_hold(ctx->slots, pin->nr_pages);
 		pinmem_pin_put(pin);
 		cond_resched();
 	}

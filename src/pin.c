@@ -160,8 +160,7 @@ void pinmem_pin_put(struct pinmem_pin *pin)
 		return;
 	pin_release_pages(pin, pin->flags & PINMEM_PIN_WRITE);
 	pinmem_unaccount(pin->owner->user, pin->owner->mm, pin->nr_pages);
-	atomic_long_dec(&pin->owner->slots->nr_pins);
-	atomic_long_sub(pin->nr_pages, &pin->owner->slots->nr_pages);
+	pinmem_slots_release(pin->owner->slots, pin->nr_pages);
 	atomic_long_dec(&pinmem_stats.pins);
 	atomic_long_sub(pin->nr_pages, &pinmem_stats.pinned_pages);
 	atomic64_inc(&pinmem_stats.total_unpins);

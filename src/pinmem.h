@@ -320,6 +320,8 @@ int pinmem_limits_reserve(struct pinmem_ctx *ctx, bool by_addr,
 			  unsigned long start, unsigned long nr_pages, int *why);
 void pinmem_limits_unreserve(struct pinmem_ctx *ctx, unsigned long nr_pages);
 struct pinmem_slots *pinmem_slots_alloc(void);
+void pinmem_slots_hold(struct pinmem_slots *slots, unsigned long nr_pages);
+void pinmem_slots_release(struct pinmem_slots *slots, unsigned long nr_pages);
 void pinmem_slots_put(struct pinmem_slots *slots);
 
 /* vma.c: the VMAs of a range to pin */
