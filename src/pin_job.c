@@ -172,7 +172,8 @@ static int pin_seg_pages(unsigned long start, unsigned long end,
 		bool stop = false;
 
 		ret = pinmem_par_stop(job->par);
-		if (!ret && job->fit)
+		/* a worker takes no memory: the caller checks what it leaves */
+		if (!ret && job->fit && !part->nofault)
 			ret = fit_batch(part, start, n, seg);
 		if (ret)
 			return ret;
