@@ -16,12 +16,28 @@
 /*
  * Kernels whose GUP walks hugetlb mappings with follow_hugetlb_page() (up
  * to 6.4) cannot migrate a huge page for FOLL_LONGTERM: the pin trips a
- * WARN_ON_ONCE() there and fails. pinmem refuses such pins itself first.
+ * WARN_ON_ONCE() there and fails. pinmem never asks them to (pin_job.c).
  */
 #ifdef PINMEM_HAVE_FOLLOW_HUGETLB_PAGE
 #define PINMEM_HUGETLB_CANNOT_MIGRATE	1
 #else
 #define PINMEM_HUGETLB_CANNOT_MIGRATE	0
+#endif
+
+/*
+ * get_user_pages() and pin_user_pages(), under an mmap lock the caller
+ * holds, lost their vmas argument in 6.5.
+ */
+#ifdef PINMEM_HAVE_GUP_VMAS
+#define pinmem_get_user_pages(start, nr, flags, pages) \
+	get_user_pages(start, nr, flags, pages, NULL)
+#define pinmem_pin_user_pages(start, nr, flags, pages) \
+	pin_user_pages(start, nr, flags, pages, NULL)
+#else
+#define pinmem_get_user_pages(start, nr, flags, pages) \
+	get_user_pages(start, nr, flags, pages)
+#define pinmem_pin_user_pages(start, nr, flags, pages) \
+	pin_user_pages(start, nr, flags, pages)
 #endif
 
 /*

@@ -41,22 +41,6 @@
 #include "compat.h"
 #include "pinmem.h"
 
-/*
- * get_user_pages() and pin_user_pages() lost their vmas argument in 6.5
- * (Kbuild's feature check): the kernel's GUP, as its gup_test calls it.
- */
-#ifdef PINMEM_HAVE_GUP_VMAS
-#define pinmem_get_user_pages(start, nr, flags, pages) \
-	get_user_pages(start, nr, flags, pages, NULL)
-#define pinmem_pin_user_pages(start, nr, flags, pages) \
-	pin_user_pages(start, nr, flags, pages, NULL)
-#else
-#define pinmem_get_user_pages(start, nr, flags, pages) \
-	get_user_pages(start, nr, flags, pages)
-#define pinmem_pin_user_pages(start, nr, flags, pages) \
-	pin_user_pages(start, nr, flags, pages)
-#endif
-
 static bool pinmem_gup_test_on;
 module_param_named(gup_test, pinmem_gup_test_on, bool, 0444);
 MODULE_PARM_DESC(gup_test,

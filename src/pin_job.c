@@ -7,6 +7,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -155,6 +156,62 @@ static long pin_worker_batch(struct pin_part *part, unsigned long start,
 	return i;
 }
 
+#if PINMEM_HUGETLB_CANNOT_MIGRATE
+/*
+ * Up to 6.4 a FOLL_LONGTERM GUP that meets a huge page it may not keep
+ * WARNs in follow_hugetlb_page(), and the VMA check before the job cannot
+ * stop another thread mapping huge pages in after it looked. So the caller
+ * takes what needs neither a fault nor a migration as a worker does, and
+ * the rest under the mmap lock, from the VMA it finds there: huge pages
+ * are pinned without FOLL_LONGTERM and kept only if a long-term pin may
+ * keep every one of them.
+ */
+static long pin_caller_batch(struct pin_part *part, unsigned long start,
+			     unsigned long n, unsigned int gup_flags)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	bool stop = false;
+	long got, i;
+
+	if (!(gup_flags & FOLL_LONGTERM))
+		return pin_user_pages_fast(start, n, gup_flags, part->batch);
+	got = pin_worker_batch(part, start, n, gup_flags, &stop);
+	if (got > 0 || (got < 0 && got != -EFAULT))
+		return got;
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	vma = vma_lookup(mm, start);
+	if (!vma) {
+		got = -EFAULT;
+		goto unlock;
+	}
+	n = min(n, (vma->vm_end - start) >> PAGE_SHIFT);
+	if (!is_vm_hugetlb_page(vma)) {
+		got = pinmem_pin_user_pages(start, n, gup_flags, part->batch);
+		goto unlock;
+	}
+	got = pinmem_pin_user_pages(start, n, gup_flags & ~FOLL_LONGTERM,
+				    part->batch);
+	for (i = 0; i < got; i++) {
+		if (!pinmem_longterm_pinnable(part->batch[i])) {
+			unpin_user_pages(part->batch, got);
+			got = -EOPNOTSUPP;
+			break;
+		}
+	}
+unlock:
+	mmap_read_unlock(mm);
+	return got;
+}
+#else
+static long pin_caller_batch(struct pin_part *part, unsigned long start,
+			     unsigned long n, unsigned int gup_flags)
+{
+	return pin_user_pages_fast(start, n, gup_flags, part->batch);
+}
+#endif
+
 static int pin_seg_pages(unsigned long start, unsigned long end,
 			 const struct pinmem_vma_seg *seg, void *data)
 {
@@ -181,8 +238,7 @@ static int pin_seg_pages(unsigned long start, unsigned long end,
 			got = pin_worker_batch(part, start, n, seg->gup_flags,
 					       &stop);
 		else
-			got = pin_user_pages_fast(start, n, seg->gup_flags,
-						  part->batch);
+			got = pin_caller_batch(part, start, n, seg->gup_flags);
 		if (part->nofault && (got == -EFAULT || got == 0))
 			return pin_part_stop(part, start);
 		if (got <= 0)	/* 0 pages and no error: treat as unmapped */

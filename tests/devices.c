@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/klog.h>
 #include <unistd.h>
 
 #include "devices.h"
@@ -58,19 +57,7 @@ void load_set(const char *set, const char *params)
 /* Is @needle in the kernel log? */
 bool log_has(const char *needle)
 {
-	int len = klogctl(10, NULL, 0);
-	char *log;
-	bool found;
-
-	if (len <= 0)
-		return false;
-	log = calloc(1, len + 1);
-	if (!log)
-		return false;
-	len = klogctl(3, log, len);
-	found = len > 0 && strstr(log, needle);
-	free(log);
-	return found;
+	return klog_count(needle) > 0;
 }
 
 int open_edu(void)

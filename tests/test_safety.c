@@ -1428,6 +1428,128 @@ static int t_file_write_pin_race(void)
 	return r;
 }
 
+/* huge pages mapped over part of the range, and faulted in */
+static void *map_hugetlb_fixed(void *arg)
+{
+	struct fixed_race *r = arg;
+
+	usleep(r->delay_us);
+	if (mmap(r->at, r->len, RW,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED,
+		 -1, 0) != r->at)
+		return (void *)1;
+	memset(r->at, 1, r->len);
+	return NULL;
+}
+
+/* Do fresh huge pages of the pool sit where a long-term pin may not keep them? */
+static int hugetlb_pool_unpinnable(size_t hsize)
+{
+	struct zone_range z[MAX_ZONE_RANGES];
+	int nz = zones_load(z, MAX_ZONE_RANGES);
+	uint64_t pfn, cs = 0, ce = 0;
+	bool cma = cma_range(&cs, &ce);
+	const char *zone;
+	char *h;
+
+	h = mmap(NULL, hsize, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
+		 -1, 0);
+	if (h == MAP_FAILED)
+		return -1;
+	h[0] = 1;
+	pfn = pfn_of(h);
+	zone = zone_of_pfn(z, nz, pfn);
+	munmap(h, hsize);
+	return (zone && !strcmp(zone, "Movable")) ||
+	       (cma && pfn * PAGE >= cs && pfn * PAGE < ce);
+}
+
+/*
+ * A long-term pin races another thread's mmap(MAP_FIXED) of huge pages
+ * into its range, huge pages in ZONE_MOVABLE or CMA. Whichever comes
+ * first, the kernel does not warn, and what the pin holds may stay where
+ * it is: up to 6.4 GUP cannot migrate such a page and WARNs when asked
+ * to pin it long-term, and the VMA check before GUP cannot see the new
+ * mapping.
+ */
+static int hugetlb_pin_race(void)
+{
+	const size_t len = 128 * MiB, off = 96 * MiB;
+	size_t hsize = (size_t)meminfo_kb("Hugepagesize") * 1024, flen;
+	long warned = klog_count("WARNING:");
+	int fd, round, won = 0, r;
+	char *buf;
+
+	if (hsize < PAGE || hsize > 8 * MiB)
+		return skip("no huge page size this test can use (%zu kB)",
+			    hsize / 1024);
+	flen = 4 * hsize;
+	write_file("/proc/sys/vm/nr_hugepages", "8");
+	if (read_long("/proc/sys/vm/nr_hugepages") < 4)
+		return skip("fewer than 4 huge pages could be reserved");
+	r = hugetlb_pool_unpinnable(hsize);
+	if (r < 0)
+		return skip("MAP_HUGETLB: %s", strerror(errno));
+	if (!r)
+		return skip("the huge page pool is outside ZONE_MOVABLE and CMA: a long-term pin may keep its pages");
+	fd = pm_open();
+	CHECK(fd >= 0);
+	for (round = 0; round < 20 && won < 3; round++) {
+		struct fixed_race fr = { .len = flen };
+		struct pinmem_query_args q = { .size = sizeof(q) };
+		pthread_t t;
+		uint64_t h;
+		void *ret;
+
+		buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(buf != MAP_FAILED);
+		fr.at = (char *)(((uintptr_t)buf + off + hsize - 1) & ~(hsize - 1));
+		fr.delay_us = 1000 + round * 2000;
+		CHECK_EQ(pthread_create(&t, NULL, map_hugetlb_fixed, &fr), 0);
+		r = pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL);
+		pthread_join(t, &ret);
+		CHECK(!ret);
+		CHECK_EQ(klog_count("WARNING:"), warned);
+		if (r) {
+			/*
+			 * EOPNOTSUPP: huge pages this kernel cannot migrate.
+			 * EFAULT, ENOMEM: GUP got there before they were
+			 * faulted in, and found no huge page it may keep.
+			 */
+			diag("round %d: %s", round, strerror(-r));
+			CHECK(r == -EOPNOTSUPP || r == -EFAULT || r == -ENOMEM);
+			won += r == -EOPNOTSUPP;
+		} else {
+			q.handle = h;
+			CHECK_EQ(pm_query(fd, &q), 0);
+			CHECK_EQ(q.zone_pages[PINMEM_ZONE_MOVABLE], 0);
+			won += q.nr_huge > 0;
+			CHECK_EQ(pm_unpin(fd, h), 0);
+		}
+		munmap(buf, len);
+	}
+	diag("%d rounds: huge pages were there before GUP in %d", round, won);
+	close(fd);
+	if (!won)
+		return skip("the race was never won: the pin always got there first");
+	return T_PASS;
+}
+
+/* ... with one thread pinning the whole range, as above */
+static int t_hugetlb_pin_race(void)
+{
+	char old[32] = "";
+	int fd = open(PARALLEL_MIN, O_RDONLY), r;
+
+	CHECK(fd >= 0 && read(fd, old, sizeof(old) - 1) > 0);
+	close(fd);
+	CHECK_EQ(write_file(PARALLEL_MIN, "0"), 0);
+	r = hugetlb_pin_race();
+	write_file(PARALLEL_MIN, old);
+	write_file("/proc/sys/vm/nr_hugepages", "0");
+	return r;
+}
+
 /* ------------------------------------------------------- tagged (12) */
 
 static int t_tagged_address(void)
@@ -1577,6 +1699,7 @@ static const struct tcase cases[] = {
 	{ "hugetlb_pin", t_hugetlb_pin },
 	{ "file_write_pins", t_file_write_pins },
 	{ "file_write_pin_race_mmap_fixed", t_file_write_pin_race },
+	{ "hugetlb_pin_race_mmap_fixed", t_hugetlb_pin_race },
 	{ "tagged_address", t_tagged_address },
 	{ "seek_in_many_runs", t_seek_in_many_runs },
 	{ "abi_numbers_and_bounds", t_abi_numbers_and_bounds },

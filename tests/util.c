@@ -107,19 +107,42 @@ int pm_export(int fd, uint64_t handle, unsigned int flags, int *dfd)
 	return r;
 }
 
-bool cma_range(uint64_t *start, uint64_t *end)
+char *klog_read(void)
 {
-	char *log, *line;
 	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
-	bool found = false;
+	char *log;
 
 	if (len <= 0)
-		return false;
+		return NULL;
 	log = calloc(1, len + 1);
+	if (log && klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, len) < 0) {
+		free(log);
+		log = NULL;
+	}
+	return log;
+}
+
+long klog_count(const char *needle)
+{
+	char *log = klog_read(), *p;
+	long n = 0;
+
+	if (!log)
+		return -1;
+	for (p = log; (p = strstr(p, needle)); p++)
+		n++;
+	free(log);
+	return n;
+}
+
+bool cma_range(uint64_t *start, uint64_t *end)
+{
+	char *log = klog_read(), *line;
+	bool found = false;
+
 	if (!log)
 		return false;
-	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, len);
-	for (line = strtok(log, "\n"); len > 0 && line; line = strtok(NULL, "\n")) {
+	for (line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
 		char *p = strstr(line, "cma: Reserved ");
 		unsigned long mib, base;
 

@@ -34,6 +34,10 @@ int pm_contig_free(int fd, uint64_t handle);
 /* PINMEM_IOC_EXPORT: the dma-buf fd in *@dfd */
 int pm_export(int fd, uint64_t handle, unsigned int flags, int *dfd);
 
+/* the kernel log (malloc'ed), or NULL */
+char *klog_read(void);
+/* times @needle occurs in the kernel log, or -1 */
+long klog_count(const char *needle);
 /* CMA area the kernel reported at boot ("cma: Reserved N MiB at 0x...") */
 bool cma_range(uint64_t *start, uint64_t *end);
 /* pages of [addr, addr+len) whose physical address is in [start, end) */

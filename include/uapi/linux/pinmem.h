@@ -95,7 +95,8 @@ enum pinmem_zone {
  * MAP_SHARED mapping of a regular file on a disk filesystem; not tmpfs,
  * shmem or hugetlbfs) are refused on every kernel, as GUP does from 6.5
  * on: the mapping is checked before GUP and the pages after it, so a file
- * another thread maps into the range meanwhile is refused too.
+ * another thread maps into the range meanwhile is refused too (as are huge
+ * pages a kernel up to 6.4 cannot migrate).
  *
  * Errors: -EINVAL (zero length, misalignment, @addr + @length overflow,
  * unknown flags), -EFAULT (range not entirely mapped with the needed
