@@ -7,7 +7,8 @@
  * snapshot: the reader keeps a cursor (context id, handle) and re-finds its
  * place with two O(log n) lookups at the start of every read() chunk, so
  * reading 100,000 pins needs no memory proportional to them, and locks are
- * held only while one chunk (a page of text) is formatted.
+ * held only while one chunk (a page of text) is formatted. It cannot be
+ * seeked.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -143,16 +144,21 @@ static const struct seq_operations pins_sops = {
 	.show = pins_show,
 };
 
+/*
+ * The cursor only moves forward: a seek (or pread()) would have seq_file
+ * walk every line up to its offset with the registry lock held.
+ */
 static int pins_open(struct inode *inode, struct file *file)
 {
-	return seq_open_private(file, &pins_sops, sizeof(struct pins_iter));
+	int ret = seq_open_private(file, &pins_sops, sizeof(struct pins_iter));
+
+	return ret ?: nonseekable_open(inode, file);
 }
 
 static const struct file_operations pins_fops = {
 	.owner = THIS_MODULE,
 	.open = pins_open,
 	.read = seq_read,
-	.llseek = seq_lseek,
 	.release = seq_release_private,
 };
 

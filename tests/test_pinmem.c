@@ -606,6 +606,30 @@ static int t_debugfs_streams_many_pins(void)
 	return T_PASS;
 }
 
+/*
+ * debugfs "pins" is read from the start only: a seek or a pread() would
+ * walk every line before its offset with pinmem's registry lock held.
+ */
+static int t_debugfs_pins_not_seekable(void)
+{
+	char *buf = map_anon(PAGE, RW), line[64];
+	int fd = pm_open(), dfd;
+
+	CHECK(buf && fd >= 0);
+	CHECK_EQ(pm_pin(fd, buf, PAGE, 0, NULL, NULL), 0);
+	dfd = open("/sys/kernel/debug/pinmem/pins", O_RDONLY | O_CLOEXEC);
+	CHECK(dfd >= 0);
+	CHECK(read(dfd, line, sizeof(line)) > 0);
+	errno = 0;
+	CHECK(lseek(dfd, 0, SEEK_SET) < 0 && errno == ESPIPE);
+	errno = 0;
+	CHECK(pread(dfd, line, sizeof(line), 1 << 20) < 0 && errno == ESPIPE);
+	close(dfd);
+	close(fd);
+	munmap(buf, PAGE);
+	return T_PASS;
+}
+
 /* Another open of /dev/pinmem is another context: it cannot see our pins. */
 static int t_other_context_cannot_use_handles(void)
 {
@@ -2206,6 +2230,7 @@ static const struct tcase cases[] = {
 	{ "exit_with_thousands_of_pins", t_exit_with_thousands_of_pins },
 	{ "debugfs_matches_pins", t_debugfs_matches },
 	{ "debugfs_streams_many_pins", t_debugfs_streams_many_pins },
+	{ "debugfs_pins_not_seekable", t_debugfs_pins_not_seekable },
 	{ "fdinfo_lists_pins", t_fdinfo_lists_pins },
 	{ "trace_pin_unpin_refuse", t_trace_pin_unpin_refuse },
 	{ "trace_migrate_out_of_movable", t_trace_migrate },
