@@ -17,6 +17,8 @@
 #   T_QEMU_ARGS      machine/cpu/smp args
 #   T_QEMU_DEVICES   devices for the tests (default: QEMU's edu, for real DMA)
 #   T_MEM            guest memory (MiB)
+#   T_NUMA_NODES     NUMA nodes the memory is split into evenly, one vCPU
+#                    each (so at most the -smp count)
 #   T_CONSOLE        serial console device name
 #   T_BOOT_PARAMS    target specific kernel params (common ones are added)
 #   T_KERNEL         "apt"   : stock Debian kernel fetched with apt-get download
@@ -64,6 +66,7 @@ target_defaults() {
 	# 256 MiB of RAM would fit
 	T_QEMU_DEVICES="-device edu,dma_mask=0xffffffffff"
 	T_MEM=1024
+	T_NUMA_NODES=1
 	T_CONSOLE=""
 	T_BOOT_PARAMS=""
 	T_KERNEL="apt"
@@ -89,8 +92,13 @@ target_amd64() {
 	T_TEST_CC=gcc
 	T_HOST_PKGS="qemu-system-x86"
 	T_QEMU=qemu-system-x86_64
-	T_QEMU_ARGS="-accel tcg -cpu max -smp 2"
+	T_QEMU_ARGS="-accel tcg -cpu max -smp 2,sockets=2"
 	T_MEM=1024
+	# two nodes: a cpuset that allows one of them must bound where a
+	# pin migrates to (amd64_612 and amd64_plain too; the other targets
+	# built on this one keep one node). A socket per CPU: the kernel warns
+	# about a cache shared across nodes.
+	T_NUMA_NODES=2
 	T_CONSOLE=ttyS0
 	T_BOOT_PARAMS="movablecore=600M"
 	T_META_PKG=linux-image-amd64
@@ -136,6 +144,7 @@ DEBUG_VIVID_PARAMS="vivid.n_devs=2 vivid.allocators=0,1 vivid.node_types=0x1,0x1
 # unless listed there.
 target_debug() {
 	target_amd64
+	T_NUMA_NODES=1
 	T_KERNEL=local
 	T_PREPARE="scripts/build-debug-kernel"
 	# a small CMA area beside ZONE_MOVABLE: the CMA dma-buf heap
@@ -232,6 +241,7 @@ target_arm64_612() {
 # gcc-14: the module is built in a trixie chroot.
 target_amd64_trixie() {
 	target_amd64
+	T_NUMA_NODES=1
 	T_APT_SOURCES="trixie trixie-updates trixie-security"
 	T_BUILD_CHROOT=trixie
 	# q35 with an emulated VT-d in front of the PCI devices: edu's DMA into
@@ -254,6 +264,7 @@ target_arm64_trixie() {
 # cma= gives the stock amd64 kernel a CMA area and the CMA cases run here.
 target_amd64_bpo() {
 	target_amd64
+	T_NUMA_NODES=1
 	T_APT_SOURCES="trixie trixie-updates trixie-security trixie-backports"
 	T_APT_RELEASE=trixie-backports
 	T_BUILD_CHROOT=trixie
