@@ -3,6 +3,8 @@
 # Kernel cmdline (unknown key=value params become env vars of init; we also
 # parse /proc/cmdline):
 #   pm_mode=test|demo|shell|bench   pm_ttimeout=SECS (per test binary, 0 = none)
+#   pm_args=A,B,...   arguments for every test binary (vm-run's PINMEM_ARGS,
+#                     its spaces as commas)
 #   (bench: PM_BENCH_*=... params reach /tests/bench as environment variables)
 # Output protocol (parsed by scripts/vm-run): lines starting with "@@PINMEM ".
 
@@ -28,6 +30,7 @@ for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	pm_mode=*) pm_mode=${arg#pm_mode=} ;;
 	pm_ttimeout=*) pm_ttimeout=${arg#pm_ttimeout=} ;;
+	pm_args=*) pm_args=$(echo "${arg#pm_args=}" | tr , ' ') ;;
 	esac
 done
 pm_mode=${pm_mode:-test}
@@ -76,11 +79,11 @@ else
 	echo "@@PINMEM insmod-fail rc=$? ($PINMEM_KO)"
 fi
 
-run_one() { # run_one PROG: run with the per-test timeout
+run_one() { # run_one PROG [ARG...]: run with the per-test timeout
 	if [ "$pm_ttimeout" -gt 0 ] 2>/dev/null; then
-		timeout -s KILL "$pm_ttimeout" "$1"
+		timeout -s KILL "$pm_ttimeout" "$@"
 	else
-		"$1"
+		"$@"
 	fi
 }
 
@@ -92,7 +95,8 @@ test)
 		[ -x "$t" ] || continue
 		t=${t#/tests/}
 		echo "@@PINMEM test-begin $t"
-		(cd /tmp && run_one "/tests/$t")
+		# shellcheck disable=SC2086 # pm_args: one word per argument
+		(cd /tmp && run_one "/tests/$t" $pm_args)
 		rc=$?
 		echo ""
 		echo "@@PINMEM test-end $t rc=$rc"

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "harness.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE	0x0010
@@ -35,8 +36,6 @@
 #ifndef MFD_EXEC
 #define MFD_EXEC		0x0010U
 #endif
-
-static size_t page;
 
 /* A memfd of @len bytes of @fill, sealed with F_SEAL_SHRINK and @seals. */
 static int memfd_of(size_t len, unsigned int mfd_flags, unsigned int seals,
@@ -61,30 +60,28 @@ static int memfd_of(size_t len, unsigned int mfd_flags, unsigned int seals,
 	return mfd;
 }
 
-/* T_PASS, or skip() when the kernel cannot pin memfds (before 6.11). */
-static int need_pin_memfd(int fd)
+/*
+ * The fixtures' setup: /dev/pinmem open in *@fd, the page size in *@page;
+ * skips the case when the kernel cannot pin memfds (before 6.11).
+ */
+static void open_for_memfds(struct __test_metadata *_metadata, int *fd,
+			    size_t *page)
 {
-	int mfd = memfd_of(page, MFD_ALLOW_SEALING, 0, 0), r;
+	int mfd, r;
 	uint64_t h;
 
-	if (mfd < 0)
-		return T_FAIL;
-	r = pm_pin_memfd(fd, mfd, 0, page, 0, &h);
+	*page = getpagesize();
+	*fd = pm_open();
+	ASSERT_GE(*fd, 0);
+	mfd = memfd_of(*page, MFD_ALLOW_SEALING, 0, 0);
+	ASSERT_GE(mfd, 0);
+	r = pm_pin_memfd(*fd, mfd, 0, *page, 0, &h);
 	close(mfd);
 	if (r == -EOPNOTSUPP)
-		return skip("PIN_MEMFD is EOPNOTSUPP: the kernel has no memfd_pin_folios() (6.11 on)");
-	if (r) {
-		diag("PIN_MEMFD of a sealed memfd: %s", strerror(-r));
-		return T_FAIL;
-	}
-	return pm_unpin(fd, h) ? T_FAIL : T_PASS;
+		SKIP(return, "PIN_MEMFD is EOPNOTSUPP: the kernel has no memfd_pin_folios() (6.11 on)");
+	ASSERT_EQ(0, r) TH_LOG("PIN_MEMFD of a sealed memfd: %s", strerror(-r));
+	ASSERT_EQ(0, pm_unpin(*fd, h));
 }
-
-#define NEED_PIN_MEMFD(fd) do {						\
-	int _r = need_pin_memfd(fd);					\
-	if (_r != T_PASS)						\
-		return _r;						\
-} while (0)
 
 /* every byte of the file's first @len bytes is @c */
 static bool file_is(int mfd, size_t len, char c)
@@ -99,8 +96,8 @@ static bool file_is(int mfd, size_t len, char c)
 	return same;
 }
 
-/* Send @fd over a socket to a child, which tries a write pin of it. */
-static int write_pin_in_receiver(int mfd)
+/* Send @fd over a socket to a child, which tries a write pin of a page of it. */
+static int write_pin_in_receiver(int mfd, size_t page)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, x = 'x';
 	struct iovec iov = { .iov_base = &x, .iov_len = 1 };
@@ -144,60 +141,89 @@ static int write_pin_in_receiver(int mfd)
  * for writing, by the sealer or by a process the fd was sent to; a read
  * pin is granted, and neither it nor its dma-buf writes the file.
  */
-static int t_write_seals_refuse_write_pin(void)
-{
-	static const struct {
-		const char *name;
-		unsigned int mfd_flags, seal;
-	} v[] = {
-		{ "F_SEAL_WRITE", MFD_ALLOW_SEALING, F_SEAL_WRITE },
-		{ "F_SEAL_FUTURE_WRITE", MFD_ALLOW_SEALING, F_SEAL_FUTURE_WRITE },
-		{ "F_SEAL_EXEC", MFD_ALLOW_SEALING | MFD_EXEC, F_SEAL_EXEC },
-	};
-	int fd = pm_open(), mfd, dfd, r;
-	const size_t len = 4 * page;
-	unsigned int i;
-	char buf[8] = "BBBBBBBB";
-	uint64_t h;
-	void *m;
+FIXTURE(memfd_seal) {
+	int fd;
+	size_t page;
+};
 
-	CHECK(fd >= 0);
-	NEED_PIN_MEMFD(fd);
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		diag("%s", v[i].name);
-		mfd = memfd_of(len, v[i].mfd_flags, v[i].seal, 'A');
-		if (mfd < 0 && v[i].seal == F_SEAL_EXEC) {
-			diag("no MFD_EXEC/F_SEAL_EXEC (6.3 on): %s", strerror(errno));
-			continue;
-		}
-		CHECK(mfd >= 0);
-		/* the seal holds against write() and a shared writable mmap() */
-		CHECK_EQ(pwrite(mfd, buf, 4, 0), -1);
-		CHECK_EQ(errno, EPERM);
-		CHECK(mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0) == MAP_FAILED);
-		/* and against a write pin, here and in a receiver */
-		CHECK_EQ(pm_pin_memfd(fd, mfd, 0, len, PINMEM_PIN_WRITE, &h), -EPERM);
-		CHECK_EQ(write_pin_in_receiver(mfd), -EPERM);
-		/* a read pin: its data, and no way to write it */
-		CHECK_EQ(pm_pin_memfd(fd, mfd, 0, len, 0, &h), 0);
-		r = pm_access(fd, h, 0, 4, buf, PINMEM_ACCESS_WRITE);
-		CHECK(r < 0);
-		CHECK_EQ(pm_access(fd, h, 0, 8, buf, 0), 0);
-		CHECK(!memcmp(buf, "AAAAAAAA", 8));
-		CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
-		m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
-		CHECK(m == MAP_FAILED);
-		close(dfd);
-		CHECK_EQ(pm_unpin(fd, h), 0);
-		CHECK(file_is(mfd, len, 'A'));
-		close(mfd);
-	}
-	close(fd);
-	return T_PASS;
+FIXTURE_VARIANT(memfd_seal) {
+	unsigned int mfd_flags, seal;
+};
+
+FIXTURE_VARIANT_ADD(memfd_seal, write) {
+	.mfd_flags = MFD_ALLOW_SEALING, .seal = F_SEAL_WRITE,
+};
+
+FIXTURE_VARIANT_ADD(memfd_seal, future_write) {
+	.mfd_flags = MFD_ALLOW_SEALING, .seal = F_SEAL_FUTURE_WRITE,
+};
+
+FIXTURE_VARIANT_ADD(memfd_seal, exec) {
+	.mfd_flags = MFD_ALLOW_SEALING | MFD_EXEC, .seal = F_SEAL_EXEC,
+};
+
+FIXTURE_SETUP(memfd_seal)
+{
+	open_for_memfds(_metadata, &self->fd, &self->page);
+}
+
+FIXTURE_TEARDOWN_PARENT(memfd_seal)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+PM_TEST_F(memfd_seal, refuses_write_pin, 120)
+{
+	const size_t len = 4 * self->page;
+	char buf[8] = "BBBBBBBB";
+	int mfd, dfd;
+	uint64_t h;
+
+	mfd = memfd_of(len, variant->mfd_flags, variant->seal, 'A');
+	if (mfd < 0 && variant->seal == F_SEAL_EXEC)
+		SKIP(return, "no MFD_EXEC/F_SEAL_EXEC (6.3 on): %s", strerror(errno));
+	ASSERT_GE(mfd, 0);
+	/* the seal holds against write() and a shared writable mmap() */
+	ASSERT_EQ(-1, pwrite(mfd, buf, 4, 0));
+	ASSERT_EQ(EPERM, errno);
+	ASSERT_TRUE(mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0) == MAP_FAILED);
+	/* and against a write pin, here and in a receiver */
+	ASSERT_EQ(-EPERM, pm_pin_memfd(self->fd, mfd, 0, len, PINMEM_PIN_WRITE, &h));
+	ASSERT_EQ(-EPERM, write_pin_in_receiver(mfd, self->page));
+	/* a read pin: its data, and no way to write it */
+	ASSERT_EQ(0, pm_pin_memfd(self->fd, mfd, 0, len, 0, &h));
+	ASSERT_LT(pm_access(self->fd, h, 0, 4, buf, PINMEM_ACCESS_WRITE), 0);
+	ASSERT_EQ(0, pm_access(self->fd, h, 0, 8, buf, 0));
+	ASSERT_EQ(0, memcmp(buf, "AAAAAAAA", 8));
+	ASSERT_EQ(0, pm_export(self->fd, h, 0, &dfd));
+	ASSERT_TRUE(mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0) == MAP_FAILED);
+	close(dfd);
+	ASSERT_EQ(0, pm_unpin(self->fd, h));
+	ASSERT_TRUE(file_is(mfd, len, 'A'));
+	close(mfd);
+}
+
+/* The other cases: /dev/pinmem open, the page size, PIN_MEMFD works. */
+FIXTURE(memfd) {
+	int fd;
+	size_t page;
+};
+
+FIXTURE_SETUP(memfd)
+{
+	open_for_memfds(_metadata, &self->fd, &self->page);
+}
+
+FIXTURE_TEARDOWN_PARENT(memfd)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
 }
 
 struct race {
 	int fd, mfd;
+	size_t page;
 	atomic_int stop;
 	atomic_long pins, refused;
 };
@@ -210,7 +236,7 @@ static void *race_writer(void *arg)
 	uint64_t h;
 
 	while (!atomic_load(&r->stop)) {
-		int e = pm_pin_memfd(r->fd, r->mfd, 0, page, PINMEM_PIN_WRITE, &h);
+		int e = pm_pin_memfd(r->fd, r->mfd, 0, r->page, PINMEM_PIN_WRITE, &h);
 
 		if (e) {
 			atomic_fetch_add(&r->refused, 1);
@@ -228,74 +254,65 @@ static void *race_writer(void *arg)
  * F_SEAL_WRITE added while another thread pins for writing in a loop:
  * the seal waits for (or fails on) a pin that exists, and no write pin
  * is granted once it is set, so the file does not change after it.
+ * Each of the rounds waits up to 5 s for the writer and 1 s for refusals.
  */
-static int t_write_seal_races_write_pins(void)
+PM_TEST_F(memfd, write_seal_races_write_pins, 300)
 {
 	const int rounds = 20;
-	int fd = pm_open(), round, won = 0;
+	int round, won = 0;
 	char before, after;
 
-	CHECK(fd >= 0);
-	NEED_PIN_MEMFD(fd);
 	for (round = 0; round < rounds; round++) {
-		struct race r = { .fd = fd };
+		struct race r = { .fd = self->fd, .page = self->page };
 		pthread_t t;
 		long refused0;
 		int busy = 0, i;
 
-		r.mfd = memfd_of(page, MFD_ALLOW_SEALING, 0, 0);
-		CHECK(r.mfd >= 0);
-		CHECK_EQ(pthread_create(&t, NULL, race_writer, &r), 0);
+		r.mfd = memfd_of(self->page, MFD_ALLOW_SEALING, 0, 0);
+		ASSERT_GE(r.mfd, 0);
+		ASSERT_EQ(0, pthread_create(&t, NULL, race_writer, &r));
 		/* the writer is pinning, then a little later the seal */
 		for (i = 0; i < 5000 && !atomic_load(&r.pins); i++)
 			usleep(1000);
-		CHECK(atomic_load(&r.pins) > 0);
+		ASSERT_GT(atomic_load(&r.pins), 0);
 		usleep((round * 997) % 3000);
 		while (fcntl(r.mfd, F_ADD_SEALS, F_SEAL_WRITE)) {
-			CHECK_EQ(errno, EBUSY);
+			ASSERT_EQ(EBUSY, errno);
 			busy++;
 		}
-		CHECK_EQ(pread(r.mfd, &before, 1, 0), 1);
+		ASSERT_EQ(1, pread(r.mfd, &before, 1, 0));
 		refused0 = atomic_load(&r.refused);
 		/* give the writer many more tries (or, if it is let in, 1 s) */
 		for (i = 0; i < 1000 && atomic_load(&r.refused) < refused0 + 200; i++)
 			usleep(1000);
 		atomic_store(&r.stop, 1);
 		pthread_join(t, NULL);
-		CHECK_EQ(pread(r.mfd, &after, 1, 0), 1);
+		ASSERT_EQ(1, pread(r.mfd, &after, 1, 0));
 		won += busy > 0;
-		if (before != after) {
-			diag("round %d: the file changed after F_SEAL_WRITE (%d -> %d), %ld write pins",
-			     round, before, after, atomic_load(&r.pins));
-			return T_FAIL;
-		}
+		ASSERT_EQ(before, after)
+			TH_LOG("round %d: the file changed after F_SEAL_WRITE, %ld write pins",
+			       round, atomic_load(&r.pins));
 		close(r.mfd);
 	}
-	diag("%d rounds; in %d the seal met a write pin and was retried after EBUSY",
-	     rounds, won);
-	close(fd);
-	return T_PASS;
+	ksft_print_msg("%d rounds; in %d the seal met a write pin and was retried after EBUSY\n",
+		       rounds, won);
 }
 
 /* While a write pin exists, F_SEAL_WRITE cannot be added: EBUSY. */
-static int t_write_pin_blocks_write_seal(void)
+PM_TEST_F(memfd, write_pin_blocks_write_seal, 120)
 {
-	int fd = pm_open(), mfd;
+	int mfd;
 	uint64_t h;
 
-	CHECK(fd >= 0);
-	NEED_PIN_MEMFD(fd);
-	mfd = memfd_of(2 * page, MFD_ALLOW_SEALING, 0, 'A');
-	CHECK(mfd >= 0);
-	CHECK_EQ(pm_pin_memfd(fd, mfd, 0, 2 * page, PINMEM_PIN_WRITE, &h), 0);
-	CHECK_EQ(fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE), -1);
-	CHECK_EQ(errno, EBUSY);
-	CHECK_EQ(pm_unpin(fd, h), 0);
-	CHECK_EQ(fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE), 0);
-	CHECK_EQ(pm_pin_memfd(fd, mfd, 0, 2 * page, PINMEM_PIN_WRITE, &h), -EPERM);
+	mfd = memfd_of(2 * self->page, MFD_ALLOW_SEALING, 0, 'A');
+	ASSERT_GE(mfd, 0);
+	ASSERT_EQ(0, pm_pin_memfd(self->fd, mfd, 0, 2 * self->page, PINMEM_PIN_WRITE, &h));
+	ASSERT_EQ(-1, fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE));
+	ASSERT_EQ(EBUSY, errno);
+	ASSERT_EQ(0, pm_unpin(self->fd, h));
+	ASSERT_EQ(0, fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE));
+	ASSERT_EQ(-EPERM, pm_pin_memfd(self->fd, mfd, 0, 2 * self->page, PINMEM_PIN_WRITE, &h));
 	close(mfd);
-	close(fd);
-	return T_PASS;
 }
 
 static int reopen(int mfd, int flags)
@@ -307,32 +324,28 @@ static int reopen(int mfd, int flags)
 }
 
 /* The fd's mode, as for mmap(): reading needs FMODE_READ, writing FMODE_WRITE. */
-static int t_fd_mode_as_mmap(void)
+PM_TEST_F(memfd, fd_mode_as_mmap, 120)
 {
-	int fd = pm_open(), mfd, ro, wo;
-	const size_t len = 2 * page;
+	const size_t len = 2 * self->page;
+	int fd = self->fd, mfd, ro, wo;
 	uint64_t h;
 
-	CHECK(fd >= 0);
-	NEED_PIN_MEMFD(fd);
 	mfd = memfd_of(len, MFD_ALLOW_SEALING, 0, 'A');
-	CHECK(mfd >= 0);
+	ASSERT_GE(mfd, 0);
 	ro = reopen(mfd, O_RDONLY);
 	wo = reopen(mfd, O_WRONLY);
-	CHECK(ro >= 0 && wo >= 0);
+	ASSERT_TRUE(ro >= 0 && wo >= 0);
 	/* mmap() agrees */
-	CHECK(mmap(NULL, len, PROT_READ, MAP_SHARED, wo, 0) == MAP_FAILED);
-	CHECK_EQ(errno, EACCES);
-	CHECK_EQ(pm_pin_memfd(fd, wo, 0, len, 0, &h), -EACCES);
-	CHECK_EQ(pm_pin_memfd(fd, wo, 0, len, PINMEM_PIN_WRITE, &h), -EACCES);
-	CHECK_EQ(pm_pin_memfd(fd, ro, 0, len, PINMEM_PIN_WRITE, &h), -EACCES);
-	CHECK_EQ(pm_pin_memfd(fd, ro, 0, len, 0, &h), 0);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_TRUE(mmap(NULL, len, PROT_READ, MAP_SHARED, wo, 0) == MAP_FAILED);
+	ASSERT_EQ(EACCES, errno);
+	ASSERT_EQ(-EACCES, pm_pin_memfd(fd, wo, 0, len, 0, &h));
+	ASSERT_EQ(-EACCES, pm_pin_memfd(fd, wo, 0, len, PINMEM_PIN_WRITE, &h));
+	ASSERT_EQ(-EACCES, pm_pin_memfd(fd, ro, 0, len, PINMEM_PIN_WRITE, &h));
+	ASSERT_EQ(0, pm_pin_memfd(fd, ro, 0, len, 0, &h));
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(ro);
 	close(wo);
 	close(mfd);
-	close(fd);
-	return T_PASS;
 }
 
 /*
@@ -340,42 +353,39 @@ static int t_fd_mode_as_mmap(void)
  * F_SEAL_SHRINK (or without sealing at all) and a plain tmpfs file are
  * refused, and a shrink seal then keeps the pinned range in the file.
  */
-static int t_only_shrink_sealed_memfds(void)
+PM_TEST_F(memfd, only_shrink_sealed_memfds, 120)
 {
 	char dir[] = "/tmp/pinmem-tmpfs-XXXXXX", path[64];
-	int fd = pm_open(), mfd, tf;
+	const size_t page = self->page;
+	int fd = self->fd, mfd, tf;
 	uint64_t h;
 
-	CHECK(fd >= 0);
-	NEED_PIN_MEMFD(fd);
 	mfd = memfd_create("no-sealing", MFD_CLOEXEC);
-	CHECK(mfd >= 0 && !ftruncate(mfd, 2 * page));
-	CHECK_EQ(pm_pin_memfd(fd, mfd, 0, page, 0, &h), -EINVAL);
+	ASSERT_TRUE(mfd >= 0 && !ftruncate(mfd, 2 * page));
+	ASSERT_EQ(-EINVAL, pm_pin_memfd(fd, mfd, 0, page, 0, &h));
 	close(mfd);
 	mfd = memfd_create("no-shrink-seal", MFD_ALLOW_SEALING | MFD_CLOEXEC);
-	CHECK(mfd >= 0 && !ftruncate(mfd, 2 * page));
-	CHECK_EQ(pm_pin_memfd(fd, mfd, 0, page, 0, &h), -EINVAL);
-	CHECK_EQ(fcntl(mfd, F_ADD_SEALS, F_SEAL_GROW), 0);
-	CHECK_EQ(pm_pin_memfd(fd, mfd, 0, page, 0, &h), -EINVAL);
-	CHECK_EQ(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
-	CHECK_EQ(pm_pin_memfd(fd, mfd, 0, page, PINMEM_PIN_WRITE, &h), 0);
-	CHECK_EQ(ftruncate(mfd, 0), -1);
-	CHECK_EQ(errno, EPERM);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_TRUE(mfd >= 0 && !ftruncate(mfd, 2 * page));
+	ASSERT_EQ(-EINVAL, pm_pin_memfd(fd, mfd, 0, page, 0, &h));
+	ASSERT_EQ(0, fcntl(mfd, F_ADD_SEALS, F_SEAL_GROW));
+	ASSERT_EQ(-EINVAL, pm_pin_memfd(fd, mfd, 0, page, 0, &h));
+	ASSERT_EQ(0, fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK));
+	ASSERT_EQ(0, pm_pin_memfd(fd, mfd, 0, page, PINMEM_PIN_WRITE, &h));
+	ASSERT_EQ(-1, ftruncate(mfd, 0));
+	ASSERT_EQ(EPERM, errno);
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(mfd);
 
 	mkdir("/tmp", 01777);
-	CHECK(mkdtemp(dir));
-	CHECK_EQ(mount("pinmem", dir, "tmpfs", 0, "size=1m"), 0);
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	ASSERT_EQ(0, mount("pinmem", dir, "tmpfs", 0, "size=1m"));
 	snprintf(path, sizeof(path), "%s/f", dir);
 	tf = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	CHECK(tf >= 0 && !ftruncate(tf, 2 * page));
-	CHECK_EQ(pm_pin_memfd(fd, tf, 0, page, 0, &h), -EINVAL);
+	ASSERT_TRUE(tf >= 0 && !ftruncate(tf, 2 * page));
+	ASSERT_EQ(-EINVAL, pm_pin_memfd(fd, tf, 0, page, 0, &h));
 	close(tf);
 	umount(dir);
 	rmdir(dir);
-	close(fd);
-	return T_PASS;
 }
 
 static int set_attr(int mfd, int flag, bool on)
@@ -392,40 +402,36 @@ static int set_attr(int mfd, int flag, bool on)
  * Append-only: as mmap(), no pin at all through an fd open for writing;
  * immutable: no write pin (the fd was opened for writing before the flag).
  */
-static int t_append_only_and_immutable(void)
+PM_TEST_F(memfd, append_only_and_immutable, 120)
 {
-	int fd = pm_open(), mfd, ro, r;
-	const size_t len = 2 * page;
+	const size_t len = 2 * self->page;
+	int fd = self->fd, mfd, ro, r;
 	uint64_t h;
 
-	CHECK(fd >= 0);
-	NEED_PIN_MEMFD(fd);
 	mfd = memfd_of(len, MFD_ALLOW_SEALING, 0, 'A');
-	CHECK(mfd >= 0);
+	ASSERT_GE(mfd, 0);
 	r = set_attr(mfd, FS_APPEND_FL, true);
 	if (r == -ENOTTY || r == -EOPNOTSUPP || r == -EINVAL)
-		return skip("tmpfs has no FS_IOC_SETFLAGS here (6.0 on): %s", strerror(-r));
-	CHECK_EQ(r, 0);
-	CHECK(mmap(NULL, len, PROT_READ, MAP_SHARED, mfd, 0) == MAP_FAILED);
-	CHECK_EQ(pm_pin_memfd(fd, mfd, 0, len, 0, &h), -EACCES);
-	CHECK_EQ(pm_pin_memfd(fd, mfd, 0, len, PINMEM_PIN_WRITE, &h), -EACCES);
+		SKIP(return, "tmpfs has no FS_IOC_SETFLAGS here (6.0 on): %s", strerror(-r));
+	ASSERT_EQ(0, r);
+	ASSERT_TRUE(mmap(NULL, len, PROT_READ, MAP_SHARED, mfd, 0) == MAP_FAILED);
+	ASSERT_EQ(-EACCES, pm_pin_memfd(fd, mfd, 0, len, 0, &h));
+	ASSERT_EQ(-EACCES, pm_pin_memfd(fd, mfd, 0, len, PINMEM_PIN_WRITE, &h));
 	ro = reopen(mfd, O_RDONLY);
-	CHECK(ro >= 0);
-	CHECK_EQ(pm_pin_memfd(fd, ro, 0, len, 0, &h), 0);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_GE(ro, 0);
+	ASSERT_EQ(0, pm_pin_memfd(fd, ro, 0, len, 0, &h));
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(ro);
-	CHECK_EQ(set_attr(mfd, FS_APPEND_FL, false), 0);
+	ASSERT_EQ(0, set_attr(mfd, FS_APPEND_FL, false));
 
 	/* (write() through an fd opened before the flag still works on tmpfs) */
-	CHECK_EQ(set_attr(mfd, FS_IMMUTABLE_FL, true), 0);
-	CHECK_EQ(pm_pin_memfd(fd, mfd, 0, len, PINMEM_PIN_WRITE, &h), -EPERM);
-	CHECK_EQ(pm_pin_memfd(fd, mfd, 0, len, 0, &h), 0);
-	CHECK_EQ(pm_unpin(fd, h), 0);
-	CHECK_EQ(set_attr(mfd, FS_IMMUTABLE_FL, false), 0);
-	CHECK(file_is(mfd, len, 'A'));
+	ASSERT_EQ(0, set_attr(mfd, FS_IMMUTABLE_FL, true));
+	ASSERT_EQ(-EPERM, pm_pin_memfd(fd, mfd, 0, len, PINMEM_PIN_WRITE, &h));
+	ASSERT_EQ(0, pm_pin_memfd(fd, mfd, 0, len, 0, &h));
+	ASSERT_EQ(0, pm_unpin(fd, h));
+	ASSERT_EQ(0, set_attr(mfd, FS_IMMUTABLE_FL, false));
+	ASSERT_TRUE(file_is(mfd, len, 'A'));
 	close(mfd);
-	close(fd);
-	return T_PASS;
 }
 
 static long read_long(const char *path)
@@ -454,65 +460,56 @@ static void write_long(const char *path, long v)
  * One page of a 2 MiB hugetlb folio keeps the whole folio pinned: the
  * pin is charged (VmPin, the user's locked_vm) for all of it.
  */
-static int t_charges_whole_folios(void)
+PM_TEST_F(memfd, charges_whole_folios, 120)
 {
 	const char *nr = "/proc/sys/vm/nr_hugepages";
-	const size_t huge = 2 * MiB;
-	int fd = pm_open(), mfd, r = T_FAIL;
+	const size_t huge = 2 * MiB, page = self->page;
 	long nr0 = read_long(nr), pin0, pin1;
 	char *map = MAP_FAILED;
+	int fd = self->fd, mfd;
 	uint64_t h;
 
-	CHECK(fd >= 0);
-	NEED_PIN_MEMFD(fd);
 	if (nr0 < 0)
-		return skip("no %s (CONFIG_HUGETLBFS)", nr);
+		SKIP(return, "no %s (CONFIG_HUGETLBFS)", nr);
 	/* two for the file, two to migrate them into out of ZONE_MOVABLE */
 	write_long(nr, nr0 + 4);
 	mfd = memfd_create("pinmem-huge", MFD_HUGETLB | MFD_ALLOW_SEALING | MFD_CLOEXEC);
 	if (mfd < 0 || ftruncate(mfd, 2 * huge) ||
 	    fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
-		diag("no 2 MiB hugetlb memfd: %s", strerror(errno));
-		r = skip("no 2 MiB huge pages");
-		goto out;
+		ksft_print_msg("no 2 MiB hugetlb memfd: %s\n", strerror(errno));
+		SKIP(goto out, "no 2 MiB huge pages");
 	}
 	/* memfd_pin_folios() fills no hugetlb hole without a reservation (mmap) */
 	map = mmap(NULL, 2 * huge, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	if (map == MAP_FAILED) {
-		diag("mmap of the hugetlb memfd: %s", strerror(errno));
+	EXPECT_TRUE(map != MAP_FAILED)
+		TH_LOG("mmap of the hugetlb memfd: %s", strerror(errno));
+	if (map == MAP_FAILED)
 		goto out;
-	}
 	map[0] = map[huge] = 1;
 	pin0 = vmpin_kb();
-	r = pm_pin_memfd(fd, mfd, huge + page, page, PINMEM_PIN_WRITE, &h);
-	if (r) {
-		diag("PIN_MEMFD of a hugetlb memfd: %s", strerror(-r));
-		r = T_FAIL;
+	EXPECT_EQ(0, pm_pin_memfd(fd, mfd, huge + page, page, PINMEM_PIN_WRITE, &h))
 		goto out;
-	}
-	r = T_FAIL;
 	pin1 = vmpin_kb();
-	diag("VmPin %ld kB -> %ld kB for one page of a huge folio", pin0, pin1);
-	if (pin1 - pin0 != (long)(huge >> 10))
-		goto out;
-	if (pm_unpin(fd, h) || vmpin_kb() != pin0)
+	ksft_print_msg("VmPin %ld kB -> %ld kB for one page of a huge folio\n", pin0, pin1);
+	EXPECT_EQ((long)(huge >> 10), pin1 - pin0);
+	EXPECT_EQ(0, pm_unpin(fd, h));
+	EXPECT_EQ(pin0, vmpin_kb());
+	if (_metadata->exit_code)
 		goto out;
 	/* a range over two folios: both, once each */
-	if (pm_pin_memfd(fd, mfd, huge - page, 2 * page, 0, &h))
+	EXPECT_EQ(0, pm_pin_memfd(fd, mfd, huge - page, 2 * page, 0, &h))
 		goto out;
 	pin1 = vmpin_kb();
-	diag("VmPin %ld kB -> %ld kB for two pages across two folios", pin0, pin1);
-	if (pin1 - pin0 != (long)(2 * huge >> 10) || pm_unpin(fd, h))
-		goto out;
-	r = vmpin_kb() == pin0 ? T_PASS : T_FAIL;
+	ksft_print_msg("VmPin %ld kB -> %ld kB for two pages across two folios\n", pin0, pin1);
+	EXPECT_EQ((long)(2 * huge >> 10), pin1 - pin0);
+	EXPECT_EQ(0, pm_unpin(fd, h));
+	EXPECT_EQ(pin0, vmpin_kb());
 out:
 	if (map != MAP_FAILED)
 		munmap(map, 2 * huge);
 	if (mfd >= 0)
 		close(mfd);
 	write_long(nr, nr0);
-	close(fd);
-	return r;
 }
 
 /* Fork a child that pins @len bytes of a fresh memfd, then exits. */
@@ -537,40 +534,38 @@ static pid_t pin_in_child(size_t len)
  * A fatal signal ends a PIN_MEMFD of a large range (its holes allocated,
  * its pages migrated out of ZONE_MOVABLE/CMA) within a slice, not at its
  * end: a kill a tenth of the way in takes far less than the whole pin.
+ * A quarter of the free memory is pinned once whole, which a debug kernel
+ * under TCG takes minutes for.
  */
-static int t_pin_memfd_killable(void)
+PM_TEST_F(memfd, pin_memfd_killable, 300)
 {
-	int fd = pm_open(), status;
 	double t0, full, killed;
 	size_t len;
+	int status;
 	pid_t pid;
 
-	CHECK(fd >= 0);
-	NEED_PIN_MEMFD(fd);
-	close(fd);
 	len = (size_t)(meminfo_kb("MemFree") / 4) << 10;
 	len &= ~(2 * MiB - 1);
 	t0 = now_s();
 	pid = pin_in_child(len);
-	CHECK(pid > 0);
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_GT(pid, 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	full = now_s() - t0;
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	if (full < 0.3)
-		return skip("a %zu MiB PIN_MEMFD took only %.2f s: too short to tell a kill from its end",
-			    len >> 20, full);
+		SKIP(return, "a %zu MiB PIN_MEMFD took only %.2f s: too short to tell a kill from its end",
+		     len >> 20, full);
 	pid = pin_in_child(len);
-	CHECK(pid > 0);
+	ASSERT_GT(pid, 0);
 	usleep(full * 1e6 / 10);
 	t0 = now_s();
 	kill(pid, SIGKILL);
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	killed = now_s() - t0;
-	diag("%zu MiB: the pin took %.2f s; killed after %.2f s, it was gone %.3f s later",
-	     len >> 20, full, full / 10, killed);
-	CHECK(WIFSIGNALED(status));
-	CHECK(killed < full / 3);
-	return T_PASS;
+	ksft_print_msg("%zu MiB: the pin took %.2f s; killed after %.2f s, it was gone %.3f s later\n",
+		       len >> 20, full, full / 10, killed);
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_LT(killed, full / 3);
 }
 
 /*
@@ -578,53 +573,34 @@ static int t_pin_memfd_killable(void)
  * pin may use is refused with ENOMEM before migration runs it out: nobody
  * is OOM-killed, and nothing stays pinned.
  */
-static int t_pin_memfd_too_big_to_fit(void)
+PM_TEST_F(memfd, pin_memfd_too_big_to_fit_enomem, 120)
 {
 	long oom0 = vmstat("oom_kill"), free_kb, file_kb;
-	int fd = pm_open(), mfd, r;
+	struct zone_range z[MAX_ZONE_RANGES];
+	int fd = self->fd, mfd, r;
 	size_t len;
 	uint64_t h;
 
-	CHECK(fd >= 0);
-	NEED_PIN_MEMFD(fd);
-	if (need_movable() == T_SKIP)
-		return T_SKIP;
+	if (!have_zone(z, zones_load(z, MAX_ZONE_RANGES), "Movable"))
+		SKIP(return, "kernel has no ZONE_MOVABLE (boot with movablecore=)");
 	pinnable_zone_kb(&free_kb, &file_kb);
-	len = (size_t)(vmstat("nr_free_pages") * 0.8) * page;
+	len = (size_t)(vmstat("nr_free_pages") * 0.8) * self->page;
 	len = len > 520 * MiB ? 520 * MiB : len & ~(2 * MiB - 1);
 	if ((long)(len >> 10) <= free_kb + file_kb)
-		return skip("the memory outside ZONE_MOVABLE/CMA (%ld MiB) could take %zu MiB: nothing to refuse",
-			    (free_kb + file_kb) >> 10, len / MiB);
+		SKIP(return, "the memory outside ZONE_MOVABLE/CMA (%ld MiB) could take %zu MiB: nothing to refuse",
+		     (free_kb + file_kb) >> 10, len / MiB);
 	mfd = memfd_create("pinmem-big", MFD_ALLOW_SEALING | MFD_CLOEXEC);
-	CHECK(mfd >= 0 && !ftruncate(mfd, len));
-	CHECK_EQ(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+	ASSERT_TRUE(mfd >= 0 && !ftruncate(mfd, len));
+	ASSERT_EQ(0, fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK));
 	r = pm_pin_memfd(fd, mfd, 0, len, PINMEM_PIN_WRITE, &h);
-	diag("PIN_MEMFD of %zu MiB, %ld MiB pinnable: %s", len / MiB,
-	     (free_kb + file_kb) >> 10, r ? strerror(-r) : "pinned");
+	ksft_print_msg("PIN_MEMFD of %zu MiB, %ld MiB pinnable: %s\n", len / MiB,
+		       (free_kb + file_kb) >> 10, r ? strerror(-r) : "pinned");
 	if (!r)
 		pm_unpin(fd, h);
-	CHECK_EQ(r, -ENOMEM);
-	CHECK_EQ(pins_outstanding(), 0);
-	CHECK_EQ(vmstat("oom_kill"), oom0);
+	ASSERT_EQ(-ENOMEM, r);
+	ASSERT_EQ(0, pins_outstanding());
+	ASSERT_EQ(oom0, vmstat("oom_kill"));
 	close(mfd);
-	close(fd);
-	return T_PASS;
 }
 
-static const struct tcase cases[] = {
-	{ "write_seals_refuse_write_pin", t_write_seals_refuse_write_pin },
-	{ "write_seal_races_write_pins", t_write_seal_races_write_pins },
-	{ "write_pin_blocks_write_seal", t_write_pin_blocks_write_seal },
-	{ "fd_mode_as_mmap", t_fd_mode_as_mmap },
-	{ "only_shrink_sealed_memfds", t_only_shrink_sealed_memfds },
-	{ "append_only_and_immutable", t_append_only_and_immutable },
-	{ "charges_whole_folios", t_charges_whole_folios },
-	{ "pin_memfd_killable", t_pin_memfd_killable },
-	{ "pin_memfd_too_big_to_fit_enomem", t_pin_memfd_too_big_to_fit },
-};
-
-int main(void)
-{
-	page = sysconf(_SC_PAGESIZE);
-	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
-}
+PM_TEST_HARNESS_MAIN

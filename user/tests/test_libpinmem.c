@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libpinmem and pinmemctl, inside the test VMs. Static, TAP output, one
- * case per line; every case runs in its own child process.
+ * libpinmem and pinmemctl, inside the test VMs. Static, on the kernel's
+ * kselftest harness (tests/harness.h): every case runs in its own child
+ * process, -l lists the cases and -r/-t select them.
  *
  * pinmemctl is run as a subprocess: $PINMEMCTL, /tests/pinmemctl, next to
  * this binary, or on $PATH. If none exists, this binary runs itself as
@@ -35,71 +36,38 @@
 #include <pinmem.h>
 
 #include "../pinmemctl/pinmemctl.h"
+#include "../../tests/harness.h"
 
 #define PAGE 4096UL
 #define RW (PROT_READ | PROT_WRITE)
 #define NOBODY 65534
 
+/* every case here takes seconds, even on a debug kernel under TCG */
+#define TIMEOUT 120
+
 #define NO_FDINFO "fdinfo of a /dev/pinmem fd has no pinmem- lines: this module has no .show_fdinfo"
 
-enum { T_PASS, T_FAIL, T_SKIP };
+/* nothing_left()'s result (tests/harness.h) */
+enum { T_PASS, T_FAIL };
 
-static char *skip_reason;	/* shared with the case's child */
 static char ctl_path[PATH_MAX];
 static bool ctl_embedded;
 
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-static int skip(const char *why)
-{
-	snprintf(skip_reason, 256, "%s", why);
-	return T_SKIP;
-}
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		diag("%s:%d: check failed: %s", __FILE__, __LINE__, #cond); \
-		return T_FAIL;						\
-	}								\
-} while (0)
-
-#define CHECK_EQ(a, b) do {						\
-	long long _a = (long long)(a), _b = (long long)(b);		\
-	if (_a != _b) {							\
-		diag("%s:%d: %s == %lld, expected %s == %lld",		\
-		     __FILE__, __LINE__, #a, _a, #b, _b);		\
-		return T_FAIL;						\
-	}								\
-} while (0)
-
-#define CHECK_STR(hay, needle) do {					\
-	if (!strstr((hay), (needle))) {					\
-		diag("%s:%d: \"%s\" not found in: %s", __FILE__,	\
-		     __LINE__, (needle), (hay));			\
-		return T_FAIL;						\
-	}								\
-} while (0)
+/* @needle is in @hay */
+#define ASSERT_HAS(hay, needle)						\
+	ASSERT_TRUE(strstr((hay), (needle)) != NULL)			\
+		TH_LOG("\"%s\" not found in: %s", (needle), (hay))
 
 static bool have_module(void)
 {
 	return access(PINMEM_DEVICE_PATH, F_OK) == 0;
 }
 
-#define NEED_MODULE() do {						\
-	if (!have_module())						\
-		return skip("/dev/pinmem missing: module not loaded");	\
-} while (0)
+#define NEED_MODULE							\
+	do {								\
+		if (!have_module())					\
+			SKIP(return, "/dev/pinmem missing: module not loaded"); \
+	} while (0)
 
 static void *map_anon(size_t len)
 {
@@ -190,19 +158,19 @@ static bool fdinfo_has_pinmem(int fd)
 	return fdinfo_value(fd, "pinmem-ctx", &v);
 }
 
-/* Every line of @path as a diag, prefixed "@tag: " (for recording fixtures). */
+/* Every line of @path as a TAP comment, prefixed "@tag: " (for recording fixtures). */
 static void dump_file(const char *tag, const char *path)
 {
 	char line[1024];
 	FILE *f = fopen(path, "r");
 
 	if (!f) {
-		diag("%s: %s unreadable: %s", tag, path, strerror(errno));
+		ksft_print_msg("%s: %s unreadable: %s\n", tag, path, strerror(errno));
 		return;
 	}
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
-		diag("%s: %s", tag, line);
+		ksft_print_msg("%s: %s\n", tag, line);
 	}
 	fclose(f);
 }
@@ -290,34 +258,31 @@ static int read_param(const char *name, char *val, size_t len)
 }
 
 /*
- * Run @fn in a child process (to change its uid, limits, ...); its T_*
- * result, which it exits with, is ours (a skip's reason is in the shared
- * skip_reason).
+ * Run @fn in a child process (to change its uid, limits, ...). The case's
+ * result is shared with its children, so the child's checks and SKIP()
+ * are the case's; a failure before stays one whatever the child says.
  */
-static int in_child(int (*fn)(void *), void *arg)
+static void in_child(struct __test_metadata *_metadata,
+		     void (*fn)(struct __test_metadata *, void *), void *arg)
 {
-	int status, r;
+	int before = _metadata->exit_code, status;
 	pid_t pid;
 
 	fflush(stdout);
+	fflush(stderr);
 	pid = fork();
-	if (pid < 0)
-		return T_FAIL;
+	ASSERT_GE(pid, 0);
 	if (!pid) {
-		r = fn(arg);
+		fn(_metadata, arg);
 		fflush(stdout);
-		_exit(r);
+		_exit(0);
 	}
-	if (waitpid(pid, &status, 0) != pid) {
-		diag("waitpid: %s", strerror(errno));
-		return T_FAIL;
-	}
-	if (WIFSIGNALED(status)) {
-		diag("child died of signal %d", WTERMSIG(status));
-		return T_FAIL;
-	}
-	r = WEXITSTATUS(status);
-	return r == T_PASS || r == T_SKIP ? r : T_FAIL;
+	EXPECT_EQ(pid, waitpid(pid, &status, 0))
+		TH_LOG("waitpid: %s", strerror(errno));
+	EXPECT_FALSE(WIFSIGNALED(status))
+		TH_LOG("child died of signal %d", WTERMSIG(status));
+	if (before == KSFT_FAIL)
+		_metadata->exit_code = KSFT_FAIL;
 }
 
 /* ---- a small JSON checker: is @s exactly one valid JSON value? ---- */
@@ -535,68 +500,118 @@ static void show_lines(const char *text)
 	while (*text && n++ < 60) {
 		size_t len = strcspn(text, "\n");
 
-		diag("  %.*s", (int)len, text);
+		ksft_print_msg("  %.*s\n", (int)len, text);
 		text += len + (text[len] == '\n');
 	}
 }
 
 static void show(const char *what, const struct run *r)
 {
-	diag("pinmemctl %s: exit %d", what, r->rc);
+	ksft_print_msg("pinmemctl %s: exit %d\n", what, r->rc);
 	show_lines(r->out);
 	show_lines(r->err);
 }
 
 /* ---- cases ---- */
 
-static int t_open_and_version(void)
+/* Nothing of @pid's left in debugfs (none without the module). */
+static int nothing_left_of(pid_t pid)
 {
-	struct pinmem *pm = NULL;
-	uint32_t abi = 0;
+	int n = debugfs_pins_of(pid);
 
-	NEED_MODULE();
-	CHECK_EQ(pinmem_open(&pm), 0);
-	CHECK(pm != NULL);
-	CHECK(pinmem_fd(pm) >= 0);
-	CHECK_EQ(pinmem_abi_version(pm), PINMEM_ABI_VERSION);
-	CHECK(pinmem_abi_version(pm) >= PINMEM_LIB_MIN_ABI);
-	CHECK_EQ(pinmem_get_abi_version(pm, &abi), 0);
-	CHECK_EQ(abi, PINMEM_ABI_VERSION);
-	CHECK(!strcmp(pinmem_lib_version(), PINMEM_LIB_VERSION));
-	pinmem_close(pm);
-	pinmem_close(NULL);
-	return T_PASS;
-}
-
-static int t_open_errors_explained(void)
-{
-	struct pinmem *pm = (struct pinmem *)1;
-	const char *m;
-
-	CHECK_EQ(pinmem_open_path("/nonexistent/pinmem", &pm), -ENOENT);
-	CHECK_EQ(errno, ENOENT);
-	CHECK(pm == NULL);
-	m = pinmem_strerror(-ENOENT, PINMEM_CALL_OPEN);
-	CHECK_STR(m, "module is not loaded");
-	CHECK_STR(pinmem_strerror(ENODEV, PINMEM_CALL_OPEN), "not loaded");
-	/* a character device that is not pinmem: VERSION gives ENOTTY */
-	CHECK_EQ(pinmem_open_path("/dev/null", &pm), -ENOTTY);
-	CHECK_STR(pinmem_strerror(-ENOTTY, PINMEM_CALL_OPEN), "not a pinmem device");
-	CHECK_STR(pinmem_strerror(-EPROTO, PINMEM_CALL_OPEN), "older than");
-	CHECK_STR(pinmem_strerror(-EACCES, PINMEM_CALL_OPEN), "root only");
-	CHECK_EQ(pinmem_open(NULL), -EINVAL);
-	/* no pinmem-specific meaning: strerror() */
-	CHECK(!strcmp(pinmem_strerror(-EIO, PINMEM_CALL_PIN), strerror(EIO)));
-	CHECK(!strcmp(pinmem_strerror(0, PINMEM_CALL_PIN), "success"));
-	if (!have_module()) {
-		CHECK_EQ(pinmem_open(&pm), -ENOENT);
-		diag("without the module: %s",
-		     pinmem_strerror(-ENOENT, PINMEM_CALL_OPEN));
+	if (n > 0) {
+		ksft_print_msg("leak: debugfs lists %d pins of pid %d\n", n, pid);
+		return T_FAIL;
 	}
 	return T_PASS;
 }
 
-static int t_pin_query_access_unpin(void)
+static int nothing_left(void)
+{
+	return nothing_left_of(getpid());
+}
+
+/*
+ * The library's calls and pinmemctl: the cases open what they need; the
+ * fixtures keep the case's pid, to check debugfs for it again once it is
+ * gone.
+ */
+FIXTURE(lib) {
+	pid_t pid;
+};
+
+FIXTURE_SETUP(lib)
+{
+	self->pid = getpid();
+}
+
+FIXTURE_TEARDOWN_PARENT(lib)
+{
+	EXPECT_EQ(T_PASS, nothing_left_of(self->pid))
+		TH_LOG("left behind once the case's process was gone");
+}
+
+FIXTURE(pinmemctl) {
+	pid_t pid;
+};
+
+FIXTURE_SETUP(pinmemctl)
+{
+	self->pid = getpid();
+}
+
+FIXTURE_TEARDOWN_PARENT(pinmemctl)
+{
+	EXPECT_EQ(T_PASS, nothing_left_of(self->pid))
+		TH_LOG("left behind once the case's process was gone");
+}
+
+PM_TEST_F(lib, open_and_abi_version, TIMEOUT)
+{
+	struct pinmem *pm = NULL;
+	uint32_t abi = 0;
+
+	NEED_MODULE;
+	ASSERT_EQ(0, pinmem_open(&pm));
+	ASSERT_TRUE(pm != NULL);
+	ASSERT_TRUE(pinmem_fd(pm) >= 0);
+	ASSERT_EQ(PINMEM_ABI_VERSION, pinmem_abi_version(pm));
+	ASSERT_TRUE(pinmem_abi_version(pm) >= PINMEM_LIB_MIN_ABI);
+	ASSERT_EQ(0, pinmem_get_abi_version(pm, &abi));
+	ASSERT_EQ(PINMEM_ABI_VERSION, abi);
+	ASSERT_TRUE(!strcmp(pinmem_lib_version(), PINMEM_LIB_VERSION));
+	pinmem_close(pm);
+	pinmem_close(NULL);
+}
+
+PM_TEST_F(lib, open_errors_explained, TIMEOUT)
+{
+	struct pinmem *pm = (struct pinmem *)1;
+	const char *m;
+
+	ASSERT_EQ(-ENOENT, pinmem_open_path("/nonexistent/pinmem", &pm));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_TRUE(pm == NULL);
+	m = pinmem_strerror(-ENOENT, PINMEM_CALL_OPEN);
+	ASSERT_HAS(m, "module is not loaded");
+	ASSERT_HAS(pinmem_strerror(ENODEV, PINMEM_CALL_OPEN), "not loaded");
+	/* a character device that is not pinmem: VERSION gives ENOTTY */
+	ASSERT_EQ(-ENOTTY, pinmem_open_path("/dev/null", &pm));
+	ASSERT_HAS(pinmem_strerror(-ENOTTY, PINMEM_CALL_OPEN), "not a pinmem device");
+	ASSERT_HAS(pinmem_strerror(-EPROTO, PINMEM_CALL_OPEN), "older than");
+	ASSERT_HAS(pinmem_strerror(-EACCES, PINMEM_CALL_OPEN), "root only");
+	ASSERT_EQ(-EINVAL, pinmem_open(NULL));
+	/* no pinmem-specific meaning: strerror() */
+	ASSERT_TRUE(!strcmp(pinmem_strerror(-EIO, PINMEM_CALL_PIN), strerror(EIO)));
+	ASSERT_TRUE(!strcmp(pinmem_strerror(0, PINMEM_CALL_PIN), "success"));
+	if (!have_module()) {
+		ASSERT_EQ(-ENOENT, pinmem_open(&pm));
+		ksft_print_msg("without the module: %s\n",
+			       pinmem_strerror(-ENOENT, PINMEM_CALL_OPEN));
+	}
+}
+
+PM_TEST_F(lib, pin_query_access_unpin, TIMEOUT)
 {
 	const size_t len = 64 * PAGE;
 	struct pinmem_pin_info in;
@@ -605,93 +620,88 @@ static int t_pin_query_access_unpin(void)
 	struct pinmem *pm;
 	int z;
 
-	NEED_MODULE();
-	CHECK(buf && rd && wr);
+	NEED_MODULE;
+	ASSERT_TRUE(buf && rd && wr);
 	fill(buf, len, 1);
-	CHECK_EQ(pinmem_open(&pm), 0);
-	CHECK_EQ(pinmem_pin(pm, buf, len, PINMEM_PIN_WRITE, &h, &nr), 0);
-	CHECK_EQ(nr, 64);
-	CHECK(h > 0);
-	CHECK_EQ(debugfs_pins_of(getpid()), 1);
+	ASSERT_EQ(0, pinmem_open(&pm));
+	ASSERT_EQ(0, pinmem_pin(pm, buf, len, PINMEM_PIN_WRITE, &h, &nr));
+	ASSERT_EQ(64, nr);
+	ASSERT_TRUE(h > 0);
+	ASSERT_EQ(1, debugfs_pins_of(getpid()));
 
-	CHECK_EQ(pinmem_query(pm, h, &in), 0);
-	CHECK_EQ(in.handle, h);
-	CHECK_EQ(in.addr, (uintptr_t)buf);
-	CHECK_EQ(in.length, len);
-	CHECK_EQ(in.nr_pages, 64);
-	CHECK_EQ(in.pin_flags, PINMEM_PIN_WRITE);
+	ASSERT_EQ(0, pinmem_query(pm, h, &in));
+	ASSERT_EQ(h, in.handle);
+	ASSERT_EQ((uintptr_t)buf, in.addr);
+	ASSERT_EQ(len, in.length);
+	ASSERT_EQ(64, in.nr_pages);
+	ASSERT_EQ(PINMEM_PIN_WRITE, in.pin_flags);
 	for (z = 0; z < PINMEM_ZONE_SLOTS; z++)
 		sum += in.zone_pages[z];
-	CHECK_EQ(sum, 64);
-	CHECK_EQ(in.zone_pages[PINMEM_ZONE_MOVABLE], 0);
+	ASSERT_EQ(64, sum);
+	ASSERT_EQ(0, in.zone_pages[PINMEM_ZONE_MOVABLE]);
 
 	memset(&in, 0, sizeof(in));
-	CHECK_EQ(pinmem_query_addr(pm, buf + 10 * PAGE + 7, &in), 0);
-	CHECK_EQ(in.handle, h);
-	CHECK_EQ(pinmem_query_addr(pm, buf + len, &in), -ENOENT);
+	ASSERT_EQ(0, pinmem_query_addr(pm, buf + 10 * PAGE + 7, &in));
+	ASSERT_EQ(h, in.handle);
+	ASSERT_EQ(-ENOENT, pinmem_query_addr(pm, buf + len, &in));
 
 	/* what the "device" reads is the buffer, and it writes into it */
-	CHECK_EQ(pinmem_read(pm, h, 0, rd, len), 0);
-	CHECK(!memcmp(rd, buf, len));
+	ASSERT_EQ(0, pinmem_read(pm, h, 0, rd, len));
+	ASSERT_TRUE(!memcmp(rd, buf, len));
 	memset(wr, 0xa5, PAGE);
-	CHECK_EQ(pinmem_write(pm, h, 5 * PAGE + 100, wr, 200), 0);
-	CHECK_EQ((unsigned char)buf[5 * PAGE + 100], 0xa5);
-	CHECK_EQ((unsigned char)buf[5 * PAGE + 299], 0xa5);
-	CHECK((unsigned char)buf[5 * PAGE + 300] != 0xa5);
+	ASSERT_EQ(0, pinmem_write(pm, h, 5 * PAGE + 100, wr, 200));
+	ASSERT_EQ(0xa5, (unsigned char)buf[5 * PAGE + 100]);
+	ASSERT_EQ(0xa5, (unsigned char)buf[5 * PAGE + 299]);
+	ASSERT_TRUE((unsigned char)buf[5 * PAGE + 300] != 0xa5);
 
-	CHECK_EQ(pinmem_unpin(pm, h), 0);
-	CHECK_EQ(pinmem_query(pm, h, &in), -ENOENT);
-	CHECK_EQ(pinmem_unpin(pm, h), -ENOENT);
-	CHECK_EQ(debugfs_pins_of(getpid()), 0);
+	ASSERT_EQ(0, pinmem_unpin(pm, h));
+	ASSERT_EQ(-ENOENT, pinmem_query(pm, h, &in));
+	ASSERT_EQ(-ENOENT, pinmem_unpin(pm, h));
+	ASSERT_EQ(0, debugfs_pins_of(getpid()));
 	pinmem_close(pm);
-	return T_PASS;
 }
 
-static int t_query_pfns(void)
+PM_TEST_F(lib, query_pfns, TIMEOUT)
 {
 	char *buf = map_anon(8 * PAGE);
 	uint64_t h, pfns[16] = { 0 };
 	struct pinmem *pm;
 	size_t n, i;
 
-	NEED_MODULE();
-	CHECK(buf);
-	CHECK_EQ(pinmem_open(&pm), 0);
-	CHECK_EQ(pinmem_pin(pm, buf, 8 * PAGE, 0, &h, NULL), 0);
+	NEED_MODULE;
+	ASSERT_TRUE(buf != NULL);
+	ASSERT_EQ(0, pinmem_open(&pm));
+	ASSERT_EQ(0, pinmem_pin(pm, buf, 8 * PAGE, 0, &h, NULL));
 	n = 16;
-	CHECK_EQ(pinmem_query_pfns(pm, h, 0, pfns, &n), 0);
-	CHECK_EQ(n, 8);
+	ASSERT_EQ(0, pinmem_query_pfns(pm, h, 0, pfns, &n));
+	ASSERT_EQ(8, n);
 	for (i = 0; i < n; i++) {
-		CHECK(pfns[i] != 0);
+		ASSERT_TRUE(pfns[i] != 0);
 		if (pfn_of(buf + i * PAGE))
-			CHECK_EQ(pfns[i], pfn_of(buf + i * PAGE));
+			ASSERT_EQ(pfn_of(buf + i * PAGE), pfns[i]);
 	}
 	n = 2;
-	CHECK_EQ(pinmem_query_pfns(pm, h, 6, pfns, &n), 0);
-	CHECK_EQ(n, 2);
-	CHECK_EQ(pfns[0], pfn_of(buf + 6 * PAGE));
+	ASSERT_EQ(0, pinmem_query_pfns(pm, h, 6, pfns, &n));
+	ASSERT_EQ(2, n);
+	ASSERT_EQ(pfn_of(buf + 6 * PAGE), pfns[0]);
 	n = 1;
-	CHECK_EQ(pinmem_query_pfns(pm, h, 8, pfns, &n), -EINVAL);
+	ASSERT_EQ(-EINVAL, pinmem_query_pfns(pm, h, 8, pfns, &n));
 	n = 1;
-	CHECK_EQ(pinmem_query_pfns(pm, h, 0, NULL, &n), -EINVAL);
-	CHECK_EQ(pinmem_query_pfns(pm, h, 0, pfns, NULL), -EINVAL);
-	CHECK_EQ(pinmem_unpin(pm, h), 0);
+	ASSERT_EQ(-EINVAL, pinmem_query_pfns(pm, h, 0, NULL, &n));
+	ASSERT_EQ(-EINVAL, pinmem_query_pfns(pm, h, 0, pfns, NULL));
+	ASSERT_EQ(0, pinmem_unpin(pm, h));
 	pinmem_close(pm);
-	return T_PASS;
 }
 
-#define EXPECT_ERR(call, err, op, words) do {				\
+/* @call fails with -@err, sets errno, and its message for @op has @words */
+#define ASSERT_ERR(call, err, op, words) do {				\
 	int _r = (call);						\
-	if (_r != -(err)) {						\
-		diag("%s:%d: %s = %d (%s), expected %d", __FILE__,	\
-		     __LINE__, #call, _r, strerror(-_r), -(err));	\
-		return T_FAIL;						\
-	}								\
-	CHECK_EQ(errno, err);						\
-	CHECK_STR(pinmem_strerror(_r, op), words);			\
+	ASSERT_EQ(-(err), _r) TH_LOG("%s: %s", #call, strerror(-_r));	\
+	ASSERT_EQ(err, errno);						\
+	ASSERT_HAS(pinmem_strerror(_r, op), words);			\
 } while (0)
 
-static int t_bad_input_explained(void)
+PM_TEST_F(lib, bad_input_explained, TIMEOUT)
 {
 	char *buf = map_anon(16 * PAGE), b[16];
 	struct pinmem_contig_info ci;
@@ -699,54 +709,49 @@ static int t_bad_input_explained(void)
 	struct pinmem *pm;
 	uint64_t h;
 
-	NEED_MODULE();
-	CHECK(buf);
-	CHECK_EQ(pinmem_open(&pm), 0);
-	EXPECT_ERR(pinmem_pin(pm, buf + 1, PAGE, 0, NULL, NULL), EINVAL,
+	NEED_MODULE;
+	ASSERT_TRUE(buf != NULL);
+	ASSERT_EQ(0, pinmem_open(&pm));
+	ASSERT_ERR(pinmem_pin(pm, buf + 1, PAGE, 0, NULL, NULL), EINVAL,
 		   PINMEM_CALL_PIN, "not page aligned");
-	EXPECT_ERR(pinmem_pin(pm, buf, 0, 0, NULL, NULL), EINVAL,
-		   PINMEM_CALL_PIN, "zero length");
-	EXPECT_ERR(pinmem_pin(pm, buf, PAGE, 1U << 30, NULL, NULL), EINVAL,
+	ASSERT_ERR(pinmem_pin(pm, buf, 0, 0, NULL, NULL), EINVAL, PINMEM_CALL_PIN, "zero length");
+	ASSERT_ERR(pinmem_pin(pm, buf, PAGE, 1U << 30, NULL, NULL), EINVAL,
 		   PINMEM_CALL_PIN, "unknown flags");
-	CHECK_EQ(mprotect(buf + 8 * PAGE, PAGE, PROT_NONE), 0);
-	EXPECT_ERR(pinmem_pin(pm, buf + 8 * PAGE, PAGE, 0, NULL, NULL), EFAULT,
+	ASSERT_EQ(0, mprotect(buf + 8 * PAGE, PAGE, PROT_NONE));
+	ASSERT_ERR(pinmem_pin(pm, buf + 8 * PAGE, PAGE, 0, NULL, NULL), EFAULT,
 		   PINMEM_CALL_PIN, "PROT_NONE");
-	CHECK_EQ(pinmem_pin(pm, buf, 4 * PAGE, 0, &h, NULL), 0);
-	EXPECT_ERR(pinmem_pin(pm, buf + 2 * PAGE, 4 * PAGE, 0, NULL, NULL),
-		   EEXIST, PINMEM_CALL_PIN, "overlaps");
-	EXPECT_ERR(pinmem_write(pm, h, 0, b, sizeof(b)), EACCES,
+	ASSERT_EQ(0, pinmem_pin(pm, buf, 4 * PAGE, 0, &h, NULL));
+	ASSERT_ERR(pinmem_pin(pm, buf + 2 * PAGE, 4 * PAGE, 0, NULL, NULL), EEXIST,
+		   PINMEM_CALL_PIN, "overlaps");
+	ASSERT_ERR(pinmem_write(pm, h, 0, b, sizeof(b)), EACCES,
 		   PINMEM_CALL_ACCESS, "PINMEM_PIN_WRITE");
-	EXPECT_ERR(pinmem_read(pm, h, 4 * PAGE - 8, b, sizeof(b)), EINVAL,
+	ASSERT_ERR(pinmem_read(pm, h, 4 * PAGE - 8, b, sizeof(b)), EINVAL,
 		   PINMEM_CALL_ACCESS, "outside the pin");
-	EXPECT_ERR(pinmem_read(pm, h + 1000, 0, b, sizeof(b)), ENOENT,
+	ASSERT_ERR(pinmem_read(pm, h + 1000, 0, b, sizeof(b)), ENOENT,
 		   PINMEM_CALL_ACCESS, "no such pin");
-	EXPECT_ERR(pinmem_query(pm, h + 1000, &in), ENOENT,
-		   PINMEM_CALL_QUERY, "no such pin");
-	EXPECT_ERR(pinmem_unpin(pm, h + 1000), ENOENT,
-		   PINMEM_CALL_UNPIN, "no such handle");
-	EXPECT_ERR(pinmem_contig_alloc(pm, PAGE + 1, 0, 0, &ci), EINVAL,
+	ASSERT_ERR(pinmem_query(pm, h + 1000, &in), ENOENT, PINMEM_CALL_QUERY, "no such pin");
+	ASSERT_ERR(pinmem_unpin(pm, h + 1000), ENOENT, PINMEM_CALL_UNPIN, "no such handle");
+	ASSERT_ERR(pinmem_contig_alloc(pm, PAGE + 1, 0, 0, &ci), EINVAL,
 		   PINMEM_CALL_CONTIG_ALLOC, "page aligned");
-	EXPECT_ERR(pinmem_contig_free(pm, h + 1000), ENOENT,
+	ASSERT_ERR(pinmem_contig_free(pm, h + 1000), ENOENT,
 		   PINMEM_CALL_CONTIG_FREE, "no such handle");
-	EXPECT_ERR(pinmem_unpin(NULL, h), EBADF, PINMEM_CALL_UNPIN,
-		   "no pinmem context");
-	CHECK_EQ(pinmem_unpin(pm, h), 0);
+	ASSERT_ERR(pinmem_unpin(NULL, h), EBADF, PINMEM_CALL_UNPIN, "no pinmem context");
+	ASSERT_EQ(0, pinmem_unpin(pm, h));
 	pinmem_close(pm);
-	return T_PASS;
 }
 
-static int t_fork_child_eperm_explained(void)
+PM_TEST_F(lib, fork_child_eperm_explained, TIMEOUT)
 {
 	char *buf = map_anon(4 * PAGE);
 	struct pinmem *pm;
 	int status;
 	pid_t pid;
 
-	NEED_MODULE();
-	CHECK(buf);
-	CHECK_EQ(pinmem_open(&pm), 0);
+	NEED_MODULE;
+	ASSERT_TRUE(buf != NULL);
+	ASSERT_EQ(0, pinmem_open(&pm));
 	pid = fork();
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		int r = pinmem_pin(pm, buf, 4 * PAGE, 0, NULL, NULL);
 
@@ -757,11 +762,10 @@ static int t_fork_child_eperm_explained(void)
 			_exit(11);
 		_exit(0);
 	}
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
 	pinmem_close(pm);
-	return T_PASS;
 }
 
 /*
@@ -769,7 +773,7 @@ static int t_fork_child_eperm_explained(void)
  * CAP_IPC_LOCK, which lifts the limit), limit 16 pages. The context was
  * opened as root, so root's locked_vm is charged: fdinfo tells how much.
  */
-static int memlock_child(void *unused)
+static void memlock_child(struct __test_metadata *_metadata, void *unused)
 {
 	struct rlimit rl = { 16 * PAGE, 16 * PAGE };
 	char *buf = map_anon(64 * PAGE), want[256];
@@ -779,91 +783,85 @@ static int memlock_child(void *unused)
 	int r;
 
 	(void)unused;
-	CHECK(buf);
-	CHECK_EQ(pinmem_open(&pm), 0);
-	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
-	CHECK_EQ(drop_to(NOBODY), 0);
+	ASSERT_TRUE(buf != NULL);
+	ASSERT_EQ(0, pinmem_open(&pm));
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+	ASSERT_EQ(0, drop_to(NOBODY));
 	r = pinmem_pin(pm, buf, 32 * PAGE, 0, NULL, NULL);
-	CHECK_EQ(r, -ENOMEM);
-	CHECK_EQ(errno, ENOMEM);
+	ASSERT_EQ(-ENOMEM, r);
+	ASSERT_EQ(ENOMEM, errno);
 	m = pinmem_strerror(r, PINMEM_CALL_PIN);
-	diag("32 pages, RLIMIT_MEMLOCK 16 pages: %s", m);
-	CHECK_STR(m, "cannot pin 128 KiB: RLIMIT_MEMLOCK is 64 KiB");
-	CHECK_STR(m, "ulimit -l");
-	CHECK_STR(m, "'memlock' in /etc/security/limits.conf");
-	CHECK_STR(m, "LimitMEMLOCK=");
-	CHECK_STR(m, "CAP_IPC_LOCK");
+	ksft_print_msg("32 pages, RLIMIT_MEMLOCK 16 pages: %s\n", m);
+	ASSERT_HAS(m, "cannot pin 128 KiB: RLIMIT_MEMLOCK is 64 KiB");
+	ASSERT_HAS(m, "ulimit -l");
+	ASSERT_HAS(m, "'memlock' in /etc/security/limits.conf");
+	ASSERT_HAS(m, "LimitMEMLOCK=");
+	ASSERT_HAS(m, "CAP_IPC_LOCK");
 	/* ENOMEM of another call is not this pin's */
-	CHECK(!strstr(pinmem_strerror(r, PINMEM_CALL_CONTIG_ALLOC), "RLIMIT_MEMLOCK is"));
-	CHECK_EQ(pinmem_pin(pm, buf, 8 * PAGE, 0, NULL, NULL), 0);
+	ASSERT_TRUE(!strstr(pinmem_strerror(r, PINMEM_CALL_CONTIG_ALLOC), "RLIMIT_MEMLOCK is"));
+	ASSERT_EQ(0, pinmem_pin(pm, buf, 8 * PAGE, 0, NULL, NULL));
 	/* a pin that worked forgets the last failure: the list of causes */
-	CHECK(!strstr(pinmem_strerror(-ENOMEM, PINMEM_CALL_PIN), "RLIMIT_MEMLOCK is"));
-	CHECK_STR(pinmem_strerror(-ENOMEM, PINMEM_CALL_PIN), "max_pins");
+	ASSERT_TRUE(!strstr(pinmem_strerror(-ENOMEM, PINMEM_CALL_PIN), "RLIMIT_MEMLOCK is"));
+	ASSERT_HAS(pinmem_strerror(-ENOMEM, PINMEM_CALL_PIN), "max_pins");
 	if (!fdinfo_value(pinmem_fd(pm), "pinmem-user-locked-pages", &locked)) {
 		pinmem_close(pm);
-		return skip(NO_FDINFO);
+		SKIP(return, "%s", NO_FDINFO);
 	}
 	/* 12 pages would fit the limit alone, not with the 8 pinned */
 	r = pinmem_pin(pm, buf + 16 * PAGE, 12 * PAGE, 0, NULL, NULL);
-	CHECK_EQ(r, -ENOMEM);
+	ASSERT_EQ(-ENOMEM, r);
 	m = pinmem_strerror(r, PINMEM_CALL_PIN);
-	diag("12 more pages: %s", m);
+	ksft_print_msg("12 more pages: %s\n", m);
 	snprintf(want, sizeof(want), "cannot pin 48 KiB: RLIMIT_MEMLOCK is 64 KiB and this user already has %llu KiB locked",
 		 locked * (PAGE / 1024));
-	CHECK_STR(m, want);
-	CHECK(locked >= 8);
+	ASSERT_HAS(m, want);
+	ASSERT_TRUE(locked >= 8);
 	pinmem_close(pm);
-	return T_PASS;
 }
 
-static int t_memlock_enomem_explained(void)
+PM_TEST_F(lib, memlock_enomem_explained, TIMEOUT)
 {
-	NEED_MODULE();
-	return in_child(memlock_child, NULL);
+	NEED_MODULE;
+	in_child(_metadata, memlock_child, NULL);
 }
 
 /* pinmemctl pin as a user over its RLIMIT_MEMLOCK prints the same. */
-static int ctl_pin_memlock_child(void *unused)
+static void ctl_pin_memlock_child(struct __test_metadata *_metadata, void *unused)
 {
 	struct rlimit rl = { 16 * PAGE, 16 * PAGE };
 	struct run *r = malloc(sizeof(*r));
 
 	(void)unused;
-	CHECK(r);
-	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
-	CHECK_EQ(drop_to(NOBODY), 0);
-	CHECK_EQ(ctl(r, "pin", "-t", "0", "1M", NULL), 0);
+	ASSERT_TRUE(r != NULL);
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+	ASSERT_EQ(0, drop_to(NOBODY));
+	ASSERT_EQ(0, ctl(r, "pin", "-t", "0", "1M", NULL));
 	show("pin -t 0 1M as uid 65534 with RLIMIT_MEMLOCK 64 KiB", r);
-	CHECK_EQ(r->rc, EX_FAIL);
-	CHECK_STR(r->err, "ENOMEM");
-	CHECK_STR(r->err, "cannot pin 1024 KiB: RLIMIT_MEMLOCK is 64 KiB");
-	CHECK_STR(r->err, "ulimit -l");
-	CHECK_STR(r->err, "CAP_IPC_LOCK");
-	return T_PASS;
+	ASSERT_EQ(EX_FAIL, r->rc);
+	ASSERT_HAS(r->err, "ENOMEM");
+	ASSERT_HAS(r->err, "cannot pin 1024 KiB: RLIMIT_MEMLOCK is 64 KiB");
+	ASSERT_HAS(r->err, "ulimit -l");
+	ASSERT_HAS(r->err, "CAP_IPC_LOCK");
 }
 
-static int t_ctl_pin_memlock(void)
+PM_TEST_F(pinmemctl, pin_memlock_explained, TIMEOUT)
 {
 	struct stat st;
-	int ret;
 
-	NEED_MODULE();
-	CHECK_EQ(stat(PINMEM_DEVICE_PATH, &st), 0);
+	NEED_MODULE;
+	ASSERT_EQ(0, stat(PINMEM_DEVICE_PATH, &st));
 	/* pinmemctl opens the device itself: let uid 65534 do so meanwhile */
-	CHECK_EQ(chown(PINMEM_DEVICE_PATH, NOBODY, NOBODY), 0);
-	ret = in_child(ctl_pin_memlock_child, NULL);
-	if (chown(PINMEM_DEVICE_PATH, st.st_uid, st.st_gid)) {
-		diag("restoring the owner of %s: %s", PINMEM_DEVICE_PATH, strerror(errno));
-		ret = T_FAIL;
-	}
-	return ret;
+	ASSERT_EQ(0, chown(PINMEM_DEVICE_PATH, NOBODY, NOBODY));
+	in_child(_metadata, ctl_pin_memlock_child, NULL);
+	ASSERT_EQ(0, chown(PINMEM_DEVICE_PATH, st.st_uid, st.st_gid))
+		TH_LOG("restoring the owner of %s: %s", PINMEM_DEVICE_PATH, strerror(errno));
 }
 
 /*
  * ENOMEM for the module's max_pins or max_pages names that limit, never
  * RLIMIT_MEMLOCK: as uid 65534 within its RLIMIT_MEMLOCK (16 pages).
  */
-static int module_limit_child(void *arg)
+static void module_limit_child(struct __test_metadata *_metadata, void *arg)
 {
 	bool pages = *(bool *)arg;
 	struct rlimit rl = { 16 * PAGE, 16 * PAGE };
@@ -873,55 +871,51 @@ static int module_limit_child(void *arg)
 	bool fdinfo;
 	int r;
 
-	CHECK(buf);
-	CHECK_EQ(pinmem_open(&pm), 0);
-	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
-	CHECK_EQ(drop_to(NOBODY), 0);
+	ASSERT_TRUE(buf != NULL);
+	ASSERT_EQ(0, pinmem_open(&pm));
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+	ASSERT_EQ(0, drop_to(NOBODY));
 	fdinfo = fdinfo_has_pinmem(pinmem_fd(pm));
 	if (!pages) {
 		/* max_pins=2 */
-		CHECK_EQ(pinmem_pin(pm, buf, PAGE, 0, NULL, NULL), 0);
-		CHECK_EQ(pinmem_pin(pm, buf + PAGE, PAGE, 0, NULL, NULL), 0);
+		ASSERT_EQ(0, pinmem_pin(pm, buf, PAGE, 0, NULL, NULL));
+		ASSERT_EQ(0, pinmem_pin(pm, buf + PAGE, PAGE, 0, NULL, NULL));
 		r = pinmem_pin(pm, buf + 2 * PAGE, PAGE, 0, NULL, NULL);
 	} else {
 		/* max_pages=4 */
-		CHECK_EQ(pinmem_pin(pm, buf, 3 * PAGE, 0, NULL, NULL), 0);
+		ASSERT_EQ(0, pinmem_pin(pm, buf, 3 * PAGE, 0, NULL, NULL));
 		r = pinmem_pin(pm, buf + 4 * PAGE, 2 * PAGE, 0, NULL, NULL);
 	}
-	CHECK_EQ(r, -ENOMEM);
+	ASSERT_EQ(-ENOMEM, r);
 	m = pinmem_strerror(r, PINMEM_CALL_PIN);
-	diag("%s: %s", pages ? "max_pages=4, 3 + 2 pages" : "max_pins=2, a third pin", m);
-	CHECK(!strstr(m, "RLIMIT_MEMLOCK is"));
-	CHECK(!strstr(m, "raise the limit"));
-	CHECK_STR(m, pages ? "max_pages" : "max_pins");
+	ksft_print_msg("%s: %s\n",
+		       pages ? "max_pages=4, 3 + 2 pages" : "max_pins=2, a third pin", m);
+	ASSERT_TRUE(!strstr(m, "RLIMIT_MEMLOCK is"));
+	ASSERT_TRUE(!strstr(m, "raise the limit"));
+	ASSERT_HAS(m, pages ? "max_pages" : "max_pins");
 	pinmem_close(pm);
 	if (!fdinfo)
-		return skip(NO_FDINFO);
-	CHECK_STR(m, pages ? "cannot pin 8 KiB: this context has 12 KiB pinned and the module's max_pages limit is 4 pages" :
+		SKIP(return, "%s", NO_FDINFO);
+	ASSERT_HAS(m, pages ? "cannot pin 8 KiB: this context has 12 KiB pinned and the module's max_pages limit is 4 pages" :
 		     "cannot pin: this context already holds 2 pins, the module's max_pins limit (2)");
-	return T_PASS;
 }
 
-static int t_enomem_module_limits(void)
+PM_TEST_F(lib, enomem_module_limits_not_rlimit, TIMEOUT)
 {
 	char pins[32], pages[32];
 	bool by_pages;
-	int ret, r2;
 
-	NEED_MODULE();
-	CHECK_EQ(read_param("max_pins", pins, sizeof(pins)), 0);
-	CHECK_EQ(read_param("max_pages", pages, sizeof(pages)), 0);
-	CHECK_EQ(write_param("max_pins", "2"), 0);
+	NEED_MODULE;
+	ASSERT_EQ(0, read_param("max_pins", pins, sizeof(pins)));
+	ASSERT_EQ(0, read_param("max_pages", pages, sizeof(pages)));
+	ASSERT_EQ(0, write_param("max_pins", "2"));
 	by_pages = false;
-	ret = in_child(module_limit_child, &by_pages);
-	CHECK_EQ(write_param("max_pins", pins), 0);
-	CHECK_EQ(write_param("max_pages", "4"), 0);
+	in_child(_metadata, module_limit_child, &by_pages);
+	ASSERT_EQ(0, write_param("max_pins", pins));
+	ASSERT_EQ(0, write_param("max_pages", "4"));
 	by_pages = true;
-	r2 = in_child(module_limit_child, &by_pages);
-	CHECK_EQ(write_param("max_pages", pages), 0);
-	if (ret == T_FAIL || r2 == T_FAIL)
-		return T_FAIL;
-	return ret == T_SKIP || r2 == T_SKIP ? T_SKIP : T_PASS;
+	in_child(_metadata, module_limit_child, &by_pages);
+	ASSERT_EQ(0, write_param("max_pages", pages));
 }
 
 /*
@@ -929,7 +923,7 @@ static int t_enomem_module_limits(void)
  * ZONE_MOVABLE/CMA can take) does not blame RLIMIT_MEMLOCK: as uid 65534
  * with a limit twice the pin.
  */
-static int fit_child(void *arg)
+static void fit_child(struct __test_metadata *_metadata, void *arg)
 {
 	size_t len = *(size_t *)arg;
 	struct rlimit rl = { 2 * len, 2 * len };
@@ -941,41 +935,40 @@ static int fit_child(void *arg)
 
 	buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (buf == MAP_FAILED)
-		return skip("cannot map 80% of MemTotal");
-	CHECK_EQ(pinmem_open(&pm), 0);
-	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
-	CHECK_EQ(drop_to(NOBODY), 0);
+		SKIP(return, "%s", "cannot map 80% of MemTotal");
+	ASSERT_EQ(0, pinmem_open(&pm));
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+	ASSERT_EQ(0, drop_to(NOBODY));
 	r = pinmem_pin(pm, buf, len, PINMEM_PIN_WRITE, NULL, NULL);
-	CHECK_EQ(r, -ENOMEM);
-	CHECK_EQ(vmstat("oom_kill"), oom);
+	ASSERT_EQ(-ENOMEM, r);
+	ASSERT_EQ(oom, vmstat("oom_kill"));
 	m = pinmem_strerror(r, PINMEM_CALL_PIN);
-	diag("%zu MiB, never touched, RLIMIT_MEMLOCK %zu MiB: %s", len >> 20,
-	     (2 * len) >> 20, m);
-	CHECK(!strstr(m, "RLIMIT_MEMLOCK is"));
-	CHECK(!strstr(m, "raise the limit"));
+	ksft_print_msg("%zu MiB, never touched, RLIMIT_MEMLOCK %zu MiB: %s\n", len >> 20,
+		       (2 * len) >> 20, m);
+	ASSERT_TRUE(!strstr(m, "RLIMIT_MEMLOCK is"));
+	ASSERT_TRUE(!strstr(m, "raise the limit"));
 	if (!fdinfo_has_pinmem(pinmem_fd(pm)))
-		return skip(NO_FDINFO);
-	CHECK_STR(m, "and no limit refused it");
-	CHECK_STR(m, "ZONE_MOVABLE/CMA");
+		SKIP(return, "%s", NO_FDINFO);
+	ASSERT_HAS(m, "and no limit refused it");
+	ASSERT_HAS(m, "ZONE_MOVABLE/CMA");
 	pinmem_close(pm);
-	return T_PASS;
 }
 
-static int t_enomem_fit_not_rlimit(void)
+PM_TEST_F(lib, enomem_fit_not_rlimit, TIMEOUT)
 {
 	long total = meminfo_kb("MemTotal");
 	size_t len;
 
-	NEED_MODULE();
+	NEED_MODULE;
 	/* without them pinmem has no fit check: GUP would fault it all in */
 	if (!zone_present("Movable") && meminfo_kb("CmaTotal") <= 0)
-		return skip("no ZONE_MOVABLE and no CMA: pinmem refuses nothing for fit here");
-	CHECK(total > 0);
+		SKIP(return, "%s", "no ZONE_MOVABLE and no CMA: pinmem refuses nothing for fit here");
+	ASSERT_TRUE(total > 0);
 	len = ((size_t)total * 1024 / 10 * 8) & ~((size_t)(2 << 20) - 1);
-	return in_child(fit_child, &len);
+	in_child(_metadata, fit_child, &len);
 }
 
-static int t_contig_alloc_mmap(void)
+PM_TEST_F(lib, contig_alloc_mmap, TIMEOUT)
 {
 	const size_t len = 1024 * 1024;
 	struct pinmem_contig_info ci;
@@ -983,48 +976,46 @@ static int t_contig_alloc_mmap(void)
 	uint64_t *p, *p2, i;
 	int r;
 
-	NEED_MODULE();
-	CHECK_EQ(pinmem_open(&pm), 0);
+	NEED_MODULE;
+	ASSERT_EQ(0, pinmem_open(&pm));
 	r = pinmem_contig_alloc(pm, len, 0, 0, &ci);
 	if (r)
-		diag("contig_alloc: %s", pinmem_strerror(r, PINMEM_CALL_CONTIG_ALLOC));
-	CHECK_EQ(r, 0);
-	diag("1 MiB: handle %llu phys %#llx placement %s",
-	     (unsigned long long)ci.handle, (unsigned long long)ci.phys_addr,
-	     ci.placement & PINMEM_CONTIG_IN_CMA ? "CMA" :
-	     ci.placement & PINMEM_CONTIG_IN_POOL ? "pool" : "page allocator");
-	CHECK_EQ(ci.length, len);
-	CHECK(ci.phys_addr != 0);		/* we are root */
-	CHECK_EQ(ci.phys_addr % len, 0);
-	CHECK_EQ(pinmem_contig_mmap(pm, &ci, RW, (void **)&p), 0);
+		ksft_print_msg("contig_alloc: %s\n", pinmem_strerror(r, PINMEM_CALL_CONTIG_ALLOC));
+	ASSERT_EQ(0, r);
+	ksft_print_msg("1 MiB: handle %llu phys %#llx placement %s\n",
+		       (unsigned long long)ci.handle, (unsigned long long)ci.phys_addr,
+		       ci.placement & PINMEM_CONTIG_IN_CMA ? "CMA" :
+		       ci.placement & PINMEM_CONTIG_IN_POOL ? "pool" : "page allocator");
+	ASSERT_EQ(len, ci.length);
+	ASSERT_TRUE(ci.phys_addr != 0);		/* we are root */
+	ASSERT_EQ(0, ci.phys_addr % len);
+	ASSERT_EQ(0, pinmem_contig_mmap(pm, &ci, RW, (void **)&p));
 	for (i = 0; i < len / 8; i++)
 		p[i] = i * 3 + 1;
 	if (pfn_of(p))
-		CHECK_EQ(pfn_of(p) * PAGE, ci.phys_addr);
-	CHECK_EQ(pinmem_contig_mmap(pm, &ci, PROT_READ, (void **)&p2), 0);
+		ASSERT_EQ(ci.phys_addr, pfn_of(p) * PAGE);
+	ASSERT_EQ(0, pinmem_contig_mmap(pm, &ci, PROT_READ, (void **)&p2));
 	for (i = 0; i < len / 8; i++)
 		if (p2[i] != i * 3 + 1)
 			break;
-	CHECK_EQ(i, len / 8);
-	CHECK_EQ(pinmem_contig_munmap(&ci, p2), 0);
+	ASSERT_EQ(len / 8, i);
+	ASSERT_EQ(0, pinmem_contig_munmap(&ci, p2));
 	/* the library's mapping is VM_PFNMAP: pinning it is refused */
-	EXPECT_ERR(pinmem_pin(pm, p, len, 0, NULL, NULL), EFAULT,
-		   PINMEM_CALL_PIN, "VM_PFNMAP");
-	CHECK_EQ(pinmem_contig_free(pm, ci.handle), 0);
-	CHECK_EQ(p[7], 7 * 3 + 1);	/* the mapping keeps it */
-	CHECK_EQ(pinmem_contig_munmap(&ci, p), 0);
-	CHECK_EQ(pinmem_contig_free(pm, ci.handle), -ENOENT);
+	ASSERT_ERR(pinmem_pin(pm, p, len, 0, NULL, NULL), EFAULT, PINMEM_CALL_PIN, "VM_PFNMAP");
+	ASSERT_EQ(0, pinmem_contig_free(pm, ci.handle));
+	ASSERT_EQ(7 * 3 + 1, p[7]);	/* the mapping keeps it */
+	ASSERT_EQ(0, pinmem_contig_munmap(&ci, p));
+	ASSERT_EQ(-ENOENT, pinmem_contig_free(pm, ci.handle));
 	/* a mapping that is not the whole buffer */
-	CHECK_EQ(pinmem_contig_alloc(pm, 4 * PAGE, 0, 0, &ci), 0);
+	ASSERT_EQ(0, pinmem_contig_alloc(pm, 4 * PAGE, 0, 0, &ci));
 	ci.length = 2 * PAGE;
-	EXPECT_ERR(pinmem_contig_mmap(pm, &ci, RW, (void **)&p), EINVAL,
+	ASSERT_ERR(pinmem_contig_mmap(pm, &ci, RW, (void **)&p), EINVAL,
 		   PINMEM_CALL_MMAP, "whole contiguous buffer");
 	pinmem_close(pm);
-	return T_PASS;
 }
 
 /* pinmem_export(): a dma-buf fd of the pin, usable after the pin is gone. */
-static int t_export(void)
+PM_TEST_F(lib, export, TIMEOUT)
 {
 	const size_t len = 16 * PAGE;
 	struct pinmem *pm;
@@ -1032,86 +1023,85 @@ static int t_export(void)
 	char *buf, *m;
 	int dfd = -1;
 
-	NEED_MODULE();
-	CHECK_EQ(pinmem_open(&pm), 0);
+	NEED_MODULE;
+	ASSERT_EQ(0, pinmem_open(&pm));
 	buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CHECK(buf != MAP_FAILED);
+	ASSERT_TRUE(buf != MAP_FAILED);
 	memset(buf, 0x3c, len);
-	EXPECT_ERR(pinmem_export(pm, 12345, 0, &dfd), ENOENT,
+	ASSERT_ERR(pinmem_export(pm, 12345, 0, &dfd), ENOENT,
 		   PINMEM_CALL_EXPORT, "no such pin or contiguous buffer");
-	CHECK_EQ(pinmem_pin(pm, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
-	EXPECT_ERR(pinmem_export(pm, h, 0x80, &dfd), EINVAL,
-		   PINMEM_CALL_EXPORT, "unknown flags");
-	CHECK_EQ(pinmem_export(pm, h, PINMEM_EXPORT_CLOEXEC, &dfd), 0);
-	CHECK(dfd >= 0);
-	CHECK_EQ(pinmem_unpin(pm, h), 0);
+	ASSERT_EQ(0, pinmem_pin(pm, buf, len, PINMEM_PIN_WRITE, &h, NULL));
+	ASSERT_ERR(pinmem_export(pm, h, 0x80, &dfd), EINVAL, PINMEM_CALL_EXPORT, "unknown flags");
+	ASSERT_EQ(0, pinmem_export(pm, h, PINMEM_EXPORT_CLOEXEC, &dfd));
+	ASSERT_TRUE(dfd >= 0);
+	ASSERT_EQ(0, pinmem_unpin(pm, h));
 	pinmem_close(pm);
 	m = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
-	CHECK(m != MAP_FAILED);
-	CHECK_EQ(m[len - 1], 0x3c);
+	ASSERT_TRUE(m != MAP_FAILED);
+	ASSERT_EQ(0x3c, m[len - 1]);
 	munmap(m, len);
 	close(dfd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /* pinmem_pin_memfd(): a memfd range without a mapping, where the kernel can. */
-static int t_pin_memfd(void)
+PM_TEST_F(lib, pin_memfd, TIMEOUT)
 {
 	int mfd = memfd_create("libpinmem-test", MFD_ALLOW_SEALING | MFD_CLOEXEC), r;
 	struct pinmem_pin_info info;
 	struct pinmem *pm;
 	uint64_t h, n;
 
-	NEED_MODULE();
-	CHECK(mfd >= 0);
-	CHECK_EQ(ftruncate(mfd, 8 * PAGE), 0);
-	CHECK_EQ(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
-	CHECK_EQ(pinmem_open(&pm), 0);
+	NEED_MODULE;
+	ASSERT_TRUE(mfd >= 0);
+	ASSERT_EQ(0, ftruncate(mfd, 8 * PAGE));
+	ASSERT_EQ(0, fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK));
+	ASSERT_EQ(0, pinmem_open(&pm));
 	r = pinmem_pin_memfd(pm, mfd, 4 * PAGE, 4 * PAGE, PINMEM_PIN_WRITE, &h, &n);
 	if (r == -EOPNOTSUPP) {
 		/* before 6.11, whatever the arguments */
-		CHECK_STR(pinmem_strerror(r, PINMEM_CALL_PIN_MEMFD), "6.11");
-		diag("pinmem_pin_memfd: %s", pinmem_strerror(r, PINMEM_CALL_PIN_MEMFD));
+		ASSERT_HAS(pinmem_strerror(r, PINMEM_CALL_PIN_MEMFD), "6.11");
+		ksft_print_msg("pinmem_pin_memfd: %s\n", pinmem_strerror(r, PINMEM_CALL_PIN_MEMFD));
 	} else {
-		CHECK_EQ(r, 0);
-		EXPECT_ERR(pinmem_pin_memfd(pm, mfd, 0, 9 * PAGE, 0, NULL, NULL),
-			   EINVAL, PINMEM_CALL_PIN_MEMFD, "outside the file");
-		CHECK_EQ(n, 4);
-		CHECK_EQ(pinmem_query(pm, h, &info), 0);
-		CHECK(info.pin_flags & PINMEM_PIN_MEMFD);
-		CHECK_EQ(pinmem_unpin(pm, h), 0);
+		ASSERT_EQ(0, r);
+		ASSERT_ERR(pinmem_pin_memfd(pm, mfd, 0, 9 * PAGE, 0, NULL, NULL), EINVAL,
+			   PINMEM_CALL_PIN_MEMFD, "outside the file");
+		ASSERT_EQ(4, n);
+		ASSERT_EQ(0, pinmem_query(pm, h, &info));
+		ASSERT_TRUE(info.pin_flags & PINMEM_PIN_MEMFD);
+		ASSERT_EQ(0, pinmem_unpin(pm, h));
 	}
 	pinmem_close(pm);
 	close(mfd);
-	return T_PASS;
 }
 
-static int t_ctl_status(void)
+PM_TEST_F(pinmemctl, status, TIMEOUT)
 {
 	struct run *r = malloc(sizeof(*r));
 
-	CHECK(r);
-	CHECK_EQ(ctl(r, "status", NULL), 0);
+	ksft_print_msg("libpinmem %s, pinmemctl: %s%s\n", pinmem_lib_version(), ctl_path,
+		       ctl_embedded ? " (not found in $PINMEMCTL, /tests, next to this binary or $PATH: using the copy linked into this test)" : "");
+
+	ASSERT_TRUE(r != NULL);
+	ASSERT_EQ(0, ctl(r, "status", NULL));
 	if (!have_module()) {
 		show("status", r);
-		CHECK_EQ(r->rc, EX_NOTLOADED);
-		CHECK_STR(r->out, "not loaded");
-		return T_PASS;
+		ASSERT_EQ(EX_NOTLOADED, r->rc);
+		ASSERT_HAS(r->out, "not loaded");
+		return;
 	}
 	if (r->rc)
 		show("status", r);
-	CHECK_EQ(r->rc, 0);
-	CHECK_STR(r->out, "module:");
-	CHECK_STR(r->out, "loaded, version ");
-	CHECK_STR(r->out, "ABI version:  2");
-	CHECK_STR(r->out, "device:       /dev/pinmem char mode 0600");
-	CHECK_STR(r->out, "max_pins=");
-	CHECK_STR(r->out, "dev_mode=384 (0600)");
-	CHECK_STR(r->out, "CMA:");
-	CHECK_STR(r->out, "DMA CMA (CONFIG_DMA_CMA): ");
+	ASSERT_EQ(0, r->rc);
+	ASSERT_HAS(r->out, "module:");
+	ASSERT_HAS(r->out, "loaded, version ");
+	ASSERT_HAS(r->out, "ABI version:  2");
+	ASSERT_HAS(r->out, "device:       /dev/pinmem char mode 0600");
+	ASSERT_HAS(r->out, "max_pins=");
+	ASSERT_HAS(r->out, "dev_mode=384 (0600)");
+	ASSERT_HAS(r->out, "CMA:");
+	ASSERT_HAS(r->out, "DMA CMA (CONFIG_DMA_CMA): ");
 	show("status", r);
-	return T_PASS;
 }
 
 /* pinmemctl could not print JSON: the static build for the VMs */
@@ -1166,75 +1156,73 @@ static bool table_has_pid(const char *out, int pid)
 	return false;
 }
 
-static int t_ctl_pins_table(void)
+PM_TEST_F(pinmemctl, pins_table, TIMEOUT)
 {
 	char *buf = map_anon(32 * PAGE), pidstr[64];
 	struct run *r = malloc(sizeof(*r));
 	struct pinmem *pm;
 	uint64_t h1, h2;
 
-	NEED_MODULE();
-	CHECK(buf && r);
-	CHECK_EQ(pinmem_open(&pm), 0);
-	CHECK_EQ(pinmem_pin(pm, buf, 8 * PAGE, 0, &h1, NULL), 0);
-	CHECK_EQ(pinmem_pin(pm, buf + 16 * PAGE, 16 * PAGE, PINMEM_PIN_WRITE,
-			    &h2, NULL), 0);
+	NEED_MODULE;
+	ASSERT_TRUE(buf && r);
+	ASSERT_EQ(0, pinmem_open(&pm));
+	ASSERT_EQ(0, pinmem_pin(pm, buf, 8 * PAGE, 0, &h1, NULL));
+	ASSERT_EQ(0, pinmem_pin(pm, buf + 16 * PAGE, 16 * PAGE, PINMEM_PIN_WRITE,
+			    &h2, NULL));
 
-	CHECK_EQ(ctl(r, "pins", NULL), 0);
+	ASSERT_EQ(0, ctl(r, "pins", NULL));
 	if (r->rc)
 		show("pins", r);
-	CHECK_EQ(r->rc, 0);
-	CHECK_STR(r->out, "CTX");
-	CHECK_STR(r->out, "HANDLE");
-	CHECK_STR(r->out, "PLACEMENT");
+	ASSERT_EQ(0, r->rc);
+	ASSERT_HAS(r->out, "CTX");
+	ASSERT_HAS(r->out, "HANDLE");
+	ASSERT_HAS(r->out, "PLACEMENT");
 	snprintf(pidstr, sizeof(pidstr), "  %d  test_libpinmem", getpid());
-	CHECK_STR(r->out, pidstr);
-	CHECK_STR(r->out, "rw");
-	CHECK_STR(r->out, "64K");
+	ASSERT_HAS(r->out, pidstr);
+	ASSERT_HAS(r->out, "rw");
+	ASSERT_HAS(r->out, "64K");
 	/* root reads debugfs, and says so */
-	CHECK_STR(r->err, "# source: debugfs");
+	ASSERT_HAS(r->err, "# source: debugfs");
 	show("pins", r);
-	CHECK_EQ(pinmem_unpin(pm, h1), 0);
-	CHECK_EQ(pinmem_unpin(pm, h2), 0);
+	ASSERT_EQ(0, pinmem_unpin(pm, h1));
+	ASSERT_EQ(0, pinmem_unpin(pm, h2));
 	pinmem_close(pm);
-	return T_PASS;
 }
 
-static int t_ctl_pins_json(void)
+PM_TEST_F(pinmemctl, pins_json, TIMEOUT)
 {
 	char *buf = map_anon(32 * PAGE), pidstr[64];
 	struct run *r = malloc(sizeof(*r));
 	struct pinmem *pm;
 	uint64_t h1, h2;
 
-	NEED_MODULE();
-	CHECK(buf && r);
-	CHECK_EQ(ctl(r, "pins", "--json", NULL), 0);
+	NEED_MODULE;
+	ASSERT_TRUE(buf && r);
+	ASSERT_EQ(0, ctl(r, "pins", "--json", NULL));
 	if (no_cjson(r))
-		return skip(NO_CJSON);
-	CHECK_EQ(pinmem_open(&pm), 0);
-	CHECK_EQ(pinmem_pin(pm, buf, 8 * PAGE, 0, &h1, NULL), 0);
-	CHECK_EQ(pinmem_pin(pm, buf + 16 * PAGE, 16 * PAGE, PINMEM_PIN_WRITE,
-			    &h2, NULL), 0);
-	CHECK_EQ(ctl(r, "pins", "--json", NULL), 0);
-	CHECK_EQ(r->rc, 0);
+		SKIP(return, "%s", NO_CJSON);
+	ASSERT_EQ(0, pinmem_open(&pm));
+	ASSERT_EQ(0, pinmem_pin(pm, buf, 8 * PAGE, 0, &h1, NULL));
+	ASSERT_EQ(0, pinmem_pin(pm, buf + 16 * PAGE, 16 * PAGE, PINMEM_PIN_WRITE,
+			    &h2, NULL));
+	ASSERT_EQ(0, ctl(r, "pins", "--json", NULL));
+	ASSERT_EQ(0, r->rc);
 	if (!json_valid(r->out)) {
 		show("pins --json", r);
-		CHECK(json_valid(r->out));
+		ASSERT_TRUE(json_valid(r->out));
 	}
-	CHECK_STR(r->out, "{\"source\":\"debugfs\",\"pins\":[");
+	ASSERT_HAS(r->out, "{\"source\":\"debugfs\",\"pins\":[");
 	snprintf(pidstr, sizeof(pidstr), "\"pid\":%d,\"comm\":\"test_libpinmem\"",
 		 getpid());
-	CHECK_STR(r->out, pidstr);
+	ASSERT_HAS(r->out, pidstr);
 	snprintf(pidstr, sizeof(pidstr), "\"start\":\"%#lx\"",
 		 (unsigned long)(uintptr_t)(buf + 16 * PAGE));
-	CHECK_STR(r->out, pidstr);
-	CHECK_STR(r->out, "\"pages\":16,\"flags\":\"rw\",\"write\":true,\"memfd\":false");
-	CHECK_STR(r->out, "\"runs\":");
-	CHECK_EQ(pinmem_unpin(pm, h1), 0);
-	CHECK_EQ(pinmem_unpin(pm, h2), 0);
+	ASSERT_HAS(r->out, pidstr);
+	ASSERT_HAS(r->out, "\"pages\":16,\"flags\":\"rw\",\"write\":true,\"memfd\":false");
+	ASSERT_HAS(r->out, "\"runs\":");
+	ASSERT_EQ(0, pinmem_unpin(pm, h1));
+	ASSERT_EQ(0, pinmem_unpin(pm, h2));
 	pinmem_close(pm);
-	return T_PASS;
 }
 
 /*
@@ -1242,7 +1230,7 @@ static int t_ctl_pins_json(void)
  * the same columns but for their age. The kernel files are dumped as
  * diagnostics, to record them as user/tests/fixtures.
  */
-static int t_ctl_pins_fdinfo_as_root(void)
+PM_TEST_F(pinmemctl, pins_fdinfo_as_root, TIMEOUT)
 {
 	char *buf = map_anon(32 * PAGE), path[64];
 	char a[NCOLS][160], b[NCOLS][160];
@@ -1252,18 +1240,18 @@ static int t_ctl_pins_fdinfo_as_root(void)
 	struct pinmem *pm;
 	int i, c, dfd, mfd;
 
-	NEED_MODULE();
-	CHECK(buf && r && d);
-	CHECK_EQ(pinmem_open(&pm), 0);
-	CHECK_EQ(pinmem_pin(pm, buf, 16 * PAGE, PINMEM_PIN_WRITE, &h[0], NULL), 0);
-	CHECK_EQ(pinmem_pin(pm, buf + 16 * PAGE, 4 * PAGE, 0, &h[1], NULL), 0);
-	CHECK_EQ(pinmem_export(pm, h[0], PINMEM_EXPORT_CLOEXEC, &dfd), 0);
-	CHECK_EQ(pinmem_contig_alloc(pm, 16 * PAGE, 0, 0, &ci), 0);
+	NEED_MODULE;
+	ASSERT_TRUE(buf && r && d);
+	ASSERT_EQ(0, pinmem_open(&pm));
+	ASSERT_EQ(0, pinmem_pin(pm, buf, 16 * PAGE, PINMEM_PIN_WRITE, &h[0], NULL));
+	ASSERT_EQ(0, pinmem_pin(pm, buf + 16 * PAGE, 4 * PAGE, 0, &h[1], NULL));
+	ASSERT_EQ(0, pinmem_export(pm, h[0], PINMEM_EXPORT_CLOEXEC, &dfd));
+	ASSERT_EQ(0, pinmem_contig_alloc(pm, 16 * PAGE, 0, 0, &ci));
 	h[2] = 0;
 	mfd = memfd_create("test_libpinmem", MFD_ALLOW_SEALING | MFD_CLOEXEC);
-	CHECK(mfd >= 0);
-	CHECK_EQ(ftruncate(mfd, 8 * PAGE), 0);
-	CHECK_EQ(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+	ASSERT_TRUE(mfd >= 0);
+	ASSERT_EQ(0, ftruncate(mfd, 8 * PAGE));
+	ASSERT_EQ(0, fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK));
 	if (!pinmem_pin_memfd(pm, mfd, 0, 8 * PAGE, 0, &hm, NULL))
 		h[2] = hm;
 
@@ -1272,49 +1260,49 @@ static int t_ctl_pins_fdinfo_as_root(void)
 	dump_file("fixture fdinfo", path);
 	dump_file("fixture debugfs/cma", "/sys/kernel/debug/pinmem/cma");
 
-	CHECK_EQ(ctl(d, "pins", NULL), 0);
-	CHECK_EQ(d->rc, 0);
-	CHECK_STR(d->err, "# source: debugfs");
-	CHECK_EQ(ctl(r, "pins", "--source", "fdinfo", NULL), 0);
+	ASSERT_EQ(0, ctl(d, "pins", NULL));
+	ASSERT_EQ(0, d->rc);
+	ASSERT_HAS(d->err, "# source: debugfs");
+	ASSERT_EQ(0, ctl(r, "pins", "--source", "fdinfo", NULL));
 	show("pins --source fdinfo", r);
 	if (!fdinfo_has_pinmem(pinmem_fd(pm))) {
-		CHECK_EQ(r->rc, EX_INCOMPAT);
-		CHECK_STR(r->err, "too old to list pins in fdinfo");
-		return skip(NO_FDINFO);
+		ASSERT_EQ(EX_INCOMPAT, r->rc);
+		ASSERT_HAS(r->err, "too old to list pins in fdinfo");
+		SKIP(return, "%s", NO_FDINFO);
 	}
-	CHECK_EQ(r->rc, 0);
-	CHECK_STR(r->err, "# source: fdinfo");
-	CHECK_STR(r->err, "--source fdinfo");
-	CHECK_STR(r->err, " 0 processes not readable");
+	ASSERT_EQ(0, r->rc);
+	ASSERT_HAS(r->err, "# source: fdinfo");
+	ASSERT_HAS(r->err, "--source fdinfo");
+	ASSERT_HAS(r->err, " 0 processes not readable");
 	for (i = 0; i < 3; i++) {
 		if (!h[i])
 			continue;
-		if (!table_row(d->out, getpid(), h[i], a) ||
-		    !table_row(r->out, getpid(), h[i], b)) {
+		if (!table_row(d->out, getpid(), h[i], a))
 			show("pins", d);
-			diag("no row for handle %llu", (unsigned long long)h[i]);
-			return T_FAIL;
+		ASSERT_TRUE(table_row(d->out, getpid(), h[i], a) &&
+			    table_row(r->out, getpid(), h[i], b))
+			TH_LOG("no row for handle %llu", (unsigned long long)h[i]);
+		for (c = 0; c < NCOLS; c++) {
+			if (c == C_AGE)
+				continue;
+			ASSERT_STREQ(a[c], b[c])
+				TH_LOG("handle %llu column %d: debugfs '%s', fdinfo '%s'",
+				       (unsigned long long)h[i], c, a[c], b[c]);
 		}
-		for (c = 0; c < NCOLS; c++)
-			if (c != C_AGE && strcmp(a[c], b[c])) {
-				diag("handle %llu column %d: debugfs '%s', fdinfo '%s'",
-				     (unsigned long long)h[i], c, a[c], b[c]);
-				return T_FAIL;
-			}
 	}
-	CHECK_STR(a[C_PLACEMENT], "compound=");
-	CHECK(table_row(r->out, getpid(), h[0], b));
-	CHECK_STR(b[C_PLACEMENT], "dma-bufs=1");
-	CHECK_STR(b[C_FLAGS], "rw");
-	CHECK_STR(b[C_SIZE], "64K");
-	if (hm)
-		CHECK(table_row(r->out, getpid(), hm, b) && !strcmp(b[C_FLAGS], "r-m"));
-	else
-		diag("no memfd pin (PIN_MEMFD needs 6.11)");
+	ASSERT_HAS(a[C_PLACEMENT], "compound=");
+	ASSERT_TRUE(table_row(r->out, getpid(), h[0], b));
+	ASSERT_HAS(b[C_PLACEMENT], "dma-bufs=1");
+	ASSERT_HAS(b[C_FLAGS], "rw");
+	ASSERT_HAS(b[C_SIZE], "64K");
+	if (hm) {
+		ASSERT_TRUE(table_row(r->out, getpid(), hm, b) && !strcmp(b[C_FLAGS], "r-m"));
+	} else {
+		ksft_print_msg("no memfd pin (PIN_MEMFD needs 6.11)\n");
+	}
 	close(dfd);
 	close(mfd);
 	pinmem_close(pm);
-	return T_PASS;
 }
 
 /*
@@ -1322,7 +1310,7 @@ static int t_ctl_pins_fdinfo_as_root(void)
  * users': uid 65534 pins, root (our parent) pins too, and uid 65534 runs
  * pinmemctl pins.
  */
-static int fdinfo_user_child(void *arg)
+static void fdinfo_user_child(struct __test_metadata *_metadata, void *arg)
 {
 	int go = *(int *)arg, ppid = getppid();
 	struct rlimit rl = { 64 * PAGE, 64 * PAGE };
@@ -1331,353 +1319,253 @@ static int fdinfo_user_child(void *arg)
 	struct pinmem *pm;
 	uint64_t h1, h2;
 
-	CHECK(buf && r);
-	CHECK_EQ(pinmem_open(&pm), 0);
-	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
-	CHECK_EQ(drop_to(NOBODY), 0);
-	CHECK_EQ(pinmem_pin(pm, buf, 16 * PAGE, PINMEM_PIN_WRITE, &h1, NULL), 0);
-	CHECK_EQ(pinmem_pin(pm, buf + 16 * PAGE, 4 * PAGE, 0, &h2, NULL), 0);
-	CHECK_EQ(read(go, &c, 1), 1);	/* root's pin is there too */
-	CHECK_EQ(ctl(r, "pins", NULL), 0);
+	ASSERT_TRUE(buf && r);
+	ASSERT_EQ(0, pinmem_open(&pm));
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+	ASSERT_EQ(0, drop_to(NOBODY));
+	ASSERT_EQ(0, pinmem_pin(pm, buf, 16 * PAGE, PINMEM_PIN_WRITE, &h1, NULL));
+	ASSERT_EQ(0, pinmem_pin(pm, buf + 16 * PAGE, 4 * PAGE, 0, &h2, NULL));
+	ASSERT_EQ(1, read(go, &c, 1));	/* root's pin is there too */
+	ASSERT_EQ(0, ctl(r, "pins", NULL));
 	show("pins as uid 65534", r);
 	if (!fdinfo_has_pinmem(pinmem_fd(pm))) {
-		CHECK_EQ(r->rc, EX_INCOMPAT);
-		CHECK_STR(r->err, "run as root");
-		return skip(NO_FDINFO);
+		ASSERT_EQ(EX_INCOMPAT, r->rc);
+		ASSERT_HAS(r->err, "run as root");
+		SKIP(return, "%s", NO_FDINFO);
 	}
-	CHECK_EQ(r->rc, 0);
-	CHECK_STR(r->err, "# source: fdinfo");
-	CHECK_STR(r->err, "/sys/kernel/debug/pinmem/pins unreadable");
-	CHECK(table_row(r->out, getpid(), h1, cols));
-	CHECK_STR(cols[C_COMM], "test_libpinmem");
-	CHECK_STR(cols[C_FLAGS], "rw");
-	CHECK_STR(cols[C_PAGES], "16");
-	CHECK_STR(cols[C_SIZE], "64K");
+	ASSERT_EQ(0, r->rc);
+	ASSERT_HAS(r->err, "# source: fdinfo");
+	ASSERT_HAS(r->err, "/sys/kernel/debug/pinmem/pins unreadable");
+	ASSERT_TRUE(table_row(r->out, getpid(), h1, cols));
+	ASSERT_HAS(cols[C_COMM], "test_libpinmem");
+	ASSERT_HAS(cols[C_FLAGS], "rw");
+	ASSERT_HAS(cols[C_PAGES], "16");
+	ASSERT_HAS(cols[C_SIZE], "64K");
 	snprintf(s, sizeof(s), "%#lx", (unsigned long)(uintptr_t)buf);
-	CHECK(!strcmp(cols[C_START], s));
-	CHECK(table_row(r->out, getpid(), h2, cols));
-	CHECK_STR(cols[C_FLAGS], "r-");
-	CHECK_STR(cols[C_PAGES], "4");
-	CHECK_STR(r->out, "2 pins, 20 pages (80K) in 1 context");
+	ASSERT_TRUE(!strcmp(cols[C_START], s));
+	ASSERT_TRUE(table_row(r->out, getpid(), h2, cols));
+	ASSERT_HAS(cols[C_FLAGS], "r-");
+	ASSERT_HAS(cols[C_PAGES], "4");
+	ASSERT_HAS(r->out, "2 pins, 20 pages (80K) in 1 context");
 	/* root's process, and so its pin, are not ours to see */
-	CHECK(!table_has_pid(r->out, ppid));
+	ASSERT_TRUE(!table_has_pid(r->out, ppid));
 
 	/* debugfs is root's */
-	CHECK_EQ(ctl(r, "pins", "--source", "debugfs", NULL), 0);
-	CHECK_EQ(r->rc, EX_PERM);
-	CHECK_STR(r->err, "debugfs is root only");
+	ASSERT_EQ(0, ctl(r, "pins", "--source", "debugfs", NULL));
+	ASSERT_EQ(EX_PERM, r->rc);
+	ASSERT_HAS(r->err, "debugfs is root only");
 
-	CHECK_EQ(ctl(r, "pins", "--json", NULL), 0);
+	ASSERT_EQ(0, ctl(r, "pins", "--json", NULL));
 	if (no_cjson(r)) {
-		diag("pins --json not checked: " NO_CJSON);
+		ksft_print_msg("pins --json not checked: %s\n", NO_CJSON);
 	} else {
-		CHECK_EQ(r->rc, 0);
-		CHECK(json_valid(r->out));
-		CHECK_STR(r->out, "{\"source\":\"fdinfo\",\"pins\":[");
+		ASSERT_EQ(0, r->rc);
+		ASSERT_TRUE(json_valid(r->out));
+		ASSERT_HAS(r->out, "{\"source\":\"fdinfo\",\"pins\":[");
 		snprintf(s, sizeof(s), "\"pid\":%d,\"comm\":\"test_libpinmem\"", getpid());
-		CHECK_STR(r->out, s);
-		CHECK_STR(r->out, "\"count\":2,\"unreadable_processes\":");
-		CHECK_STR(r->out, "\"contexts\":[{\"ctx\":");
-		CHECK(!strstr(r->out, "\"runs\":"));
+		ASSERT_HAS(r->out, s);
+		ASSERT_HAS(r->out, "\"count\":2,\"unreadable_processes\":");
+		ASSERT_HAS(r->out, "\"contexts\":[{\"ctx\":");
+		ASSERT_TRUE(!strstr(r->out, "\"runs\":"));
 	}
 	pinmem_close(pm);
-	return T_PASS;
 }
 
-static int t_ctl_pins_fdinfo_unprivileged(void)
+PM_TEST_F(pinmemctl, pins_fdinfo_unprivileged, TIMEOUT)
 {
 	char *buf = map_anon(8 * PAGE);
-	int p[2], status, ret;
+	int p[2], status;
 	struct pinmem *pm;
 	pid_t pid;
 
-	NEED_MODULE();
-	CHECK(buf);
-	CHECK_EQ(pipe(p), 0);
+	NEED_MODULE;
+	ASSERT_TRUE(buf != NULL);
+	ASSERT_EQ(0, pipe(p));
 	fflush(stdout);
+	fflush(stderr);
 	pid = fork();
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
+		/* its checks and SKIP() are the case's (see in_child()) */
 		close(p[1]);
-		ret = fdinfo_user_child(&p[0]);
+		fdinfo_user_child(_metadata, &p[0]);
 		fflush(stdout);
-		_exit(ret);
+		_exit(0);
 	}
 	close(p[0]);
 	/* a root process's pin, opened after the fork: not the child's fd */
-	CHECK_EQ(pinmem_open(&pm), 0);
-	CHECK_EQ(pinmem_pin(pm, buf, 8 * PAGE, 0, NULL, NULL), 0);
-	CHECK_EQ(write(p[1], "g", 1), 1);
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_EQ(0, pinmem_open(&pm));
+	ASSERT_EQ(0, pinmem_pin(pm, buf, 8 * PAGE, 0, NULL, NULL));
+	ASSERT_EQ(1, write(p[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	pinmem_close(pm);
-	CHECK(WIFEXITED(status));
-	ret = WEXITSTATUS(status);
-	return ret == T_PASS || ret == T_SKIP ? ret : T_FAIL;
+	ASSERT_TRUE(WIFEXITED(status));
 }
 
-static int t_ctl_stats_table(void)
+PM_TEST_F(pinmemctl, stats_table, TIMEOUT)
 {
 	struct run *r = malloc(sizeof(*r));
 
-	NEED_MODULE();
-	CHECK(r);
+	NEED_MODULE;
+	ASSERT_TRUE(r != NULL);
 	dump_file("fixture debugfs/stats", "/sys/kernel/debug/pinmem/stats");
-	CHECK_EQ(ctl(r, "stats", NULL), 0);
-	CHECK_EQ(r->rc, 0);
-	CHECK_STR(r->out, "IOCTL");
-	CHECK_STR(r->out, "CONTIG_ALLOC");
-	CHECK_STR(r->out, "contiguous buffers");
-	CHECK_STR(r->out, "total_pins");
+	ASSERT_EQ(0, ctl(r, "stats", NULL));
+	ASSERT_EQ(0, r->rc);
+	ASSERT_HAS(r->out, "IOCTL");
+	ASSERT_HAS(r->out, "CONTIG_ALLOC");
+	ASSERT_HAS(r->out, "contiguous buffers");
+	ASSERT_HAS(r->out, "total_pins");
 	show("stats", r);
-	return T_PASS;
 }
 
-static int t_ctl_stats_json(void)
+PM_TEST_F(pinmemctl, stats_json, TIMEOUT)
 {
 	struct run *r = malloc(sizeof(*r));
 
-	NEED_MODULE();
-	CHECK(r);
-	CHECK_EQ(ctl(r, "stats", "--json", NULL), 0);
+	NEED_MODULE;
+	ASSERT_TRUE(r != NULL);
+	ASSERT_EQ(0, ctl(r, "stats", "--json", NULL));
 	if (no_cjson(r))
-		return skip(NO_CJSON);
+		SKIP(return, "%s", NO_CJSON);
 	if (r->rc || !json_valid(r->out))
 		show("stats --json", r);
-	CHECK_EQ(r->rc, 0);
-	CHECK(json_valid(r->out));
-	CHECK_STR(r->out, "{\"source\":\"debugfs\",\"contexts\":");
-	CHECK_STR(r->out, "\"total_pins\":");
-	CHECK_STR(r->out, "\"calls\":{\"VERSION\":");
-	CHECK_STR(r->out, "\"PIN\":");
+	ASSERT_EQ(0, r->rc);
+	ASSERT_TRUE(json_valid(r->out));
+	ASSERT_HAS(r->out, "{\"source\":\"debugfs\",\"contexts\":");
+	ASSERT_HAS(r->out, "\"total_pins\":");
+	ASSERT_HAS(r->out, "\"calls\":{\"VERSION\":");
+	ASSERT_HAS(r->out, "\"PIN\":");
 	/* earlier cases made PIN fail with EINVAL */
-	CHECK_STR(r->out, "\"failures\":{");
-	CHECK_STR(r->out, "\"cma\":{\"dma_cma_configured\":");
-	diag("stats --json: %.300s...", r->out);
-	return T_PASS;
+	ASSERT_HAS(r->out, "\"failures\":{");
+	ASSERT_HAS(r->out, "\"cma\":{\"dma_cma_configured\":");
+	ksft_print_msg("stats --json: %.300s...\n", r->out);
 }
 
-static int t_ctl_pin_and_contig(void)
+PM_TEST_F(pinmemctl, pin_and_contig, TIMEOUT)
 {
 	struct run *r = malloc(sizeof(*r));
 	char path[] = "/tmp/pinmem-file.XXXXXX", data[3 * PAGE];
 	int fd;
 
-	NEED_MODULE();
-	CHECK(r);
-	CHECK_EQ(ctl(r, "pin", "-t", "0", "1M", NULL), 0);
+	NEED_MODULE;
+	ASSERT_TRUE(r != NULL);
+	ASSERT_EQ(0, ctl(r, "pin", "-t", "0", "1M", NULL));
 	show("pin -t 0 1M", r);
-	CHECK_EQ(r->rc, 0);
-	CHECK_STR(r->out, "pinned 1.0 MiB (256 pages) of anonymous memory");
-	CHECK_STR(r->out, "placement:");
-	CHECK_STR(r->out, "unpinned handle ");
+	ASSERT_EQ(0, r->rc);
+	ASSERT_HAS(r->out, "pinned 1.0 MiB (256 pages) of anonymous memory");
+	ASSERT_HAS(r->out, "placement:");
+	ASSERT_HAS(r->out, "unpinned handle ");
 
-	CHECK_EQ(ctl(r, "pin", "-w", "--pfns", "-t", "0", "64K", NULL), 0);
-	CHECK_EQ(r->rc, 0);
-	CHECK_STR(r->out, "read-write");
-	CHECK_STR(r->out, "pfns: 0x");
+	ASSERT_EQ(0, ctl(r, "pin", "-w", "--pfns", "-t", "0", "64K", NULL));
+	ASSERT_EQ(0, r->rc);
+	ASSERT_HAS(r->out, "read-write");
+	ASSERT_HAS(r->out, "pfns: 0x");
 
 	/* a tmpfs file, MAP_SHARED, not a multiple of the page size */
 	fd = mkstemp(path);
-	CHECK(fd >= 0);
+	ASSERT_TRUE(fd >= 0);
 	memset(data, 'x', sizeof(data));
-	CHECK_EQ(write(fd, data, sizeof(data) - 100), sizeof(data) - 100);
+	ASSERT_EQ(sizeof(data) - 100, write(fd, data, sizeof(data) - 100));
 	close(fd);
-	CHECK_EQ(ctl(r, "pin", "-t", "0", "-f", path, NULL), 0);
+	ASSERT_EQ(0, ctl(r, "pin", "-t", "0", "-f", path, NULL));
 	unlink(path);
 	show("pin -f FILE", r);
-	CHECK_EQ(r->rc, 0);
-	CHECK_STR(r->out, "(3 pages) of /tmp/pinmem-file.");
+	ASSERT_EQ(0, r->rc);
+	ASSERT_HAS(r->out, "(3 pages) of /tmp/pinmem-file.");
 
-	CHECK_EQ(ctl(r, "contig", "-t", "0", "256K", NULL), 0);
+	ASSERT_EQ(0, ctl(r, "contig", "-t", "0", "256K", NULL));
 	show("contig -t 0 256K", r);
-	CHECK_EQ(r->rc, 0);
-	CHECK_STR(r->out, "allocated 256.0 KiB contiguous");
-	CHECK_STR(r->out, "physical: 0x");
-	CHECK_STR(r->out, "wrote and read back 262144 bytes: ok");
-	CHECK_STR(r->out, "freed handle");
+	ASSERT_EQ(0, r->rc);
+	ASSERT_HAS(r->out, "allocated 256.0 KiB contiguous");
+	ASSERT_HAS(r->out, "physical: 0x");
+	ASSERT_HAS(r->out, "wrote and read back 262144 bytes: ok");
+	ASSERT_HAS(r->out, "freed handle");
 
 	/* a meaningful failure: no pool reserved (pool_mb=0) */
 	fd = open("/sys/module/pinmem/parameters/pool_mb", O_RDONLY);
-	CHECK(fd >= 0);
-	CHECK_EQ(read(fd, data, 2), 2);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(2, read(fd, data, 2));
 	close(fd);
 	if (strncmp(data, "0\n", 2)) {
-		diag("pool_mb is not 0: not checking --pool without a pool");
-		return T_PASS;
+		ksft_print_msg("pool_mb is not 0: not checking --pool without a pool\n");
+		return;
 	}
-	CHECK_EQ(ctl(r, "contig", "--pool", "-t", "0", "64K", NULL), 0);
+	ASSERT_EQ(0, ctl(r, "contig", "--pool", "-t", "0", "64K", NULL));
 	show("contig --pool", r);
-	CHECK_EQ(r->rc, EX_FAIL);
-	CHECK_STR(r->err, "ENODEV");
-	CHECK_STR(r->err, "pool_mb=");
-	return T_PASS;
+	ASSERT_EQ(EX_FAIL, r->rc);
+	ASSERT_HAS(r->err, "ENODEV");
+	ASSERT_HAS(r->err, "pool_mb=");
 }
 
-static int t_ctl_usage_and_exit_codes(void)
+PM_TEST_F(pinmemctl, usage_and_exit_codes, TIMEOUT)
 {
 	struct run *r = malloc(sizeof(*r));
 
-	CHECK(r);
-	CHECK_EQ(ctl(r, NULL), 0);
-	CHECK_EQ(r->rc, EX_USAGE);
-	CHECK_STR(r->err, "usage: pinmemctl");
-	CHECK_EQ(ctl(r, "-h", NULL), 0);
-	CHECK_EQ(r->rc, 0);
-	CHECK_STR(r->out, "exit status: 0 ok, 1 operation failed, 2 usage");
-	CHECK_EQ(ctl(r, "frobnicate", NULL), 0);
-	CHECK_EQ(r->rc, EX_USAGE);
-	CHECK_STR(r->err, "unknown command 'frobnicate'");
-	CHECK_EQ(ctl(r, "pin", NULL), 0);
-	CHECK_EQ(r->rc, EX_USAGE);
-	CHECK_EQ(ctl(r, "pin", "12Q", NULL), 0);
-	CHECK_EQ(r->rc, EX_USAGE);
-	CHECK_STR(r->err, "bad size");
-	CHECK_EQ(ctl(r, "pins", "extra", NULL), 0);
-	CHECK_EQ(r->rc, EX_USAGE);
-	CHECK_EQ(ctl(r, "--version", NULL), 0);
-	CHECK_EQ(r->rc, 0);
+	ASSERT_TRUE(r != NULL);
+	ASSERT_EQ(0, ctl(r, NULL));
+	ASSERT_EQ(EX_USAGE, r->rc);
+	ASSERT_HAS(r->err, "usage: pinmemctl");
+	ASSERT_EQ(0, ctl(r, "-h", NULL));
+	ASSERT_EQ(0, r->rc);
+	ASSERT_HAS(r->out, "exit status: 0 ok, 1 operation failed, 2 usage");
+	ASSERT_EQ(0, ctl(r, "frobnicate", NULL));
+	ASSERT_EQ(EX_USAGE, r->rc);
+	ASSERT_HAS(r->err, "unknown command 'frobnicate'");
+	ASSERT_EQ(0, ctl(r, "pin", NULL));
+	ASSERT_EQ(EX_USAGE, r->rc);
+	ASSERT_EQ(0, ctl(r, "pin", "12Q", NULL));
+	ASSERT_EQ(EX_USAGE, r->rc);
+	ASSERT_HAS(r->err, "bad size");
+	ASSERT_EQ(0, ctl(r, "pins", "extra", NULL));
+	ASSERT_EQ(EX_USAGE, r->rc);
+	ASSERT_EQ(0, ctl(r, "--version", NULL));
+	ASSERT_EQ(0, r->rc);
 	show("--version", r);
 	if (strstr(r->out, "cJSON: no")) {
 		/* refused before anything is read, module or not */
-		CHECK_EQ(ctl(r, "pins", "--json", NULL), 0);
-		CHECK_EQ(r->rc, EX_USAGE);
-		CHECK_STR(r->err, "--json: this pinmemctl was built without cJSON");
-		CHECK_EQ(ctl(r, "stats", "--json", NULL), 0);
-		CHECK_EQ(r->rc, EX_USAGE);
-		CHECK_STR(r->err, "built without cJSON");
-		CHECK(!r->out[0]);
+		ASSERT_EQ(0, ctl(r, "pins", "--json", NULL));
+		ASSERT_EQ(EX_USAGE, r->rc);
+		ASSERT_HAS(r->err, "--json: this pinmemctl was built without cJSON");
+		ASSERT_EQ(0, ctl(r, "stats", "--json", NULL));
+		ASSERT_EQ(EX_USAGE, r->rc);
+		ASSERT_HAS(r->err, "built without cJSON");
+		ASSERT_TRUE(!r->out[0]);
 	} else {
-		CHECK_STR(r->out, "cJSON: yes");
+		ASSERT_HAS(r->out, "cJSON: yes");
 	}
-	CHECK_EQ(ctl(r, "pins", "--source", "sysfs", NULL), 0);
-	CHECK_EQ(r->rc, EX_USAGE);
-	CHECK_EQ(ctl(r, "stats", "--source", "fdinfo", NULL), 0);
-	CHECK_EQ(r->rc, EX_USAGE);
-	CHECK_EQ(ctl(r, "--version", NULL), 0);
+	ASSERT_EQ(0, ctl(r, "pins", "--source", "sysfs", NULL));
+	ASSERT_EQ(EX_USAGE, r->rc);
+	ASSERT_EQ(0, ctl(r, "stats", "--source", "fdinfo", NULL));
+	ASSERT_EQ(EX_USAGE, r->rc);
+	ASSERT_EQ(0, ctl(r, "--version", NULL));
 	if (strstr(r->out, "libkmod: no")) {
-		CHECK_EQ(ctl(r, "load", NULL), 0);
-		CHECK_EQ(r->rc, EX_USAGE);
-		CHECK_STR(r->err, "not available in this build");
-		CHECK_EQ(ctl(r, "unload", NULL), 0);
-		CHECK_EQ(r->rc, EX_USAGE);
+		ASSERT_EQ(0, ctl(r, "load", NULL));
+		ASSERT_EQ(EX_USAGE, r->rc);
+		ASSERT_HAS(r->err, "not available in this build");
+		ASSERT_EQ(0, ctl(r, "unload", NULL));
+		ASSERT_EQ(EX_USAGE, r->rc);
 	} else if (have_module()) {
 		/* loaded: "load" with parameters is refused, not applied */
-		CHECK_EQ(ctl(r, "load", "max_pins=5", NULL), 0);
-		CHECK_EQ(r->rc, EX_FAIL);
-		CHECK_STR(r->out, "already loaded");
+		ASSERT_EQ(0, ctl(r, "load", "max_pins=5", NULL));
+		ASSERT_EQ(EX_FAIL, r->rc);
+		ASSERT_HAS(r->out, "already loaded");
 	}
 	if (!have_module()) {
-		CHECK_EQ(ctl(r, "pin", "-t", "0", "4K", NULL), 0);
+		ASSERT_EQ(0, ctl(r, "pin", "-t", "0", "4K", NULL));
 		show("pin without the module", r);
-		CHECK_EQ(r->rc, EX_NOTLOADED);
-		CHECK_STR(r->err, "not loaded");
+		ASSERT_EQ(EX_NOTLOADED, r->rc);
+		ASSERT_HAS(r->err, "not loaded");
 	}
-	return T_PASS;
-}
-
-struct tcase {
-	const char *name;
-	int (*fn)(void);
-};
-
-static const struct tcase cases[] = {
-	{ "open_and_abi_version", t_open_and_version },
-	{ "open_errors_explained", t_open_errors_explained },
-	{ "pin_query_access_unpin", t_pin_query_access_unpin },
-	{ "query_pfns", t_query_pfns },
-	{ "bad_input_explained", t_bad_input_explained },
-	{ "fork_child_eperm_explained", t_fork_child_eperm_explained },
-	{ "memlock_enomem_explained", t_memlock_enomem_explained },
-	{ "enomem_module_limits_not_rlimit", t_enomem_module_limits },
-	{ "enomem_fit_not_rlimit", t_enomem_fit_not_rlimit },
-	{ "contig_alloc_mmap", t_contig_alloc_mmap },
-	{ "export", t_export },
-	{ "pin_memfd", t_pin_memfd },
-	{ "pinmemctl_status", t_ctl_status },
-	{ "pinmemctl_pins_table", t_ctl_pins_table },
-	{ "pinmemctl_pins_json", t_ctl_pins_json },
-	{ "pinmemctl_pins_fdinfo_as_root", t_ctl_pins_fdinfo_as_root },
-	{ "pinmemctl_pins_fdinfo_unprivileged", t_ctl_pins_fdinfo_unprivileged },
-	{ "pinmemctl_stats_table", t_ctl_stats_table },
-	{ "pinmemctl_stats_json", t_ctl_stats_json },
-	{ "pinmemctl_pin_and_contig", t_ctl_pin_and_contig },
-	{ "pinmemctl_pin_memlock_explained", t_ctl_pin_memlock },
-	{ "pinmemctl_usage_and_exit_codes", t_ctl_usage_and_exit_codes },
-};
-
-/* Nothing of ours left in debugfs (the case's child has exited). */
-static int nothing_left(void)
-{
-	int n = debugfs_pins_of(getpid());
-
-	if (n > 0) {
-		diag("leak: debugfs lists %d pins of pid %d", n, getpid());
-		return T_FAIL;
-	}
-	return T_PASS;
-}
-
-static int run_case(const struct tcase *c)
-{
-	int status, r;
-	pid_t pid;
-
-	skip_reason[0] = 0;
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return T_FAIL;
-	if (!pid) {
-		r = c->fn();
-		if (r == T_PASS)
-			r = nothing_left();
-		fflush(stdout);
-		_exit(r);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return T_FAIL;
-	if (WIFSIGNALED(status)) {
-		diag("case died of signal %d", WTERMSIG(status));
-		return T_FAIL;
-	}
-	return WEXITSTATUS(status);
 }
 
 int main(int argc, char **argv)
 {
 	const char *base = strrchr(argv[0], '/');
-	const char *only = getenv("PINMEM_ONLY");
-	int i, n = ARRAY_SIZE(cases), failed = 0;
 
 	/* run as pinmemctl (see find_pinmemctl()) */
 	if (!strcmp(base ? base + 1 : argv[0], "pinmemctl"))
 		return pinmemctl_main(argc, argv);
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	skip_reason = mmap(NULL, 4096, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (skip_reason == MAP_FAILED)
-		return 2;
 	find_pinmemctl();
-	printf("TAP version 13\n1..%d\n", n);
-	diag("libpinmem %s, pinmemctl: %s%s", pinmem_lib_version(), ctl_path,
-	     ctl_embedded ? " (not found in $PINMEMCTL, /tests, next to this binary or $PATH: using the copy linked into this test)" : "");
-	for (i = 0; i < n; i++) {
-		int r;
-
-		if (only && !strstr(cases[i].name, only)) {
-			printf("ok %d - %s # SKIP not selected by PINMEM_ONLY\n",
-			       i + 1, cases[i].name);
-			continue;
-		}
-		r = run_case(&cases[i]);
-		if (r == T_PASS)
-			printf("ok %d - %s\n", i + 1, cases[i].name);
-		else if (r == T_SKIP)
-			printf("ok %d - %s # SKIP %s\n", i + 1, cases[i].name,
-			       skip_reason);
-		else
-			printf("not ok %d - %s\n", i + 1, cases[i].name);
-		failed += r != T_PASS && r != T_SKIP;
-	}
-	return failed ? 1 : 0;
+	return test_harness_run(argc, argv);
 }

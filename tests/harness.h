@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pinmem's layer over the kernel's kselftest harness (kselftest/, vendored
+ * unmodified), for the test binaries of tests/ and user/tests/. Include it
+ * in the one file of a binary that holds its cases.
+ *
+ * Every case is a PM_TEST_F() of a fixture whose FIXTURE_TEARDOWN_PARENT
+ * runs the file's after-each check once the case's process is gone. The
+ * file provides that check as nothing_left(), T_PASS when nothing is left
+ * (tests/util.c's for tests/).
+ *
+ * Timeouts are per case and chosen: the harness's default of 30 s is for
+ * native runs, while the VMs emulate the CPU (TCG), some with a debug
+ * kernel, and a case that pins or migrates much memory takes minutes there.
+ */
+#ifndef PINMEM_TEST_HARNESS_H
+#define PINMEM_TEST_HARNESS_H
+
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * From -isystem kselftest/ (the Makefiles): the kernel builds its selftests
+ * without -Wextra, and its ASSERT_*() compare mixed signedness on purpose.
+ */
+#include <kselftest_harness.h>
+
+/*
+ * TEST_F_TIMEOUT() whose case, when it returns having neither failed nor
+ * skipped, is checked by nothing_left() in its own process: a case must
+ * release what it pinned itself, not leave it to its exit.
+ */
+#define PM_TEST_F(fixture, name, timeout)				\
+	static void fixture##_##name##_case(				\
+		struct __test_metadata *_metadata,			\
+		FIXTURE_DATA(fixture) *self,				\
+		const FIXTURE_VARIANT(fixture) *variant);		\
+	TEST_F_TIMEOUT(fixture, name, timeout)				\
+	{								\
+		fixture##_##name##_case(_metadata, self, variant);	\
+		if (_metadata->exit_code == KSFT_PASS) {		\
+			EXPECT_EQ(T_PASS, nothing_left())		\
+				TH_LOG("left behind when the case returned"); \
+		}							\
+	}								\
+	static void fixture##_##name##_case(				\
+		struct __test_metadata __attribute__((unused)) *_metadata, \
+		FIXTURE_DATA(fixture) __attribute__((unused)) *self,	\
+		const FIXTURE_VARIANT(fixture)				\
+			__attribute__((unused)) *variant)
+
+/* -l or -h: the harness lists or helps, and needs no module for it */
+static inline bool pm_harness_listing(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-l") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
+/*
+ * main() of a binary of tests/: without the module, one TAP line saying so
+ * and exit KSFT_SKIP (4); else the FOLL_PIN references already outstanding
+ * become nothing_left()'s baseline, and the harness runs the cases.
+ */
+#define PM_TEST_HARNESS_MAIN						\
+	int main(int argc, char **argv)					\
+	{								\
+		if (!pm_harness_listing(argc, argv) &&			\
+		    access("/dev/pinmem", F_OK)) {			\
+			ksft_print_header();				\
+			ksft_exit_skip("/dev/pinmem missing: module not loaded\n"); \
+		}							\
+		pins_set_baseline();					\
+		return test_harness_run(argc, argv);			\
+	}
+
+#endif
