@@ -17,7 +17,6 @@
 
 #include "pinmem_test_uapi.h"
 #include "util.h"
-#include "admin.h"
 #include "harness.h"
 
 #define RW (PROT_READ | PROT_WRITE)

@@ -27,7 +27,6 @@
 #include "harness.h"
 
 #define RW (PROT_READ | PROT_WRITE)
-#define RW (PROT_READ | PROT_WRITE)
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
