@@ -183,7 +183,9 @@ int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,
 		if (fatal_signal_pending(current))
 			goto unpin;
 		ret = -ENOMEM;
-		if (fit && pinmem_pinnable_available_pages() < nr) {
+		/* a shmem THP is migrated whole: the slice rounded out to PMDs */
+		if (fit && pinmem_pinnable_available_pages() <
+			   (round_up(next, PMD_SIZE) - round_down(pos, PMD_SIZE)) >> PAGE_SHIFT) {
 			*why = PINMEM_REFUSE_FIT;
 			goto unpin;
 		}

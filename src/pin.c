@@ -343,7 +343,8 @@ static int pin_addr_range(struct pinmem_ctx *ctx, struct pinmem_pin_args *args,
 		 * is checked (fit_batch()).
 		 */
 		fit = pinmem_have_unpinnable(true) &&
-		      nr_pages > pinmem_pinnable_available_pages();
+		      pinmem_fit_span(addr, nr_pages) >
+		      pinmem_pinnable_available_pages();
 		if (fit && totalhigh_pages()) {
 			fit = false;
 			ret = pinmem_fit_check_highmem(ctx->mm, addr, nr_pages,
@@ -461,8 +462,11 @@ static int pin_memfd_range(struct pinmem_ctx *ctx,
 	pin->ext = kzalloc(sizeof(*pin->ext), PINMEM_GFP);
 	if (!pin->ext)
 		goto free;
+	/* shmem THPs at the ends are migrated whole: rounded out to PMDs */
 	fit = pinmem_have_unpinnable(true) &&
-	      nr_pages > pinmem_pinnable_available_pages();
+	      (round_up(args->offset + args->length, PMD_SIZE) -
+	       round_down(args->offset, PMD_SIZE)) >> PAGE_SHIFT >
+	      pinmem_pinnable_available_pages();
 	ret = pinmem_memfd_pin_pages(pin, file, args->offset, fit, scratch,
 				     why);
 	if (ret)
