@@ -250,6 +250,14 @@ target_arm64_trixie() {
 	T_QEMU_ARGS="${T_QEMU_ARGS/-M virt/-M virt,iommu=smmuv3}"
 }
 
+# Debian 13's arm64 kernel with 16 KiB pages (the arm64-16k flavour; QEMU's
+# -cpu max has the 16 KiB granule), with CMA: no page size is 4 KiB here and
+# a PMD maps 32 MiB, so a THP is 32 MiB and a pageblock 32 MiB too.
+target_arm64_16k() {
+	target_arm64_trixie
+	T_META_PKG=linux-image-arm64-16k
+}
+
 # trixie-backports' 7.x kernel, x86_64: CMA=y with no default area, so
 # cma= gives the stock amd64 kernel a CMA area and the CMA cases run here.
 target_amd64_bpo() {
