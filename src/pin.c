@@ -462,10 +462,8 @@ static int pin_memfd_range(struct pinmem_ctx *ctx,
 	pin->ext = kzalloc(sizeof(*pin->ext), PINMEM_GFP);
 	if (!pin->ext)
 		goto free;
-	/* shmem THPs at the ends are migrated whole: rounded out to PMDs */
 	fit = pinmem_have_unpinnable(true) &&
-	      (round_up(args->offset + args->length, PMD_SIZE) -
-	       round_down(args->offset, PMD_SIZE)) >> PAGE_SHIFT >
+	      pinmem_memfd_span(file, args->offset, args->length) >
 	      pinmem_pinnable_available_pages();
 	ret = pinmem_memfd_pin_pages(pin, file, args->offset, fit, scratch,
 				     why);

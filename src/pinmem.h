@@ -480,6 +480,7 @@ bool pinmem_par_take(struct pinmem_par *par, unsigned int nr_chunks,
 /* memfd.c */
 struct file;
 int pinmem_memfd_may_pin(struct file *file, bool write);
+u64 pinmem_memfd_span(struct file *file, u64 offset, u64 len);
 int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,
 			   u64 offset, bool fit, struct page **batch, int *why);
 void pinmem_memfd_unpin(struct pinmem_pin *pin, bool dirty);
