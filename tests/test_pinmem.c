@@ -311,7 +311,7 @@ static int t_exit_releases(void)
 			if (pm_pin(fd, buf + i * 64 * 1024, 64 * 1024, 1,
 				   NULL, NULL))
 				_exit(3);
-		if (pins_outstanding() != 8 * 16)
+		if (pins_outstanding() != (long)(8 * 64 * 1024 / PAGE))
 			_exit(4);
 		_exit(0);	/* no close, no unpin */
 	}

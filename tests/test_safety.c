@@ -1062,7 +1062,7 @@ static int t_write_pin_over_huge_zero_page(void)
 	buf = map_aligned(len, PMD_BYTES);
 	CHECK(buf);
 	madvise(buf, len, MADV_HUGEPAGE);
-	for (i = 0; i < len; i += 2 * MiB)
+	for (i = 0; i < len; i += PMD_BYTES)
 		sink += buf[i];		/* maps the huge zero page */
 	(void)sink;
 	{
