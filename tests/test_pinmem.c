@@ -179,6 +179,20 @@ static size_t count_thp(const char *buf, size_t len, size_t *compound)
 	return thp;
 }
 
+/* Is THP off for every mapping, madvise()d or not? */
+static bool thp_never(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+	char line[64] = "";
+
+	if (!f)
+		return true;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	return strstr(line, "[never]");
+}
+
 static int t_thp_buffer(void)
 {
 	const size_t len = 4 * PMD_BYTES;
@@ -189,6 +203,8 @@ static int t_thp_buffer(void)
 	int fd;
 
 	CHECK(buf);
+	if (thp_never())
+		return skip("THP is off (transparent_hugepage=never, or no CONFIG_TRANSPARENT_HUGEPAGE)");
 	if (madvise(buf, len, MADV_HUGEPAGE))
 		return skip("madvise(MADV_HUGEPAGE): %s", strerror(errno));
 	fill_pattern(buf, len, 5);
