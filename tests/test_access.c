@@ -26,7 +26,7 @@
 #endif
 /* ABI 1 headers lack it: lets these tests run against the c41e9a5 module */
 #ifndef PINMEM_ARGS_SIZE_MAX
-#define PINMEM_ARGS_SIZE_MAX 4096
+#define PINMEM_ARGS_SIZE_MAX (1 << 12)	/* bytes of an argument struct */
 #endif
 
 /* ------------------------------------------------------- coherency */
@@ -158,7 +158,7 @@ static long debugfs_runs(void)
 }
 
 /*
- * A pin of many runs (4 KiB pages faulted in reverse order): ACCESS and
+ * A pin of many runs (base pages faulted in reverse order): ACCESS and
  * QUERY find every page where it is, through the seek index.
  */
 /* Lookups in a pin of many runs of pages. */

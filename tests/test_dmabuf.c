@@ -569,6 +569,7 @@ static bool in_set(const long *set, int n, long v)
  * each offline and back: early boot (memblock) reservations can sit in
  * ZONE_MOVABLE and keep their block online for ever ("unmovable page").
  */
+#define MAX_MOVABLE_BLOCKS	(1 << 12)	/* memory blocks, not pages */
 static int offlinable_blocks(long *blks, int max, int *all)
 {
 	int n = movable_blocks(blks, max), i, k = 0;
@@ -595,7 +596,7 @@ static int t_offline_movable_with_pins(void)
 	 * out last
 	 */
 	const size_t len = 8 * MiB, big = 400 * MiB;
-	static long blks[4096];
+	static long blks[MAX_MOVABLE_BLOCKS];
 	int fd, dfd = -1, nb, all, i, r;
 	uint64_t h, n;
 	size_t off;
@@ -608,7 +609,7 @@ static int t_offline_movable_with_pins(void)
 		return skip("no memory hotplug in sysfs (CONFIG_MEMORY_HOTPLUG)");
 	if (meminfo_kb("MemAvailable") < (long)(big + 200 * MiB) / 1024)
 		return skip("less than %zu MiB available", (big + 200 * MiB) / MiB);
-	nb = offlinable_blocks(blks, 4096, &all);
+	nb = offlinable_blocks(blks, MAX_MOVABLE_BLOCKS, &all);
 	diag("%d of %d blocks wholly in ZONE_MOVABLE can go offline", nb, all);
 	if (!nb)
 		return skip("no block of ZONE_MOVABLE can go offline here");
@@ -1107,7 +1108,7 @@ static int t_pin_memfd(void)
 /* PIN_MEMFD of a hugetlb memfd: huge pages, one pin per folio, released as taken. */
 static int t_pin_memfd_hugetlb(void)
 {
-	const size_t huge = 2 * MiB, len = 4 * huge;
+	const size_t huge = hugetlb_size(), len = 4 * huge;
 	struct pinmem_query_args q = { .size = sizeof(q) };
 	int fd = pm_open(), mfd, r;
 	long pins0 = pins_outstanding();
@@ -1117,6 +1118,8 @@ static int t_pin_memfd_hugetlb(void)
 	char *map;
 
 	CHECK(fd >= 0);
+	if (!huge)
+		return skip("no hugetlb pages (no Hugepagesize in /proc/meminfo)");
 	f = fopen("/proc/sys/vm/nr_hugepages", "r");
 	if (!f || fscanf(f, "%ld", &nr0) != 1)
 		return skip("no /proc/sys/vm/nr_hugepages (CONFIG_HUGETLBFS)");
@@ -1507,7 +1510,7 @@ static int t_vivid_capture_into_contig(void)
 }
 
 /*
- * A pin of scattered 4 KiB pages is not what dma-contig can use: vivid
+ * A pin of scattered base pages is not what dma-contig can use: vivid
  * must refuse it with its own error, and nothing else happens.
  */
 static int t_vivid_refuses_scattered_pin(void)

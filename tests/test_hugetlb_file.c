@@ -106,22 +106,26 @@ FIXTURE_TEARDOWN_PARENT(file_pins)
 		TH_LOG("left behind once the case's process was gone");
 }
 
-/* 2 MiB hugetlb pages: pinned out of Movable/CMA, or refused cleanly */
+/* hugetlb pages (default size): pinned out of Movable/CMA, or refused cleanly */
 PM_TEST_F(hugetlb, pin, 120)
 {
-	const size_t len = 2 * MiB;
+	const size_t len = hugetlb_size();
 	struct zone_range z[MAX_ZONE_RANGES];
 	int nz = zones_load(z, MAX_ZONE_RANGES), fd, ret;
 	struct pinmem_query_args q = { .size = sizeof(q) };
 	uint64_t h, pfn, cs = 0, ce = 0;
 	bool unpinnable, cma = cma_range(&cs, &ce);
-	char *buf, *out = malloc(len);
+	char *buf, *out = malloc(len), nr[24];
 	const char *zone;
 
+	if (!len)
+		SKIP(return, "no hugetlb pages (no Hugepagesize in /proc/meminfo)");
 	ASSERT_NE(NULL, out);
-	write_file("/proc/sys/vm/nr_hugepages", "8");
+	/* 16 MiB of them, at least two: one to migrate into */
+	snprintf(nr, sizeof(nr), "%zu", len < 8 * MiB ? 16 * MiB / len : 2);
+	write_file("/proc/sys/vm/nr_hugepages", nr);
 	if (read_long("/proc/sys/vm/nr_hugepages") < 1)
-		SKIP(return, "no 2 MiB huge pages could be reserved");
+		SKIP(return, "no %zu MiB huge pages could be reserved", len / MiB);
 	buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	if (buf == MAP_FAILED)
 		SKIP(return, "MAP_HUGETLB: %s", strerror(errno));

@@ -312,7 +312,7 @@ static int memcg_child(void *arg)
 	if (fd < 0 || write_file("/sys/fs/cgroup/pinmem-test/cgroup.procs", pid))
 		return 90;
 	m->before = read_long("/sys/fs/cgroup/pinmem-test/memory.current");
-	for (i = 0; i < 4096; i++) {	/* up to 16 MiB of 4 KiB buffers */
+	for (i = 0; i < (int)(16 * MiB / PAGE); i++) {	/* 16 MiB of one-page buffers */
 		struct pinmem_contig_alloc_args a = { .length = PAGE };
 
 		ret = pm_contig_alloc(fd, &a);
@@ -541,10 +541,10 @@ PM_TEST_F(fit, write_pin_over_huge_zero_page_enomem, 300)
 		SKIP(return, "kernel has no ZONE_MOVABLE (boot with movablecore=)");
 	if (read_long("/sys/kernel/mm/transparent_hugepage/use_zero_page") != 1)
 		SKIP(return, "THP use_zero_page is off");
-	buf = map_aligned(len, 2 * MiB);
+	buf = map_aligned(len, PMD_BYTES);
 	ASSERT_NE(NULL, buf);
 	madvise(buf, len, MADV_HUGEPAGE);
-	for (i = 0; i < len; i += 2 * MiB)
+	for (i = 0; i < len; i += PMD_BYTES)
 		sink += buf[i];		/* maps the huge zero page */
 	(void)sink;
 	{
