@@ -64,9 +64,13 @@ static inline bool pm_harness_listing(int argc, char **argv)
  * main() of a binary of tests/: without the module, one TAP line saying so
  * and exit KSFT_SKIP (4); else the FOLL_PIN references already outstanding
  * become nothing_left()'s baseline, and the harness runs the cases.
+ * PM_TEST_HARNESS_FN(name) is the same function by another name, for a
+ * main() that looks at arguments of its own first.
  */
-#define PM_TEST_HARNESS_MAIN						\
-	int main(int argc, char **argv)					\
+#define PM_TEST_HARNESS_MAIN PM_TEST_HARNESS_FN(main)
+
+#define PM_TEST_HARNESS_FN(name)					\
+	int name(int argc, char **argv)					\
 	{								\
 		if (!pm_harness_listing(argc, argv) &&			\
 		    access("/dev/pinmem", F_OK)) {			\

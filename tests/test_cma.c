@@ -16,9 +16,11 @@
 
 #include "pinmem_test_uapi.h"
 #include "util.h"
+#include "harness.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 
+/* the CMA area the kernel printed at boot, read by each case's setup */
 static uint64_t cma_start, cma_end;
 
 /* Was the kernel booted with cma=? (Then an area it did not reserve is a failure.) */
@@ -35,25 +37,6 @@ static bool cma_asked(void)
 	fclose(f);
 	return asked;
 }
-
-static int need_cma(void)
-{
-	if (cma_end)
-		return T_PASS;
-	if (cma_asked()) {
-		diag("booted with cma= but the kernel reserved no area (see \"cma:\" in dmesg)");
-		return T_FAIL;
-	}
-	return skip("kernel has no CMA area (no \"cma: Reserved\" at boot; boot with cma=)");
-}
-
-#define REQUIRE_CMA()					\
-	do {						\
-		int r_ = need_cma();			\
-							\
-		if (r_ != T_PASS)			\
-			return r_;			\
-	} while (0)
 
 /* The buffer size the measurements of issue 3 used: 300 MiB of a 512 MiB area. */
 static size_t buffer_len(void)
@@ -81,8 +64,8 @@ static char *cma_buffer_keep(size_t len, uint32_t seed, size_t *in_cma,
 		*in_cma = pages_in_phys_range(buf, len, cma_start, cma_end);
 	}
 	if (ballast)
-		diag("(behind %zu MiB of ballast%s)", blen >> 20,
-		     keep ? ", kept" : ", released before pinning");
+		ksft_print_msg("(behind %zu MiB of ballast%s)\n", blen >> 20,
+			       keep ? ", kept" : ", released before pinning");
 	if (keep) {
 		*keep = ballast;
 		*keep_len = blen;
@@ -97,62 +80,82 @@ static char *cma_buffer(size_t len, uint32_t seed, size_t *in_cma)
 	return cma_buffer_keep(len, seed, in_cma, NULL, NULL);
 }
 
-static int t_cma_area(void)
+/*
+ * Every case needs the CMA area: without one it skips, unless the kernel
+ * was booted with cma= (then an area it did not reserve is a failure).
+ */
+FIXTURE(cma) {
+	int unused;
+};
+
+FIXTURE_SETUP(cma)
 {
-	REQUIRE_CMA();
-	diag("CMA area [%#llx, %#llx): %llu MiB; CmaTotal %ld kB, CmaFree %ld kB",
-	     (unsigned long long)cma_start, (unsigned long long)cma_end,
-	     (unsigned long long)((cma_end - cma_start) >> 20),
-	     meminfo_kb("CmaTotal"), meminfo_kb("CmaFree"));
-	CHECK(meminfo_kb("CmaTotal") > 0);
-	CHECK(debugfs_value("cma", "cma_free_at_load_kib") > 0);
-	return T_PASS;
+	cma_range(&cma_start, &cma_end);
+	if (cma_end)
+		return;
+	ASSERT_FALSE(cma_asked())
+		TH_LOG("booted with cma= but the kernel reserved no area (see \"cma:\" in dmesg)");
+	SKIP(return, "kernel has no CMA area (no \"cma: Reserved\" at boot; boot with cma=)");
 }
 
-static int t_pin_migrates_out_of_cma(void)
+FIXTURE_TEARDOWN_PARENT(cma)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+PM_TEST_F(cma, area_present, 120)
+{
+	ksft_print_msg("CMA area [%#llx, %#llx): %llu MiB; CmaTotal %ld kB, CmaFree %ld kB\n",
+		       (unsigned long long)cma_start, (unsigned long long)cma_end,
+		       (unsigned long long)((cma_end - cma_start) >> 20),
+		       meminfo_kb("CmaTotal"), meminfo_kb("CmaFree"));
+	ASSERT_GT(meminfo_kb("CmaTotal"), 0);
+	ASSERT_GT(debugfs_value("cma", "cma_free_at_load_kib"), 0);
+}
+
+PM_TEST_F(cma, pin_migrates_out, 300)
 {
 	size_t len, before, after, moved;
 	uint64_t h;
 	char *buf;
 	int fd, traced;
 
-	REQUIRE_CMA();
 	len = buffer_len();
 	buf = cma_buffer(len, 1, &before);
-	CHECK(buf);
-	diag("%zu MiB buffer: %zu of %zu pages in CMA before PIN", len >> 20,
-	     before, len / PAGE);
+	ASSERT_NE(NULL, buf);
+	ksft_print_msg("%zu MiB buffer: %zu of %zu pages in CMA before PIN\n", len >> 20,
+		       before, len / PAGE);
 	if (!before)
-		return skip("no page of the buffer landed in CMA");
+		SKIP(return, "no page of the buffer landed in CMA");
 	fd = pm_open();
-	CHECK(fd >= 0);
+	ASSERT_GE(fd, 0);
 	traced = trace_start();
-	CHECK(traced == 0 || traced == -ENOENT);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
+	ASSERT_TRUE(traced == 0 || traced == -ENOENT);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL));
 	after = pages_in_phys_range(buf, len, cma_start, cma_end);
-	diag("after PIN: %zu pages in CMA", after);
-	CHECK_EQ(after, 0);
+	ksft_print_msg("after PIN: %zu pages in CMA\n", after);
+	ASSERT_EQ(0, after);
 	if (!traced) {	/* pinmem:pinmem_migrate counted at least the CMA pages */
 		char *tr = trace_stop(), want[48];
 		const char *line, *m;
 
-		CHECK(tr);
+		ASSERT_NE(NULL, tr);
 		snprintf(want, sizeof(want), "start=%p ", buf);
 		line = trace_find(tr, "pinmem_migrate", want);
 		m = line ? strstr(line, " moved=") : NULL;
 		moved = m ? strtoul(m + 7, NULL, 10) : 0;
-		diag("pinmem:pinmem_migrate: %.*s", line ? (int)strcspn(line, "\n") : 4,
-		     line ? line : "none");
+		ksft_print_msg("pinmem:pinmem_migrate: %.*s\n",
+			       line ? (int)strcspn(line, "\n") : 4, line ? line : "none");
 		free(tr);
-		CHECK(moved >= before);
+		ASSERT_GE(moved, before);
 	} else {
-		diag("no tracing in this kernel: pinmem:pinmem_migrate not checked");
+		ksft_print_msg("no tracing in this kernel: pinmem:pinmem_migrate not checked\n");
 	}
-	CHECK_EQ(check_pattern(buf, len, 1), 0);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(0, check_pattern(buf, len, 1));
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /* Allocate @len contiguous bytes; 0 with *in_cma set, or -errno. */
@@ -164,10 +167,10 @@ static int contig_try(int fd, size_t len, bool *in_cma)
 	if (ret)
 		return ret;
 	*in_cma = a.phys_addr >= cma_start && a.phys_addr + len <= cma_end;
-	diag("  CONTIG_ALLOC %zu MiB: phys %#llx, module says %s, range says %s",
-	     len >> 20, (unsigned long long)a.phys_addr,
-	     a.placement & PINMEM_CONTIG_IN_CMA ? "CMA" : "not CMA",
-	     *in_cma ? "CMA" : "not CMA");
+	ksft_print_msg("  CONTIG_ALLOC %zu MiB: phys %#llx, module says %s, range says %s\n",
+		       len >> 20, (unsigned long long)a.phys_addr,
+		       a.placement & PINMEM_CONTIG_IN_CMA ? "CMA" : "not CMA",
+		       *in_cma ? "CMA" : "not CMA");
 	if (!!(a.placement & PINMEM_CONTIG_IN_CMA) != *in_cma)
 		ret = -EIO;	/* the module's measurement disagrees */
 	pm_contig_free(fd, a.handle);
@@ -179,7 +182,7 @@ static int contig_try(int fd, size_t len, bool *in_cma)
  * a large contiguous allocation fails; unpinned, it succeeds; held by a
  * long-term pin, it still succeeds.
  */
-static int t_longterm_pin_never_blocks_contig_alloc(void)
+PM_TEST_F(cma, longterm_pin_never_blocks_contig_alloc, 600)
 {
 	size_t len, in_cma, big;
 	bool from_cma;
@@ -187,10 +190,9 @@ static int t_longterm_pin_never_blocks_contig_alloc(void)
 	uint64_t h;
 	int fd, ret;
 
-	REQUIRE_CMA();
 	len = buffer_len();
 	buf = cma_buffer(len, 2, &in_cma);
-	CHECK(buf);
+	ASSERT_NE(NULL, buf);
 	/*
 	 * 3/4 of the area, or more where few of the buffer's pages made it
 	 * into CMA: any range that large holds at least half of them.
@@ -198,37 +200,36 @@ static int t_longterm_pin_never_blocks_contig_alloc(void)
 	big = (cma_end - cma_start) / 4 * 3;
 	if ((size_t)(cma_end - cma_start) - in_cma * PAGE / 2 > big)
 		big = ((size_t)(cma_end - cma_start) - in_cma * PAGE / 2) & ~(MiB - 1);
-	diag("%zu MiB buffer, %zu pages in CMA; contiguous request %zu MiB",
-	     len >> 20, in_cma, big >> 20);
+	ksft_print_msg("%zu MiB buffer, %zu pages in CMA; contiguous request %zu MiB\n",
+		       len >> 20, in_cma, big >> 20);
 	if (!in_cma)
-		return skip("no page of the buffer landed in CMA");
+		SKIP(return, "no page of the buffer landed in CMA");
 	fd = pm_open();
-	CHECK(fd >= 0);
+	ASSERT_GE(fd, 0);
 
-	diag("short-term pin (no FOLL_LONGTERM):");
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_SHORTTERM, &h, NULL), 0);
-	CHECK_EQ(pages_in_phys_range(buf, len, cma_start, cma_end), in_cma);
+	ksft_print_msg("short-term pin (no FOLL_LONGTERM):\n");
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_SHORTTERM, &h, NULL));
+	ASSERT_EQ(in_cma, pages_in_phys_range(buf, len, cma_start, cma_end));
 	ret = contig_try(fd, big, &from_cma);
-	diag("  -> %s", ret ? strerror(-ret) : "allocated");
-	CHECK(ret == -ENOMEM || (ret == 0 && !from_cma));
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ksft_print_msg("  -> %s\n", ret ? strerror(-ret) : "allocated");
+	ASSERT_TRUE(ret == -ENOMEM || (ret == 0 && !from_cma));
+	ASSERT_EQ(0, pm_unpin(fd, h));
 
-	diag("unpinned:");
+	ksft_print_msg("unpinned:\n");
 	ret = contig_try(fd, big, &from_cma);
-	CHECK_EQ(ret, 0);
-	CHECK(from_cma);
+	ASSERT_EQ(0, ret);
+	ASSERT_TRUE(from_cma);
 
-	diag("long-term pin:");
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
-	CHECK_EQ(pages_in_phys_range(buf, len, cma_start, cma_end), 0);
+	ksft_print_msg("long-term pin:\n");
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL));
+	ASSERT_EQ(0, pages_in_phys_range(buf, len, cma_start, cma_end));
 	ret = contig_try(fd, big, &from_cma);
-	CHECK_EQ(ret, 0);
-	CHECK(from_cma);
-	CHECK_EQ(check_pattern(buf, len, 2), 0);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(0, ret);
+	ASSERT_TRUE(from_cma);
+	ASSERT_EQ(0, check_pattern(buf, len, 2));
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /* Pages of [@buf, +@len) in ZONE_MOVABLE but not in the CMA area. */
@@ -255,30 +256,26 @@ static size_t movable_not_cma(const char *buf, size_t len)
  * long-term pin of a "filler" buffer takes the memory a pin can use down to
  * what the buffer's pages outside CMA need (those in ZONE_MOVABLE migrate
  * too) plus half of what its pages in CMA need: the buffer fits only if its
- * CMA pages are not counted.
+ * CMA pages are not counted. On failure or skip, the case's exit releases
+ * the fillers and the ballast.
  */
-static int t_pin_too_big_for_non_cma_memory(void)
+PM_TEST_F(cma, pin_too_big_for_non_cma_memory_enomem, 600)
 {
 	long oom_before = vmstat("oom_kill"), free_kb, file_kb, filler_kb;
 	size_t len, in_cma, other, flen[3] = { 0 }, blen = 0;
 	uint64_t fh[3] = { 0 };
 	char *buf, *filler[3] = { NULL };
 	void *ballast = NULL;
-	int fd = -1, ret, result = T_FAIL, i, nf = 0;
+	int fd, ret, i, nf;
 
-	REQUIRE_CMA();
 	len = buffer_len();
 	buf = cma_buffer_keep(len, 3, &in_cma, &ballast, &blen);
-	if (!buf)
-		goto out;
+	ASSERT_NE(NULL, buf);
 	other = movable_not_cma(buf, len);
-	if (in_cma < 512) {
-		result = skip("only %zu pages of the buffer landed in CMA", in_cma);
-		goto out;
-	}
+	if (in_cma < 512)
+		SKIP(return, "only %zu pages of the buffer landed in CMA", in_cma);
 	fd = pm_open();
-	if (fd < 0)
-		goto out;
+	ASSERT_GE(fd, 0);
 	/*
 	 * Fillers until at most what the module counts as available is left
 	 * of the target (a second and third one correct for what the first
@@ -288,66 +285,37 @@ static int t_pin_too_big_for_non_cma_memory(void)
 		pinnable_zone_kb(&free_kb, &file_kb);
 		filler_kb = free_kb + file_kb / 2 - pinnable_reserve_kb() -
 			    (long)(other + in_cma / 2) * PAGE_KB;
-		diag("%zu MiB buffer: %zu pages in CMA, %zu in ZONE_MOVABLE outside it; pinnable memory: %ld kB free, %ld kB file; filler %ld kB",
-		     len >> 20, in_cma, other, free_kb, file_kb, filler_kb);
+		ksft_print_msg("%zu MiB buffer: %zu pages in CMA, %zu in ZONE_MOVABLE outside it; pinnable memory: %ld kB free, %ld kB file; filler %ld kB\n",
+			       len >> 20, in_cma, other, free_kb, file_kb, filler_kb);
 		if (filler_kb < (long)(in_cma / 8 * PAGE_KB))
 			break;
 		flen[nf] = ((size_t)filler_kb * 1024) & ~(MiB - 1);
 		filler[nf] = map_anon(flen[nf], RW);
-		if (!filler[nf])
-			goto out;
+		ASSERT_NE(NULL, filler[nf]);
 		memset(filler[nf], 7, flen[nf]);
 		ret = pm_pin(fd, filler[nf], flen[nf], PINMEM_PIN_WRITE, &fh[nf], NULL);
-		if (ret) {
-			result = skip("the %zu MiB filler pin itself failed: %s",
-				      flen[nf] >> 20, strerror(-ret));
-			munmap(filler[nf], flen[nf]);
-			filler[nf] = NULL;
-			goto out;
-		}
+		if (ret)
+			SKIP(return, "the %zu MiB filler pin itself failed: %s",
+			     flen[nf] >> 20, strerror(-ret));
 	}
 	ret = pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL);
 	pinnable_zone_kb(&free_kb, &file_kb);
-	diag("PIN of the buffer: %d (%s); pinnable memory now %ld kB free, %ld kB file",
-	     ret, strerror(-ret), free_kb, file_kb);
-	if (ret != -ENOMEM)
-		goto out;
-	if (vmstat("oom_kill") != oom_before) {
-		diag("oom_kill %ld -> %ld", oom_before, vmstat("oom_kill"));
-		goto out;
-	}
-	if (check_pattern(buf, len, 3)) {
-		diag("the buffer's contents changed");
-		goto out;
-	}
-	result = T_PASS;
-out:
+	ksft_print_msg("PIN of the buffer: %d (%s); pinnable memory now %ld kB free, %ld kB file\n",
+		       ret, strerror(-ret), free_kb, file_kb);
+	ASSERT_EQ(-ENOMEM, ret);
+	ASSERT_EQ(oom_before, vmstat("oom_kill"));
+	ASSERT_EQ(0, check_pattern(buf, len, 3))
+		TH_LOG("the buffer's contents changed");
 	for (i = 0; i < 3; i++)
-		if (filler[i] && pm_unpin(fd, fh[i]))
-			result = T_FAIL;
-	if (fd >= 0)
-		close(fd);
+		if (filler[i])
+			ASSERT_EQ(0, pm_unpin(fd, fh[i]));
+	close(fd);
 	for (i = 0; i < 3; i++)
 		if (filler[i])
 			munmap(filler[i], flen[i]);
 	if (ballast)
 		munmap(ballast, blen);
-	if (buf)
-		munmap(buf, len);
-	return result;
+	munmap(buf, len);
 }
 
-static const struct tcase cases[] = {
-	{ "cma_area_present", t_cma_area },
-	{ "pin_migrates_out_of_cma", t_pin_migrates_out_of_cma },
-	{ "longterm_pin_never_blocks_contig_alloc",
-	  t_longterm_pin_never_blocks_contig_alloc },
-	{ "pin_too_big_for_non_cma_memory_enomem",
-	  t_pin_too_big_for_non_cma_memory },
-};
-
-int main(void)
-{
-	cma_range(&cma_start, &cma_end);
-	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
-}
+PM_TEST_HARNESS_MAIN

@@ -23,10 +23,12 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "harness.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 #define NPAGES 256
 
+/* how long the concurrent case runs; its timeout allows for it */
 static unsigned int seconds(void)
 {
 	const char *s = getenv("PINMEM_STRESS_SECONDS");
@@ -174,9 +176,9 @@ static int run_process(int id, double until, long *calls)
 		pthread_join(t[i], NULL);
 		*calls += w[i].calls;
 		if (w[i].unexpected) {
-			diag("process %d thread %d: %ld unexpected results, last %d (%s)",
-			     id, i, w[i].unexpected, w[i].last_bad,
-			     strerror(-w[i].last_bad));
+			ksft_print_msg("process %d thread %d: %ld unexpected, last %d (%s)\n",
+				       id, i, w[i].unexpected, w[i].last_bad,
+				       strerror(-w[i].last_bad));
 			bad = 1;
 		}
 	}
@@ -184,7 +186,26 @@ static int run_process(int id, double until, long *calls)
 	return bad;
 }
 
-static int t_concurrent_stress(void)
+FIXTURE(stress) {
+	int unused;
+};
+
+FIXTURE_SETUP(stress)
+{
+}
+
+FIXTURE_TEARDOWN_PARENT(stress)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/*
+ * Three processes of five threads each, for seconds(): the processes
+ * themselves (fork()ed helpers, exit status 0 when no call returned what
+ * it must not) report their number of calls through a pipe.
+ */
+PM_TEST_F(stress, concurrent_threads_and_processes, 300)
 {
 	const int nproc = 3;
 	double until = now() + seconds();
@@ -192,10 +213,10 @@ static int t_concurrent_stress(void)
 	int i, status, p[2];
 	long calls, total = 0;
 
-	CHECK_EQ(pipe(p), 0);
+	ASSERT_EQ(0, pipe(p));
 	for (i = 0; i < nproc; i++) {
 		pids[i] = fork();
-		CHECK(pids[i] >= 0);
+		ASSERT_GE(pids[i], 0);
 		if (!pids[i]) {
 			int r = run_process(i, until, &calls);
 
@@ -206,17 +227,27 @@ static int t_concurrent_stress(void)
 	}
 	close(p[1]);
 	for (i = 0; i < nproc; i++) {
-		CHECK_EQ(waitpid(pids[i], &status, 0), pids[i]);
-		CHECK(WIFEXITED(status));
-		CHECK_EQ(WEXITSTATUS(status), 0);
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		ASSERT_TRUE(WIFEXITED(status));
+		ASSERT_EQ(0, WEXITSTATUS(status));
 	}
 	while (read(p[0], &calls, sizeof(calls)) == sizeof(calls))
 		total += calls;
 	close(p[0]);
-	diag("%d processes x 5 threads, %u s: %ld operations", nproc,
-	     seconds(), total);
-	CHECK(total > 0);
-	return T_PASS;
+	ksft_print_msg("%d processes x 5 threads, %u s: %ld operations\n", nproc,
+		       seconds(), total);
+	ASSERT_GT(total, 0);
+}
+
+/*
+ * The concurrent case runs for PINMEM_STRESS_SECONDS: its timeout is what
+ * it needs besides (the 300 above), plus those seconds. Runs after the
+ * harness's constructors registered the case, as its XFAIL_ADD() does.
+ */
+static void __attribute__((constructor(KSELFTEST_PRIO_TEST + 1)))
+stress_timeout(void)
+{
+	_stress_concurrent_threads_and_processes_object->timeout += seconds();
 }
 
 /* ---- fuzzer ---- */
@@ -249,7 +280,7 @@ static const int fuzz_ok[] = {
 	-EINTR, 0,
 };
 
-static int t_ioctl_fuzzer(void)
+PM_TEST_F(stress, ioctl_fuzzer, 300)
 {
 	const char *seed_env = getenv("PINMEM_FUZZ_SEED");
 	unsigned int seed = seed_env ? strtoul(seed_env, NULL, 0) : (unsigned int)time(NULL);
@@ -268,9 +299,9 @@ static int t_ioctl_fuzzer(void)
 	} a;
 	int fd = pm_open(), i;
 
-	CHECK(buf && safe && fd >= 0);
+	ASSERT_TRUE(buf && safe && fd >= 0);
 	memset(buf, 1, NPAGES * PAGE);
-	diag("seed %u (PINMEM_FUZZ_SEED to replay)", seed);
+	ksft_print_msg("seed %u (PINMEM_FUZZ_SEED to replay)\n", seed);
 	for (calls = 0; calls < ncalls; calls++) {
 		unsigned int r = rand_r(&seed), op = r % 8, sz;
 		unsigned long cmd;
@@ -365,11 +396,9 @@ static int t_ioctl_fuzzer(void)
 		}
 		memcpy(a.raw, &sz, sizeof(sz));
 		ret = ioctl(fd, cmd, rand_r(&seed) % 50 ? (void *)&a : (void *)8) ? -errno : 0;
-		if (!allowed(ret, fuzz_ok)) {
-			diag("call %ld: cmd %#lx size %u returned %d (%s)", calls,
-			     cmd, sz, ret, strerror(-ret));
-			return T_FAIL;
-		}
+		ASSERT_TRUE(allowed(ret, fuzz_ok))
+			TH_LOG("call %ld: cmd %#lx size %u returned %d (%s)", calls,
+			       cmd, sz, ret, strerror(-ret));
 		per_errno[-ret < 200 ? -ret : 199]++;
 		if (!ret && (cmd == PINMEM_IOC_PIN || cmd == PINMEM_IOC_CONTIG_ALLOC))
 			handles[rand_r(&seed) % 32] = cmd == PINMEM_IOC_PIN ?
@@ -381,15 +410,6 @@ static int t_ioctl_fuzzer(void)
 			printf(" %s=%ld", i ? strerror(i) : "ok", per_errno[i]);
 	printf("\n");
 	close(fd);
-	return T_PASS;
 }
 
-static const struct tcase cases[] = {
-	{ "concurrent_threads_and_processes", t_concurrent_stress },
-	{ "ioctl_fuzzer", t_ioctl_fuzzer },
-};
-
-int main(void)
-{
-	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
-}
+PM_TEST_HARNESS_MAIN

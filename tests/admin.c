@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What some tests do to the system as root: reload the module, act as
+ * another user in a child, open /dev/pinmem to all, read and write files
+ * of /proc and /sys.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "util.h"
+
+/* run @fn in a child; its exit status (0 = pass), or -1 */
+int in_child(int (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		fflush(stdout);
+		_exit(fn(arg));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* drop to @uid with RLIMIT_MEMLOCK @limit; setuid() clears CAP_IPC_LOCK */
+int become(uid_t uid, rlim_t limit)
+{
+	struct rlimit rl = { limit, limit };
+
+	if (setrlimit(RLIMIT_MEMLOCK, &rl))
+		return -1;
+	if (setgid(uid) || setuid(uid))
+		return -1;
+	return 0;
+}
+
+/* /dev/pinmem open to everyone (as a 0660 group device is to its group) */
+void dev_open_to_all(bool on)
+{
+	chmod("/dev/pinmem", on ? 0666 : 0600);
+}
+
+/* Reload the module with @params: 0 or -errno of finit_module(). */
+int reload_module(const char *params)
+{
+	int kfd, ret = 0, i;
+
+	if (syscall(SYS_delete_module, "pinmem", O_NONBLOCK) && errno != ENOENT)
+		return -errno;
+	kfd = open(ko_path(), O_RDONLY | O_CLOEXEC);
+	if (kfd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, kfd, params, 0))
+		ret = -errno;
+	close(kfd);
+	for (i = 0; !ret && i < 100 && access("/dev/pinmem", F_OK); i++)
+		usleep(10000);
+	return ret;
+}
+
+int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+long read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Contiguous buffers: the pool's buffers reach the next user zeroed and
+ * pool_mb= is bounded; IN_CMA is not fooled by other users of CMA, and no
+ * lock of pinmem's is held across a CMA allocation.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/dma-heap.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pinmem_test_uapi.h"
+#include "util.h"
+#include "admin.h"
+#include "harness.h"
+
+#define RW (PROT_READ | PROT_WRITE)
+#define LIMIT (1 * MiB)
+
+/* ------------------------------------------------------------ pool (3, 8) */
+
+/*
+ * As uid 1000, fill a pool buffer with 0xA5 and free it; as uid 1001
+ * (@dirty set), count the bytes of a new pool buffer that are not zero.
+ */
+static int pool_user(void *arg)
+{
+	struct pinmem_contig_alloc_args a = {
+		.flags = PINMEM_CONTIG_POOL, .length = 64 * 1024,
+	};
+	long *dirty = arg;
+	size_t i;
+	int fd;
+	char *p;
+
+	if (become(dirty ? 1001 : 1000, LIMIT))
+		return 90;
+	fd = pm_open();
+	if (fd < 0 || pm_contig_alloc(fd, &a))
+		return 91;
+	p = mmap(NULL, a.length, RW, MAP_SHARED, fd, a.mmap_offset);
+	if (p == MAP_FAILED)
+		return 92;
+	if (dirty) {
+		for (i = 0; i < a.length; i++)
+			*dirty += p[i] != 0;
+		return 0;
+	}
+	memset(p, 0xA5, a.length);
+	munmap(p, a.length);
+	return pm_contig_free(fd, a.handle) ? 93 : 0;
+}
+
+/*
+ * The pool of contiguous buffers: reloads the module with pool_mb=, and
+ * hands its buffers from one user to another.
+ */
+FIXTURE(pool) {
+	int unused;
+};
+
+FIXTURE_SETUP(pool)
+{
+}
+
+FIXTURE_TEARDOWN_PARENT(pool)
+{
+	dev_open_to_all(false);
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/* a pool buffer freed by uid 1000 reaches uid 1001 zeroed */
+PM_TEST_F(pool, buffer_zeroed_across_users, 120)
+{
+	long *dirty = mmap(NULL, PAGE, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int r1, r2;
+
+	ASSERT_TRUE(dirty != MAP_FAILED);
+	if (debugfs_value("cma", "pool_bytes") < (long)(64 * 1024))
+		ASSERT_EQ(0, reload_module("pool_mb=2"));
+	dev_open_to_all(true);
+	r1 = in_child(pool_user, NULL);
+	r2 = in_child(pool_user, dirty);
+	dev_open_to_all(false);
+	ASSERT_EQ(0, r1);
+	ASSERT_EQ(0, r2);
+	ksft_print_msg("%ld of 65536 bytes of uid 1000's data seen by uid 1001\n", *dirty);
+	ASSERT_EQ(0, *dirty);
+}
+
+/* pool_mb beyond the page allocator's largest block: a clear refusal */
+PM_TEST_F(pool, mb_beyond_max_order, 120)
+{
+	/* (the boot line cma_range() reads may have left the kernel log) */
+	bool cma = meminfo_kb("CmaTotal") > 0;
+	int ret = reload_module("pool_mb=16");
+
+	long pool = ret ? 0 : debugfs_value("cma", "pool_bytes");
+
+	ksft_print_msg("pool_mb=16 on a kernel %s a CMA area: %s\n", cma ? "with" : "without",
+		       ret ? strerror(-ret) : "loaded");
+	ASSERT_EQ(0, reload_module("pool_mb=2"));
+	if (cma) {
+		ASSERT_EQ(0, ret);
+		ASSERT_EQ(16 * MiB, pool);
+	} else {
+		ASSERT_EQ(-EINVAL, ret);
+	}
+}
+
+/* ------------------------------------------------- IN_CMA (13) */
+
+/* Contiguous buffers and the CMA area: what IN_CMA says, and which locks. */
+FIXTURE(contig_cma) {
+	int unused;
+};
+
+FIXTURE_SETUP(contig_cma)
+{
+}
+
+FIXTURE_TEARDOWN_PARENT(contig_cma)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/*
+ * One-page buffers never come from CMA (dma_alloc_contiguous() leaves
+ * single pages to the page allocator), so they are never IN_CMA, even
+ * while someone else's cma_alloc()s succeed all along: c41e9a5 read IN_CMA
+ * off the system-wide CMA_ALLOC_SUCCESS count.
+ */
+PM_TEST_F(contig_cma, in_cma_not_fooled_by_other_cma_users, 300)
+{
+	int heap = open("/dev/dma_heap/reserved", O_RDONLY | O_CLOEXEC);
+	long wrong = 0, i;
+	pid_t x;
+	int fd;
+
+	if (heap < 0)
+		SKIP(return, "no CMA dma-buf heap (/dev/dma_heap/reserved: %s)",
+		     strerror(errno));
+	x = fork();
+	ASSERT_TRUE(x >= 0);
+	if (!x) {
+		for (;;) {	/* another CMA user: cma_alloc() after cma_alloc() */
+			struct dma_heap_allocation_data d = {
+				.len = 64 * 1024, .fd_flags = O_RDWR | O_CLOEXEC,
+			};
+
+			if (!ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d))
+				close(d.fd);
+		}
+	}
+	fd = pm_open();
+	ASSERT_TRUE(fd >= 0);
+	for (i = 0; i < 2000; i++) {
+		struct pinmem_contig_alloc_args a = { .length = PAGE };
+
+		if (pm_contig_alloc(fd, &a))
+			continue;
+		wrong += !!(a.placement & PINMEM_CONTIG_IN_CMA);
+		pm_contig_free(fd, a.handle);
+	}
+	kill(x, SIGKILL);
+	waitpid(x, NULL, 0);
+	close(fd);
+	close(heap);
+	ksft_print_msg("%ld of 2000 one-page buffers said IN_CMA while another process allocated from the CMA heap\n",
+		       wrong);
+	ASSERT_EQ(0, wrong);
+}
+
+/* ------------------------------------------- no lock across CMA (10) */
+
+/* [start, end) of pinmem's module image, from /proc/modules (root, raw). */
+static bool module_range(unsigned long long *start, unsigned long long *end)
+{
+	FILE *f = fopen("/proc/modules", "re");
+	char line[512], name[64];
+	unsigned long long size, base;
+	bool ok = false;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %llu %*s %*s %*s %llx", name, &size, &base) == 3 &&
+		    !strcmp(name, "pinmem") && base) {
+			*start = base;
+			*end = base + size;
+			ok = true;
+		}
+	}
+	fclose(f);
+	return ok;
+}
+
+/*
+ * Review finding 10: no lock of pinmem's may be held while the CMA core
+ * migrates pages out of its area for an allocation (seconds for a big
+ * buffer), or munmap() and exit() of every other user's buffer wait for
+ * it. Asked of lockdep rather than of a clock: after a CONTIG_ALLOC that
+ * came from CMA and a munmap of its mapping, no lock class whose key lies
+ * in pinmem's module image has cma_mutex (alloc_contig_range()'s lock)
+ * among the locks taken while it was held. The debug kernel boots with
+ * no_hash_pointers, so /proc/lockdep shows the keys as they are.
+ */
+PM_TEST_F(contig_cma, no_pinmem_lock_across_cma_alloc, 300)
+{
+	unsigned long long mstart = 0, mend = 0, key;
+	int fd, ours = 0, bad = 0, saw_cma_mutex = 0;
+	struct pinmem_contig_alloc_args a = { .length = 4 * MiB };
+	char line[512], cls[sizeof(line)] = "";
+	bool in_ours = false;
+	void *p;
+	FILE *f;
+
+	if (access("/proc/lockdep", R_OK))
+		SKIP(return, "kernel has no /proc/lockdep (CONFIG_PROVE_LOCKING)");
+	/* a splat before (KASAN, a lockdep report) turns lockdep off for good */
+	f = fopen("/proc/lockdep_stats", "re");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " debug_locks: %d", &bad) == 1 && !bad) {
+			fclose(f);
+			SKIP(return, "lockdep turned itself off after an earlier splat (debug_locks 0)");
+		}
+	fclose(f);
+	bad = 0;
+	if (!module_range(&mstart, &mend))
+		SKIP(return, "/proc/modules shows no address for pinmem (kptr_restrict)");
+	fd = pm_open();
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_contig_alloc(fd, &a));
+	if (!(a.placement & PINMEM_CONTIG_IN_CMA)) {
+		pm_contig_free(fd, a.handle);
+		close(fd);
+		SKIP(return, "the contiguous buffer did not come from CMA (boot with cma=)");
+	}
+	p = mmap(NULL, a.length, RW, MAP_SHARED, fd, a.mmap_offset);
+	ASSERT_TRUE(p != MAP_FAILED);
+	memset(p, 1, a.length);
+	ASSERT_EQ(0, munmap(p, a.length));
+	ASSERT_EQ(0, pm_contig_free(fd, a.handle));
+	close(fd);
+
+	f = fopen("/proc/lockdep", "re");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		char *name = strstr(line, "] ");
+
+		line[strcspn(line, "\n")] = 0;
+		if (line[0] != ' ' && sscanf(line, "%llx", &key) == 1) {
+			/* "KEY FD: n BD: n USAGE: NAME" */
+			char *bd = strstr(line, " BD:"), *n = strstr(bd ? bd + 4 : line, ": ");
+
+			in_ours = key >= mstart && key < mend;
+			snprintf(cls, sizeof(cls), "%s", n ? n + 2 : line);
+			ours += in_ours;
+			saw_cma_mutex |= n && !strcmp(n + 2, "cma_mutex");
+		} else if (!strncmp(line, " -> [", 5) && name && in_ours &&
+			   !strcmp(name + 2, "cma_mutex")) {
+			ksft_print_msg("pinmem's %s is held while cma_alloc() takes cma_mutex\n",
+				       cls);
+			bad++;
+		}
+	}
+	fclose(f);
+	ksft_print_msg("%d lock classes of pinmem in /proc/lockdep (module at %#llx-%#llx)\n",
+		       ours, mstart, mend);
+	if (!ours)
+		SKIP(return, "no lock class key inside pinmem's image: pointers hashed (boot with no_hash_pointers)");
+	ASSERT_TRUE(saw_cma_mutex);	/* the allocation went through cma_alloc() */
+	ASSERT_EQ(0, bad);
+}
+
+PM_TEST_HARNESS_MAIN

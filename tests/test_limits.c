@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What a pin is charged and what it may take: an unprivileged user's
+ * pins are bounded by RLIMIT_MEMLOCK across exec, fork and fd passing,
+ * contiguous buffers count too, and are charged to the memcg; a pin
+ * needs memory where long-term pins may keep pages (the fit check), and
+ * gets it under pressure, is refused with ENOMEM where it cannot, and
+ * nobody is OOM-killed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pinmem_test_uapi.h"
+#include "util.h"
+#include "admin.h"
+#include "harness.h"
+
+#define RW (PROT_READ | PROT_WRITE)
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#ifndef MADV_FREE
+#define MADV_FREE 8
+#endif
+
+/* -------------------------------------------------------- accounting (2) */
+
+#define ROUNDS 8
+#define LIMIT (1 * MiB)
+
+/* one exec round (argv: --exec-round N): open, pin LIMIT, exec the next */
+static int exec_round(int round, int fd_out)
+{
+	char *buf = mmap(NULL, LIMIT, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char rs[16], fs[16];
+	int fd, ret;
+
+	fd = open("/dev/pinmem", O_RDWR);	/* no O_CLOEXEC: exec keeps it */
+	if (fd < 0 || buf == MAP_FAILED)
+		return 100;
+	memset(buf, 1, LIMIT);
+	ret = pm_pin(fd, buf, LIMIT, 0, NULL, NULL);
+	if (write(fd_out, ret ? "n" : "y", 1) != 1)
+		return 101;
+	if (round >= ROUNDS)
+		return 0;
+	snprintf(rs, sizeof(rs), "%d", round + 1);
+	snprintf(fs, sizeof(fs), "%d", fd_out);
+	execl("/proc/self/exe", "test_limits", "--exec-round", rs, fs, NULL);
+	return 102;
+}
+
+static int exec_loop_child(void *arg)
+{
+	int *p = arg;
+	char fs[16];
+
+	close(p[0]);
+	if (become(65534, LIMIT))
+		return 90;
+	snprintf(fs, sizeof(fs), "%d", p[1]);
+	execl("/proc/self/exe", "test_limits", "--exec-round", "1", fs, NULL);
+	return 91;
+}
+
+/*
+ * Accounting: what an unprivileged user pins is charged to the user and
+ * bounded by RLIMIT_MEMLOCK however the fd travels (exec, pidfd_getfd(),
+ * fork), contiguous buffers included, and to the memcg. /dev/pinmem is
+ * open to everyone during a case; the teardown closes it again.
+ */
+FIXTURE(accounting) {
+	int unused;
+};
+
+FIXTURE_SETUP(accounting)
+{
+}
+
+FIXTURE_TEARDOWN_PARENT(accounting)
+{
+	dev_open_to_all(false);
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/*
+ * exec with the fd inherited: each round's pins stay alive in the fd table
+ * after the mm they were charged to is gone.
+ */
+PM_TEST_F(accounting, memlock_exec_loop_bounded, 300)
+{
+	char res[ROUNDS + 1] = "";
+	int p[2], rc;
+	ssize_t n;
+
+	ASSERT_EQ(0, pipe(p));
+	dev_open_to_all(true);
+	rc = in_child(exec_loop_child, p);
+	dev_open_to_all(false);
+	close(p[1]);
+	n = read(p[0], res, ROUNDS);
+	close(p[0]);
+	ksft_print_msg("uid 65534, RLIMIT_MEMLOCK 1 MiB, pin 1 MiB per exec round: %.*s (y = pinned)\n",
+		       (int)(n > 0 ? n : 0), res);
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(ROUNDS, n);
+	ASSERT_TRUE(!memcmp(res, "ynnnnnnn", ROUNDS));
+}
+
+struct getfd_arg {
+	int ctl[2], ack[2];
+};
+
+static int getfd_child(void *arg)
+{
+	struct getfd_arg *g = arg;
+	char *buf = map_anon(LIMIT, RW);
+	char c;
+	int fd, ret;
+
+	if (become(65534, LIMIT))
+		return 90;
+	fd = pm_open();
+	if (fd < 0 || !buf)
+		return 91;
+	ret = pm_pin(fd, buf, LIMIT, 0, NULL, NULL);
+	c = ret ? 'n' : 'y';
+	if (write(g->ack[1], &c, 1) != 1)
+		return 92;
+	/* wait until the holder has taken the fd */
+	if (read(g->ctl[0], &c, 1) != 1)
+		return 93;
+	return 0;
+}
+
+/* fd passing with pidfd_getfd() (needs no AF_UNIX): a holder keeps pins */
+PM_TEST_F(accounting, memlock_pidfd_getfd_bounded, 300)
+{
+	int held[ROUNDS], nheld = 0, i, status;
+	char res[ROUNDS + 1] = "";
+	struct getfd_arg g;
+
+	dev_open_to_all(true);
+	for (i = 0; i < ROUNDS; i++) {
+		int pidfd, fd;
+		pid_t pid;
+		char c = 'x';
+
+		ASSERT_EQ(0, pipe(g.ctl));
+		ASSERT_EQ(0, pipe(g.ack));
+		pid = fork();
+		ASSERT_TRUE(pid >= 0);
+		if (!pid)
+			_exit(getfd_child(&g));
+		if (read(g.ack[0], &c, 1) != 1)
+			c = '?';
+		res[i] = c;
+		pidfd = syscall(SYS_pidfd_open, pid, 0);
+		if (pidfd < 0 && errno == ENOSYS) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			dev_open_to_all(false);
+			SKIP(return, "kernel has no pidfd_open()");
+		}
+		ASSERT_TRUE(pidfd >= 0);
+		/* the child's pinmem fd is the lowest free one: find it */
+		for (fd = 3; fd < 16; fd++) {
+			int got = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+			char link[64], path[64];
+			ssize_t n;
+
+			if (got < 0)
+				continue;
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", got);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n > 0 && !strncmp(link, "/dev/pinmem", 11)) {
+				held[nheld++] = got;
+				break;
+			}
+			close(got);
+		}
+		close(pidfd);
+		ASSERT_EQ(1, write(g.ctl[1], "x", 1));
+		waitpid(pid, &status, 0);
+		close(g.ctl[0]); close(g.ctl[1]); close(g.ack[0]); close(g.ack[1]);
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	dev_open_to_all(false);
+	ksft_print_msg("uid 65534 children pin 1 MiB each, a holder takes their fds: %s; %ld pages pinned after all exited\n",
+		       res, debugfs_stat("pinned_pages"));
+	ASSERT_EQ(ROUNDS, nheld);
+	ASSERT_EQ(LIMIT / PAGE, debugfs_stat("pinned_pages"));
+	for (i = 0; i < nheld; i++)
+		close(held[i]);
+	ASSERT_TRUE(!strcmp(res, "ynnnnnnn"));
+}
+
+static int fork_close_child(void *arg)
+{
+	char *res = arg;
+	pid_t kids[ROUNDS];
+	int i, n = 0;
+
+	if (become(65534, LIMIT))
+		return 90;
+	for (i = 0; i < ROUNDS; i++) {
+		char *buf = map_anon(LIMIT, RW);
+		int fd = pm_open();
+
+		if (fd < 0 || !buf)
+			return 91;
+		res[i] = pm_pin(fd, buf, LIMIT, 0, NULL, NULL) ? 'n' : 'y';
+		kids[n] = fork();
+		if (!kids[n]) {
+			pause();	/* a long-lived child holding the fd */
+			_exit(0);
+		}
+		n++;
+		close(fd);
+		munmap(buf, LIMIT);
+	}
+	for (i = 0; i < n; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
+	return 0;
+}
+
+/* fork, then close: the children keep the pins, the user stays charged */
+PM_TEST_F(accounting, memlock_fork_close_bounded, 300)
+{
+	char *res = mmap(NULL, PAGE, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_TRUE(res != MAP_FAILED);
+	dev_open_to_all(true);
+	ASSERT_EQ(0, in_child(fork_close_child, res));
+	dev_open_to_all(false);
+	ksft_print_msg("uid 65534: open, pin 1 MiB, fork a child, close; per round: %.8s\n", res);
+	ASSERT_TRUE(!memcmp(res, "ynnnnnnn", ROUNDS));
+}
+
+static int contig_other_process(void *arg)
+{
+	struct pinmem_contig_alloc_args a = { .length = 512 * 1024 };
+	int fd = pm_open();
+
+	(void)arg;
+	if (fd < 0)
+		return 95;
+	/* another process of the same user: the same budget */
+	if (pm_contig_alloc(fd, &a) != -ENOMEM)
+		return 93;
+	a.length = 256 * 1024;
+	if (pm_contig_alloc(fd, &a))
+		return 94;
+	return 0;
+}
+
+static int contig_charge_child(void *arg)
+{
+	char *buf = map_anon(768 * 1024, RW);
+	int fd;
+
+	(void)arg;
+	if (become(65534, LIMIT))
+		return 90;
+	fd = pm_open();
+	if (fd < 0 || !buf)
+		return 91;
+	if (pm_pin(fd, buf, 768 * 1024, 0, NULL, NULL))
+		return 92;
+	return in_child(contig_other_process, NULL);
+}
+
+/* contiguous buffers count against the same per-user limit as pins */
+PM_TEST_F(accounting, contig_charged_to_user, 120)
+{
+	int rc;
+
+	dev_open_to_all(true);
+	rc = in_child(contig_charge_child, NULL);
+	dev_open_to_all(false);
+	ASSERT_EQ(0, rc);
+}
+
+struct memcg_res {
+	long allocated, before, peak, err;
+};
+
+static int memcg_child(void *arg)
+{
+	struct memcg_res *m = arg;
+	int fd = pm_open(), i, ret = 0;
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if (fd < 0 || write_file("/sys/fs/cgroup/pinmem-test/cgroup.procs", pid))
+		return 90;
+	m->before = read_long("/sys/fs/cgroup/pinmem-test/memory.current");
+	for (i = 0; i < (int)(16 * MiB / PAGE); i++) {	/* 16 MiB of one-page buffers */
+		struct pinmem_contig_alloc_args a = { .length = PAGE };
+
+		ret = pm_contig_alloc(fd, &a);
+		if (ret)
+			break;
+		m->allocated++;
+		if (!(i % 256))
+			m->peak = read_long("/sys/fs/cgroup/pinmem-test/memory.current");
+	}
+	m->err = ret;
+	close(fd);
+	return 0;
+}
+
+/* "key value" of a cgroup file */
+static long cg_value(const char *file, const char *key)
+{
+	char line[128], k[64];
+	long v, ret = -1;
+	FILE *f = fopen(file, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %ld", k, &v) == 2 && !strcmp(k, key))
+			ret = v;
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+/*
+ * Contiguous buffers from the page allocator are charged to the memcg: a
+ * process in a cgroup with memory.max = 8 MiB cannot get 16 MiB of them.
+ * It gets ENOMEM, or, when another of its charges hits the limit first,
+ * the memcg's OOM killer ends it, inside the cgroup.
+ */
+PM_TEST_F(accounting, contig_charged_to_memcg, 300)
+{
+	struct memcg_res *m = mmap(NULL, PAGE, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	const char *cg = "/sys/fs/cgroup/pinmem-test";
+	long ooms;
+	int status;
+	pid_t pid;
+
+	ASSERT_TRUE(m != MAP_FAILED);
+	mkdir("/sys/fs/cgroup", 0755);
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) &&
+	    mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL))
+		SKIP(return, "no cgroup2 (%s)", strerror(errno));
+	if (write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
+		SKIP(return, "no memory controller");
+	rmdir(cg);
+	ASSERT_EQ(0, mkdir(cg, 0755));
+	ASSERT_EQ(0, write_file("/sys/fs/cgroup/pinmem-test/memory.max", "8388608"));
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (!pid)
+		_exit(memcg_child(m));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ooms = cg_value("/sys/fs/cgroup/pinmem-test/memory.events", "oom_kill");
+	rmdir(cg);
+	ksft_print_msg("memory.max 8 MiB: %ld one-page buffers, then %s; memory.current %ld -> %ld; memcg oom_kill %ld\n",
+		       m->allocated,
+		       WIFSIGNALED(status) ? "killed" : m->err ? strerror(-m->err) : "no failure",
+		       m->before, m->peak, ooms);
+	ASSERT_TRUE(m->allocated < (long)(8 * MiB / PAGE));
+	/* the limit is an ENOMEM, not an OOM kill (a buffer's metadata too) */
+	ASSERT_TRUE(!WIFSIGNALED(status));
+	ASSERT_EQ(0, ooms);
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(-ENOMEM, m->err);
+	ASSERT_TRUE(m->peak - m->before >= (long)(m->allocated / 2 * PAGE));
+}
+
+/* -------------------------------------------------------- fit check (4-6) */
+
+/*
+ * Fill memory with MADV_FREE'd anonymous memory: reclaimable without
+ * swap, but not free. Returns the helper's pid; it sleeps until killed.
+ */
+static pid_t lazyfree_filler(long leave_free_kb)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		const size_t chunk = 16 * MiB;
+
+		while (meminfo_kb("MemFree") > leave_free_kb + 16 * 1024) {
+			char *b = mmap(NULL, chunk, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (b == MAP_FAILED)
+				break;
+			memset(b, 7, chunk);
+			madvise(b, chunk, MADV_FREE);
+		}
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (pid > 0 && read(p[0], &c, 1) != 1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(p[0]);
+	return pid;
+}
+
+/*
+ * A write pin of a fresh buffer larger than MemFree, with the rest of the
+ * memory lazily freed: the kernel can serve it (reclaim), so must pinmem.
+ */
+
+/*
+ * Pinning a fresh buffer larger than MemFree, with the memory full of
+ * lazily freed (reclaimable) pages: where nothing has to migrate, it must
+ * succeed, as the kernel's own GUP does. Where pages must end up in lowmem
+ * (32-bit) or outside CMA, what is provably there (free plus the file pages
+ * that must lie there) must be pinnable; asking for MemFree + 128 MiB may be
+ * refused (ENOMEM), but nobody is ever OOM-killed.
+ */
+/*
+ * A write PIN of a fresh @len-byte buffer on @fd, unpinned and unmapped
+ * again: 0 or the PIN's -errno; 1 if the buffer could not even be mapped.
+ */
+static int pin_fresh(int fd, size_t len)
+{
+	char *buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t h;
+	int ret;
+
+	if (buf == MAP_FAILED) {
+		ksft_print_msg("mmap of %zu MiB: %s\n", len / MiB, strerror(errno));
+		return 1;
+	}
+	ret = pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL);
+	if (!ret && pm_unpin(fd, h))
+		ret = -EIO;
+	munmap(buf, len);
+	return ret;
+}
+
+/*
+ * The fit check: what a pin needs where long-term pins may keep pages.
+ * The teardown ends a memory filler the case left running.
+ */
+FIXTURE(fit) {
+	pid_t filler;
+};
+
+FIXTURE_SETUP(fit)
+{
+}
+
+FIXTURE_TEARDOWN_PARENT(fit)
+{
+	if (self->filler > 0) {
+		kill(self->filler, SIGKILL);
+		waitpid(self->filler, NULL, 0);
+	}
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+PM_TEST_F(fit, pin_fresh_buffer_under_pressure, 300)
+{
+	long oom = vmstat("oom_kill"), free_kb, lazy_kb, pfree_kb, pfile_kb;
+	pid_t filler = lazyfree_filler(64 * 1024);
+	bool constrained = meminfo_kb("HighTotal") > 0 || meminfo_kb("CmaTotal") > 0;
+	size_t len;
+	int fd, ret = 0;
+
+	self->filler = filler;
+	ASSERT_TRUE(filler > 0);
+	free_kb = meminfo_kb("MemFree");
+	lazy_kb = meminfo_kb("Inactive(file)") + meminfo_kb("Active(file)");
+	fd = pm_open();
+	ASSERT_TRUE(fd >= 0);
+	if (constrained) {
+		pinnable_zone_kb(&pfree_kb, &pfile_kb);
+		len = ((size_t)pfree_kb * 1024 + (size_t)pfile_kb / 4 * 1024) & ~(2 * MiB - 1);
+		if (len > (size_t)pfree_kb * 1024 + 64 * MiB)
+			len = ((size_t)pfree_kb * 1024 + 64 * MiB) & ~(2 * MiB - 1);
+		ret = pin_fresh(fd, len);
+		ksft_print_msg("pinnable zones: %ld MiB free, at least %ld MiB file LRU outside CMA: write PIN of %zu MiB fresh: %s\n",
+			       pfree_kb / 1024, pfile_kb / 1024, len / MiB,
+			       ret ? strerror(-ret) : "pinned");
+		if (ret)
+			goto out;
+	}
+	len = ((size_t)free_kb * 1024 + 128 * MiB) & ~(2 * MiB - 1);
+	ret = pin_fresh(fd, len);
+	ksft_print_msg("MemFree %ld MiB, file LRU (lazyfree) %ld MiB: write PIN of %zu MiB fresh: %s\n",
+		       free_kb / 1024, lazy_kb / 1024, len / MiB, ret ? strerror(-ret) : "pinned");
+	if (constrained && ret == -ENOMEM)
+		ret = 0;	/* allowed to be refused there */
+out:
+	close(fd);
+	kill(filler, SIGKILL);
+	waitpid(filler, NULL, 0);
+	self->filler = 0;
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(oom, vmstat("oom_kill"));
+}
+
+/*
+ * A write pin over the huge zero page needs a new page for every page: as
+ * much as an untouched buffer, so it does not fit either.
+ */
+PM_TEST_F(fit, write_pin_over_huge_zero_page_enomem, 300)
+{
+	struct zone_range z[MAX_ZONE_RANGES];
+	long oom = vmstat("oom_kill");
+	size_t len = 520 * MiB, i;
+	volatile char sink = 0;
+	char *buf;
+	int fd;
+
+	if (!have_zone(z, zones_load(z, MAX_ZONE_RANGES), "Movable"))
+		SKIP(return, "kernel has no ZONE_MOVABLE (boot with movablecore=)");
+	if (read_long("/sys/kernel/mm/transparent_hugepage/use_zero_page") != 1)
+		SKIP(return, "THP use_zero_page is off");
+	buf = map_aligned(len, PMD_BYTES);
+	ASSERT_NE(NULL, buf);
+	madvise(buf, len, MADV_HUGEPAGE);
+	for (i = 0; i < len; i += PMD_BYTES)
+		sink += buf[i];		/* maps the huge zero page */
+	(void)sink;
+	{
+		long free_kb, file_kb;
+
+		pinnable_zone_kb(&free_kb, &file_kb);
+		if ((long)(len >> 10) <= free_kb + file_kb)
+			SKIP(return, "the memory outside ZONE_MOVABLE/CMA (%ld MiB free, %ld MiB file LRU) could take the %zu MiB: nothing to refuse",
+			     free_kb >> 10, file_kb >> 10, len / MiB);
+	}
+	fd = pm_open();
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(-ENOMEM, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL));
+	ASSERT_EQ(oom, vmstat("oom_kill"));
+	close(fd);
+}
+
+/*
+ * Pages a pin moved out of CMA stay there after UNPIN: pinning them again
+ * migrates nothing, however little memory is free outside CMA. (With no
+ * exported CMA test, c41e9a5 took every page of a >= 6.3 kernel as maybe
+ * in CMA and refused any pin larger than that free memory.)
+ */
+PM_TEST_F(fit, repin_outside_cma_needs_no_memory, 300)
+{
+	size_t len = 300 * MiB;
+	uint64_t cs, ce, h;
+	long free_kb, cma_free_kb, pin_free_kb, pin_file_kb;
+	char *buf;
+	int fd, ret;
+
+	if (!cma_range(&cs, &ce))
+		SKIP(return, "kernel has no CMA area (boot with cma=)");
+	/* what the first PIN migrates must fit where long-term pins may be */
+	pinnable_zone_kb(&pin_free_kb, &pin_file_kb);
+	if (len > (size_t)pin_free_kb / 4 * 3 * 1024)
+		len = ((size_t)pin_free_kb / 4 * 3 * 1024) & ~(2 * MiB - 1);
+	buf = map_anon(len, RW);
+	ASSERT_NE(NULL, buf);
+	fill_pattern(buf, len, 91);
+	fd = pm_open();
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, 0, &h, NULL));
+	ASSERT_EQ(0, pages_in_phys_range(buf, len, cs, ce));
+	ASSERT_EQ(0, pm_unpin(fd, h));
+	free_kb = meminfo_kb("MemFree");
+	cma_free_kb = meminfo_kb("CmaFree");
+	ret = pm_pin(fd, buf, len, 0, &h, NULL);
+	ksft_print_msg("%zu MiB outside CMA, %ld MiB free outside CMA: PIN again: %s\n",
+		       len / MiB, (free_kb - cma_free_kb) / 1024, ret ? strerror(-ret) : "ok");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, check_pattern(buf, len, 91));
+	close(fd);
+}
+
+static PM_TEST_HARNESS_FN(harness_main)
+
+/* memlock_exec_loop_bounded's rounds exec this binary with --exec-round */
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "--exec-round"))
+		return exec_round(atoi(argv[2]), atoi(argv[3]));
+	return harness_main(argc, argv);
+}
