@@ -110,8 +110,8 @@ target_amd64() {
 	# inherit this; the debug targets and amd64_bpo set their own.
 	T_BENCH_MEM=8192
 	T_BENCH_BOOT_PARAMS="movablecore=3072M"
-	# about 12 minutes of guest time under TCG, plus an 8 GiB boot: room
-	# for a host shared with another VM
+	# the benchmark under TCG plus an 8 GiB boot, with room for a host
+	# shared with another VM
 	T_BENCH_TIMEOUT=3600
 }
 
@@ -165,9 +165,9 @@ target_debug() {
 # ZONE_MOVABLE, so the CMA cases (migration out of CMA, the contiguous
 # allocation contrast, the CMA fit check) run under KASAN, lockdep and
 # kmemleak, and the fault-injection sweeps reach CMA allocations.
-# Not in make check yet: test_faults' fail_page_alloc sweep can hang here
-# (a user page fault inside the injection window gets VM_FAULT_OOM and is
-# retried for ever at 100%); it passed twice and hung once.
+# Not in make check: the fail_page_alloc sweep can hang here (a user page
+# fault inside the injection window gets VM_FAULT_OOM and is retried for
+# ever).
 target_debug_cma() {
 	target_debug
 	# 1.5 GiB: KASAN's shadow and the debug allocators take about 300 MiB
@@ -269,10 +269,10 @@ target_amd64_bpo() {
 	T_APT_RELEASE=trixie-backports
 	T_BUILD_CHROOT=trixie
 	# nokaslr: a 512 MiB area in 1 GiB needs the kernel image out of its
-	# way; where KASLR put it mid-memory, "cma: Failed to reserve 512 MiB"
-	# (seen at 0d2d910), and test_cma fails
+	# way; where KASLR put it mid-memory, "cma: Failed to reserve 512 MiB",
+	# and the CMA cases fail
 	# pm_upstream=all: tests/test_upstream runs the selftests' whole
-	# run_vmtests.sh -a gup_test matrix here (240 runs, about 4 minutes)
+	# run_vmtests.sh -a gup_test matrix here
 	T_BOOT_PARAMS="cma=512M nokaslr pm_upstream=all"
 	# 3 GiB, 2 GiB of it CMA: anonymous pages land in CMA only while its
 	# free part exceeds half of all free memory, so not amd64's 8 GiB

@@ -264,7 +264,8 @@ struct pinmem_ctx *pinmem_ctx_find(u32 *id)
 
 /*
  * A context bound to the caller's mm and user, in the registry (so debugfs
- * lists its pins): one per open of /dev/pinmem, and of gup_test (gup_test.c).
+ * lists its pins): one per open of /dev/pinmem, and of the test build's
+ * gup_test (tests/kmod/gup_test.c).
  */
 struct pinmem_ctx *pinmem_ctx_create(void)
 {

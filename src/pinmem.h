@@ -512,9 +512,9 @@ void pinmem_debugfs_exit(void);
 extern struct dentry *pinmem_debugfs_dir;
 
 /*
- * The test build (PINMEM_TEST=1) only. bench.c: the bare-GUP reference of
- * the benchmarks. gup_test.c: the kernel's gup_test ABI, with the
- * gup_test=1 parameter.
+ * The test build (PINMEM_TEST=1) only, from tests/kmod/: bench_bare.c, the
+ * bare-GUP reference of the benchmarks; gup_test.c, the kernel's gup_test
+ * ABI, with the gup_test=1 parameter.
  */
 #ifdef PINMEM_TEST
 int pinmem_bench_bare(struct pinmem_ctx *ctx, struct pinmem_bench_args *args);

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1219,6 +1220,192 @@ PM_TEST_F(limits, memlock_cap_ipc_lock_bypasses, 120)
 	ASSERT_EQ(64 * 4, vmpin_kb());
 	close(fd);
 	ASSERT_EQ(0, vmpin_kb());
+}
+
+/*
+ * Two pins of one user racing near RLIMIT_MEMLOCK, each in its own context.
+ * locked_vm is checked and charged in one step, so a pin that fits is never
+ * refused because one that does not was charged for a moment, and two pins
+ * that do not both fit are never both taken.
+ */
+#define RACE_LIMIT	16	/* pages the limit leaves above the user's charge */
+#define RACE_ROUNDS	4000
+
+struct charge_race {
+	int fd[2];
+	char *buf[2];
+	size_t pages[2];
+	uint64_t h[2];
+	int ret[2];
+	unsigned int gen, waiting;	/* a spinning barrier of two */
+	bool stop;
+};
+
+/* Pages of the two pins, by round: the limit leaves room for RACE_LIMIT. */
+static const size_t race_sizes[][2] = {
+	{ 10, 10 },	/* each fits alone, not both: exactly one */
+	{ 6, 17 },	/* one can never fit: the other must */
+	{ 17, 6 },
+	{ 6, 10 },	/* both, exactly to the limit */
+};
+
+/* Spin rather than sleep: both threads leave it within a few instructions. */
+static void race_barrier(struct charge_race *r)
+{
+	unsigned int gen = __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE);
+	unsigned long spins = 0;
+
+	if (__atomic_add_fetch(&r->waiting, 1, __ATOMIC_ACQ_REL) == 2) {
+		__atomic_store_n(&r->waiting, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->gen, gen + 1, __ATOMIC_RELEASE);
+		return;
+	}
+	while (__atomic_load_n(&r->gen, __ATOMIC_ACQUIRE) == gen)
+		if (!(++spins % 4096))
+			sched_yield();
+}
+
+static void race_pin(struct charge_race *r, int i)
+{
+	r->ret[i] = pm_pin(r->fd[i], r->buf[i], r->pages[i] * PAGE, 0,
+			   &r->h[i], NULL);
+}
+
+static void on_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void *race_second(void *arg)
+{
+	struct charge_race *r = arg;
+
+	on_cpu(1);
+	for (;;) {
+		race_barrier(r);
+		if (__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE))
+			return NULL;
+		race_pin(r, 1);
+		race_barrier(r);
+	}
+}
+
+/* The user's locked_vm, as fdinfo shows it */
+static long user_locked(struct charge_race *r)
+{
+	return fdinfo_value(r->fd[0], "pinmem-user-locked-pages");
+}
+
+/* Were the pins of a round refused exactly as the limit says? */
+static bool race_as_limited(const size_t *sz, const int *ret)
+{
+	bool fits0 = sz[0] <= RACE_LIMIT, fits1 = sz[1] <= RACE_LIMIT;
+
+	if (sz[0] + sz[1] <= RACE_LIMIT)
+		return !ret[0] && !ret[1];
+	if (fits0 && fits1)
+		return !ret[0] != !ret[1];
+	return !ret[0] == fits0 && !ret[1] == fits1;
+}
+
+/*
+ * One round, in the child that dropped root: both pins at once, the charge
+ * is what they pinned, and nothing once they are unpinned. @won counts
+ * which thread got the room that only one of them could have.
+ */
+static int race_round(struct charge_race *r, int round, long base,
+		      long *won)
+{
+	const size_t *sz = race_sizes[round % 4];
+	long charged = 0;
+	int i;
+
+	r->pages[0] = sz[0];
+	r->pages[1] = sz[1];
+	race_barrier(r);
+	race_pin(r, 0);
+	race_barrier(r);
+	for (i = 0; i < 2; i++) {
+		if (r->ret[i] && r->ret[i] != -ENOMEM) {
+			ksft_print_msg("round %d: pin of %zu pages: %s\n", round, sz[i],
+				       strerror(-r->ret[i]));
+			return T_FAIL;
+		}
+		if (!r->ret[i])
+			charged += sz[i];
+	}
+	if (!race_as_limited(sz, r->ret)) {
+		ksft_print_msg("round %d: pins of %zu and %zu pages with room for %d: %s and %s\n",
+			       round, sz[0], sz[1], RACE_LIMIT,
+			       r->ret[0] ? "refused" : "pinned",
+			       r->ret[1] ? "refused" : "pinned");
+		return T_FAIL;
+	}
+	if (sz[0] == sz[1])
+		won[r->ret[0] ? 1 : 0]++;
+	CHECK_EQ(user_locked(r) - base, charged);
+	CHECK_EQ(vmpin_kb(), charged * (long)(PAGE / 1024));
+	for (i = 0; i < 2; i++)
+		if (!r->ret[i])
+			CHECK_EQ(pm_unpin(r->fd[i], r->h[i]), 0);
+	CHECK_EQ(user_locked(r), base);
+	CHECK_EQ(vmpin_kb(), 0);
+	return T_PASS;
+}
+
+static int race_child(void)
+{
+	struct charge_race r = { 0 };
+	long base, won[2] = { 0, 0 };
+	struct rlimit rl = { 0 };
+	int i, round, ret = T_PASS;
+	pthread_t t;
+
+	for (i = 0; i < 2; i++) {
+		r.fd[i] = pm_open();
+		r.buf[i] = map_anon((RACE_LIMIT + 1) * PAGE, RW);
+		CHECK(r.fd[i] >= 0 && r.buf[i]);
+	}
+	base = user_locked(&r);
+	CHECK(base >= 0);
+	rl.rlim_cur = (base + RACE_LIMIT) * PAGE;
+	rl.rlim_max = rl.rlim_cur;
+	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	CHECK_EQ(setuid(65534), 0);
+	on_cpu(0);
+	CHECK_EQ(pthread_create(&t, NULL, race_second, &r), 0);
+	for (round = 0; round < RACE_ROUNDS && ret == T_PASS; round++)
+		ret = race_round(&r, round, base, won);
+	__atomic_store_n(&r.stop, true, __ATOMIC_RELEASE);
+	race_barrier(&r);
+	pthread_join(t, NULL);
+	ksft_print_msg("%d rounds; where only one of two fit, the first thread won %ld, the second %ld\n",
+		       round, won[0], won[1]);
+	if (ret == T_PASS && (!won[0] || !won[1])) {
+		ksft_print_msg("one thread always charged first: no sign that the pins raced\n");
+		return T_FAIL;
+	}
+	return ret;
+}
+
+PM_TEST_F(limits, memlock_racing_pins, 300)
+{
+	int status;
+	pid_t pid;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "one CPU online: two pins cannot race");
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (!pid)
+		_exit(race_child());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(T_PASS, WEXITSTATUS(status));
 }
 
 static int write_param(const char *name, const char *val)

@@ -5,7 +5,7 @@
 # of the newest linux-source Debian ships: cow, gup_longterm, gup_test;
 # built by scripts/build-selftests into /tests/upstream) against pinmem:
 # pinmem (its test build, PINMEM_TEST=1) is reloaded with gup_test=1, so
-# /sys/kernel/debug/gup_test is pinmem's (src/gup_test.c; bind-mounted over
+# /sys/kernel/debug/gup_test is pinmem's (tests/kmod/gup_test.c; bind-mounted over
 # the kernel's own where the kernel has CONFIG_GUP_TEST, as the debug
 # kernels do), and the selftests' long-term pins are pinmem's PIN, ACCESS
 # and UNPIN.

@@ -34,7 +34,7 @@ extern "C" {
 /* Version of this library (not of the module's ABI). */
 #define PINMEM_LIB_VERSION	"0.1.0"
 /* Oldest module ABI (PINMEM_IOC_VERSION) this library works with. */
-#define PINMEM_LIB_MIN_ABI	1
+#define PINMEM_LIB_MIN_ABI	2
 /* Where pinmem_open() looks for the device. */
 #define PINMEM_DEVICE_PATH	"/dev/pinmem"
 
