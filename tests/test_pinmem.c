@@ -60,7 +60,9 @@ static char *movable_buffer(size_t len, uint32_t seed, size_t *in_movable)
 
 /* the ioctls' ABI, handles and who may use them */
 FIXTURE(abi) {};
+
 FIXTURE_SETUP(abi) {}
+
 FIXTURE_TEARDOWN_PARENT(abi)
 {
 	EXPECT_EQ(T_PASS, nothing_left())
@@ -69,7 +71,9 @@ FIXTURE_TEARDOWN_PARENT(abi)
 
 /* bad arguments: each gets its documented errno and pins nothing */
 FIXTURE(bad_args) {};
+
 FIXTURE_SETUP(bad_args) {}
+
 FIXTURE_TEARDOWN_PARENT(bad_args)
 {
 	EXPECT_EQ(T_PASS, nothing_left())
@@ -78,7 +82,9 @@ FIXTURE_TEARDOWN_PARENT(bad_args)
 
 /* what UNPIN, close, exit and changes to the mappings do to a pin */
 FIXTURE(lifetime) {};
+
 FIXTURE_SETUP(lifetime) {}
+
 FIXTURE_TEARDOWN_PARENT(lifetime)
 {
 	EXPECT_EQ(T_PASS, nothing_left())
@@ -87,7 +93,9 @@ FIXTURE_TEARDOWN_PARENT(lifetime)
 
 /* long-term pins leave ZONE_MOVABLE; short-term ones stay */
 FIXTURE(migration) {};
+
 FIXTURE_SETUP(migration) {}
+
 FIXTURE_TEARDOWN_PARENT(migration)
 {
 	EXPECT_EQ(T_PASS, nothing_left())
@@ -96,7 +104,9 @@ FIXTURE_TEARDOWN_PARENT(migration)
 
 /* RLIMIT_MEMLOCK, the context limits, the fit check */
 FIXTURE(limits) {};
+
 FIXTURE_SETUP(limits) {}
+
 FIXTURE_TEARDOWN_PARENT(limits)
 {
 	EXPECT_EQ(T_PASS, nothing_left())
@@ -105,7 +115,9 @@ FIXTURE_TEARDOWN_PARENT(limits)
 
 /* debugfs, fdinfo and the tracepoints */
 FIXTURE(introspect) {};
+
 FIXTURE_SETUP(introspect) {}
+
 FIXTURE_TEARDOWN_PARENT(introspect)
 {
 	EXPECT_EQ(T_PASS, nothing_left())
@@ -114,7 +126,9 @@ FIXTURE_TEARDOWN_PARENT(introspect)
 
 /* pins split across CPUs */
 FIXTURE(parallel) {};
+
 FIXTURE_SETUP(parallel) {}
+
 FIXTURE_TEARDOWN_PARENT(parallel)
 {
 	EXPECT_EQ(T_PASS, nothing_left())
@@ -123,7 +137,9 @@ FIXTURE_TEARDOWN_PARENT(parallel)
 
 /* CONTIG_ALLOC buffers */
 FIXTURE(contig) {};
+
 FIXTURE_SETUP(contig) {}
+
 FIXTURE_TEARDOWN_PARENT(contig)
 {
 	EXPECT_EQ(T_PASS, nothing_left())
@@ -132,7 +148,9 @@ FIXTURE_TEARDOWN_PARENT(contig)
 
 /* module unload and reload (last: the reload leaves a pool) */
 FIXTURE(module) {};
+
 FIXTURE_SETUP(module) {}
+
 FIXTURE_TEARDOWN_PARENT(module)
 {
 	EXPECT_EQ(T_PASS, nothing_left())
