@@ -1,10 +1,47 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2034
-# Host dependency + apt download helpers.  Sourced by scripts/vm-run.
-# Everything is idempotent: nothing is installed/updated unless missing.
+# Host dependency and apt download helpers, sourced by the scripts.
+# Everything is idempotent: nothing is installed or updated unless missing.
+# Packages are installed from the host's own apt sources, for the host's own
+# architecture; the host's apt configuration is never changed (no foreign
+# architectures, no sources). What another release or architecture needs is
+# downloaded through a private apt state in the cache (apt_private).
 
-# Packages every target needs on the host.
-HOST_PKGS_COMMON="gcc make libc6-dev binutils cpio gzip kmod bc flex bison libelf-dev coreutils xz-utils zstd"
+# shellcheck disable=SC2034  # read by the scripts that source this file
+{
+	# The host packages the scripts install (only the missing ones), by what
+	# needs them: README.md points here. Besides these, scripts/build-debs
+	# installs debian/control's Build-Depends (apt-get build-dep).
+	#  every VM target (scripts/vm-run): kbuild, the initramfs, module
+	#  dependencies; gcc-12 and pahole for bookworm-backports' 6.12 headers
+	HOST_PKGS_VM="gcc make libc6-dev binutils cpio gzip kmod bc flex bison libelf-dev coreutils xz-utils zstd gcc-12 dwarves"
+	#  by the guest's Debian architecture (T_DEBARCH): QEMU, and the cross
+	#  compilers for the module and the static tests (the i686 one, not gcc
+	#  -m32: gcc-multilib conflicts with the arm64 and armhf cross compilers)
+	declare -A HOST_PKGS_ARCH=(
+		[amd64]="qemu-system-x86"
+		[i386]="qemu-system-x86 gcc-i686-linux-gnu libc6-dev-i386-cross"
+		[arm64]="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+		[armhf]="qemu-system-arm gcc-arm-linux-gnueabihf libc6-dev-armhf-cross"
+	)
+	#  scripts/lint: checkpatch, sparse, modinfo, shellcheck, and user
+	#  space's make check (user/ensure-pkg.sh would install the libraries
+	#  and python3-jsonschema itself, for a build without scripts/)
+	HOST_PKGS_LINT="perl sparse kmod shellcheck pkgconf libkmod-dev libcjson-dev groff-base man-db python3-jsonschema"
+	#  the debug kernels (scripts/build-debug-kernel) and the newer kernel
+	#  sources (scripts/mainline-check); no dwarves (no BTF: DEBUG_INFO is
+	#  off) and no rsync (no headers_install)
+	HOST_PKGS_KERNEL="build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils"
+	#  the build chroots and guest images (debootstrap)
+	HOST_PKGS_CHROOT="debootstrap e2fsprogs"
+	#  scripts/dkms-check
+	HOST_PKGS_DKMS="dkms openssl kmod"
+	#  scripts/deb-check and scripts/build-debs: building and checking the .debs
+	HOST_PKGS_DEB="build-essential dpkg-dev debhelper dh-dkms lintian libkmod-dev libcjson-dev pkgconf groff-base man-db python3 python3-jsonschema"
+	#  scripts/install-test: the amd64 guest and its disk image
+	HOST_PKGS_INSTALL_TEST="qemu-system-x86 qemu-utils dpkg-dev"
+	#  scripts/bench (make bench, not make check): the plots
+	HOST_PKGS_BENCH="gnuplot-nox"
+}
 
 _APT_UPDATED=0
 
@@ -17,6 +54,7 @@ _as_root() {
 	fi
 }
 
+# apt_update: refresh the host's package lists, once per run.
 apt_update() {
 	[ "$_APT_UPDATED" = 1 ] && return 0
 	msg "apt-get update"
@@ -30,10 +68,14 @@ APT_OPTS=()
 _APT_PRIV=""
 
 # apt_private "SUITE...": resolve and download from these Debian suites
-# (e.g. "trixie trixie-security") through an apt state of their own in the
-# cache, for every architecture the targets use, leaving the host's sources
-# alone (a Debian 12 host must not see trixie as an upgrade). The package
-# lists are refreshed when older than 6 hours; offline, the cached ones do.
+# (e.g. "$SUITES_TRIXIE" of targets.sh) through an apt state of their own
+# in the cache: their own sources, lists, archives and architectures (every
+# one the targets use, whatever dpkg on the host knows), no pins and no
+# status file. Nothing of the host's apt state or dpkg database is written
+# or used (a Debian 12 host must not see trixie as an upgrade, nor need
+# arm64 added to download an arm64 .deb); only its keyrings are read. The
+# package lists are refreshed when older than 6 hours; offline, the cached
+# ones do.
 apt_private() {
 	local suites=$1 s d
 	d=${PINMEM_CACHE:-$HOME/.cache/pinmem}/apt/${suites// /+}
@@ -44,68 +86,65 @@ apt_private() {
 		*) echo "deb http://deb.debian.org/debian $s main" ;;
 		esac
 	done >"$d/sources.list"
+	# APT::Architectures set is the whole list (apt asks dpkg for foreign
+	# architectures only when it is unset); the host's pins do not apply
 	APT_OPTS=(-o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/nonexistent
-		-o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache"
+		-o Dir::Etc::Preferences=/nonexistent -o Dir::Etc::PreferencesParts=/nonexistent
+		-o Dir::State="$d" -o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache"
 		-o Dir::State::status=/dev/null -o Debug::NoLocking=1 -o APT::Sandbox::User=root
-		-o APT::Architectures::=amd64 -o APT::Architectures::=arm64
-		-o APT::Architectures::=armhf -o APT::Architectures::=i386)
+		-o "APT::Architectures=amd64,arm64,armhf,i386")
 	_APT_PRIV=$d
-	[ -n "$(find "$d/.updated" -mmin -360 2>/dev/null)" ] && return 0
-	_apt_private_update
+	_apt_private_update 360
 }
 
+# _apt_lists_fresh MINUTES: the private lists are younger than that
+_apt_lists_fresh() {
+	[ "$1" -gt 0 ] && [ -n "$(find "$_APT_PRIV/.updated" -mmin -"$1" 2>/dev/null)" ]
+}
+
+# _apt_private_update [MINUTES]: refresh the private lists unless they are
+# younger than MINUTES; one run at a time (apt's own locking is off).
 _apt_private_update() {
-	msg "apt-get update ($_APT_PRIV)"
-	if apt-get "${APT_OPTS[@]}" update -qq >&2; then
-		touch "$_APT_PRIV/.updated"
-	else
-		msg "apt-get update of $_APT_PRIV failed: using the cached lists"
-		find "$_APT_PRIV/lists" -maxdepth 1 -name '*_Packages*' | grep -q .
+	local fresh=${1:-0} rc=0 lock
+	_apt_lists_fresh "$fresh" && return 0
+	exec {lock}>"$_APT_PRIV/.lock"
+	flock "$lock"
+	# another run may have refreshed them meanwhile
+	if ! _apt_lists_fresh "$fresh"; then
+		msg "apt-get update ($_APT_PRIV)"
+		if apt-get "${APT_OPTS[@]}" update -qq >&2; then
+			touch "$_APT_PRIV/.updated"
+		else
+			msg "apt-get update of $_APT_PRIV failed: using the cached lists"
+			find "$_APT_PRIV/lists" -maxdepth 1 -name '*_Packages*' | grep -q . || rc=1
+		fi
 	fi
+	exec {lock}>&-
+	return "$rc"
 }
 
 pkg_installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
 }
 
-# ensure_pkgs PKG...: install the missing ones.
+# ensure_pkgs PKGS...: install the missing ones, from the host's apt sources;
+# each argument names one package or several, separated by spaces (e.g.
+# "$HOST_PKGS_LINT").
 ensure_pkgs() {
-	local p missing=()
-	for p in "$@"; do pkg_installed "$p" || missing+=("$p"); done
+	local p pkgs missing=() log
+	read -ra pkgs <<<"$*"
+	for p in "${pkgs[@]}"; do pkg_installed "$p" || missing+=("$p"); done
 	[ "${#missing[@]}" -eq 0 ] && return 0
 	msg "installing: ${missing[*]}"
 	apt_update
-	local log
 	log=$(mktemp)
-	if ! DEBIAN_FRONTEND=noninteractive _as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+	if ! _as_root env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
 		tail -n 30 "$log" >&2
 		rm -f "$log"
 		return 1
 	fi
 	rm -f "$log"
-}
-
-# ensure_foreign_arch ARCH: make apt know about ARCH (for :arm64 debs).
-ensure_foreign_arch() {
-	local a=$1
-	[ "$a" = "$(dpkg --print-architecture)" ] && return 0
-	dpkg --print-foreign-architectures | grep -qx "$a" && return 0
-	msg "dpkg --add-architecture $a"
-	_as_root dpkg --add-architecture "$a"
-	_APT_UPDATED=0
-	apt_update
-}
-
-# ensure_apt_suite SUITE: make apt see SUITE of Debian's archive (e.g.
-# bookworm-backports, whose packages apt never prefers on its own).
-ensure_apt_suite() {
-	local suite=$1
-	grep -rqsw -- "$suite" /etc/apt/sources.list /etc/apt/sources.list.d/ && return 0
-	msg "adding $suite to apt sources"
-	echo "deb http://deb.debian.org/debian $suite main" |
-		_as_root tee "/etc/apt/sources.list.d/pinmem-$suite.list" >/dev/null
-	_APT_UPDATED=0
-	apt_update
 }
 
 # apt_candidate PKG[:ARCH] [RELEASE]: print candidate version ("" if none).

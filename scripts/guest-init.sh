@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash  # busybox ash: checked as dash, the nearest shellcheck knows
 # pinmem guest /init (busybox initramfs).  Installed as /init by scripts/vm-run.
 # Kernel cmdline (unknown key=value params become env vars of init; we also
 # parse /proc/cmdline):

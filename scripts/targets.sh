@@ -12,7 +12,10 @@
 #   T_CROSS_COMPILE  CROSS_COMPILE= for the module build ("" = native)
 #   T_KMAKE_ARGS     extra make args for the module build (e.g. CC=gcc-14)
 #   T_TEST_CC        CC for the static test binaries (passed to tests/Makefile)
-#   T_HOST_PKGS      host packages needed for this target (qemu, cross gcc...)
+#   T_HOST_PKGS      host packages this target needs beyond those of every
+#                    target and of its T_DEBARCH (HOST_PKGS_VM and
+#                    HOST_PKGS_ARCH in scripts/deps.sh, QEMU and the cross
+#                    compilers), normally none
 #   T_QEMU           qemu binary
 #   T_QEMU_ARGS      machine/cpu/smp args
 #   T_QEMU_DEVICES   devices for the tests (default: QEMU's edu, for real DMA)
@@ -28,9 +31,10 @@
 #                    the ABI is resolved at run time, never hardcoded.
 #   T_APT_RELEASE    (apt) release to take candidates from (e.g.
 #                    bookworm-backports); "" = default candidate
-#   T_APT_SOURCES    (apt) Debian suites to resolve and download from through
-#                    a private apt state in the cache (e.g. "trixie
-#                    trixie-security"); "" = the host's apt sources
+#   T_APT_SOURCES    Debian suites to resolve and download the kernel (apt)
+#                    and busybox from, through a private apt state in the
+#                    cache (scripts/deps.sh apt_private): $SUITES_BOOKWORM
+#                    (default) or $SUITES_TRIXIE; see debian_kernel
 #   T_BUILD_CHROOT   build the module in this suite's chroot (scripts/
 #                    build-chroot), for kbuild tools the host cannot run
 #   T_IMAGE_SUFFIX   (apt) image package = linux-image-$KREL$T_IMAGE_SUFFIX
@@ -52,6 +56,11 @@ CHECK_TARGETS_DEFAULT="${CHECK_TARGETS_DEFAULT:-amd64 amd64_plain arm64 arm64_61
 # Kernel params used by every target (mode param is added by vm-run).
 COMMON_BOOT_PARAMS="panic=-1 loglevel=5 printk.time=1"
 
+# The Debian suites of T_APT_SOURCES. The backports suites are NotAutomatic:
+# their packages are candidates only where T_APT_RELEASE names them.
+SUITES_BOOKWORM="bookworm bookworm-updates bookworm-security bookworm-backports"
+SUITES_TRIXIE="trixie trixie-updates trixie-security trixie-backports"
+
 target_defaults() {
 	T_DEBARCH=""
 	T_KARCH=""
@@ -72,7 +81,7 @@ target_defaults() {
 	T_KERNEL="apt"
 	T_META_PKG=""
 	T_APT_RELEASE=""
-	T_APT_SOURCES=""
+	T_APT_SOURCES=$SUITES_BOOKWORM
 	T_BUILD_CHROOT=""
 	T_IMAGE_SUFFIX="-unsigned"
 	T_KIMAGE="boot/vmlinuz-@KREL@"
@@ -87,19 +96,13 @@ target_defaults() {
 
 # Debian 12 stock 6.1 kernel, x86_64, TCG.
 target_amd64() {
-	T_DEBARCH=amd64
-	T_KARCH=x86_64
-	T_TEST_CC=gcc
-	T_HOST_PKGS="qemu-system-x86"
-	T_QEMU=qemu-system-x86_64
+	guest_arch amd64
 	T_QEMU_ARGS="-accel tcg -cpu max -smp 2,sockets=2"
-	T_MEM=1024
 	# two nodes: a cpuset that allows one of them must bound where a
 	# pin migrates to (amd64_612 and amd64_plain too; the other targets
 	# built on this one keep one node). A socket per CPU: the kernel warns
 	# about a cache shared across nodes.
 	T_NUMA_NODES=2
-	T_CONSOLE=ttyS0
 	T_BOOT_PARAMS="movablecore=600M"
 	T_META_PKG=linux-image-amd64
 	# The benchmark: 8 GiB, 3 GiB of it ZONE_MOVABLE for first-pin
@@ -117,15 +120,8 @@ target_amd64() {
 
 # Debian 12 stock 6.1 kernel, arm64, TCG; cross-built module and tests.
 target_arm64() {
-	T_DEBARCH=arm64
-	T_KARCH=arm64
-	T_CROSS_COMPILE=aarch64-linux-gnu-
-	T_TEST_CC=aarch64-linux-gnu-gcc
-	T_HOST_PKGS="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
-	T_QEMU=qemu-system-aarch64
+	guest_arch arm64
 	T_QEMU_ARGS="-M virt -accel tcg -cpu max,pauth-impdef=on -smp 2"
-	T_MEM=1024
-	T_CONSOLE=ttyAMA0
 	# CMA big enough that anonymous pages land in it (they do while CMA's
 	# free part exceeds half of all free memory); no movablecore=, so the
 	# ZONE_MOVABLE cases skip here and run on amd64.
@@ -195,13 +191,7 @@ target_debug612() {
 # migration targets must be too); ZONE_MOVABLE is 800 MiB of HIGHMEM.
 target_debug32() {
 	target_debug
-	T_DEBARCH=i386
-	T_KARCH=i386
-	# the i686 cross compiler, not gcc -m32: gcc-multilib conflicts with
-	# the arm64 and armhf cross compilers other targets need
-	T_TEST_CC=i686-linux-gnu-gcc
-	T_HOST_PKGS="qemu-system-x86 gcc-i686-linux-gnu libc6-dev-i386-cross"
-	T_QEMU=qemu-system-i386
+	guest_arch i386
 	# an Intel CPU: with -cpu max (AMD under TCG) 32-bit SMP boots warn
 	T_QEMU_ARGS="-accel tcg -cpu max,vendor=GenuineIntel -smp 2"
 	T_MEM=1536
@@ -212,11 +202,11 @@ target_debug32() {
 }
 
 # Debian's 6.12 kernel from bookworm-backports, x86_64 (has /dev/udmabuf;
-# no CMA). Its headers want gcc-12 and pahole for module BTF.
+# no CMA). Its headers want gcc-12 and pahole for module BTF (both in
+# HOST_PKGS_VM).
 target_amd64_612() {
 	target_amd64
-	T_APT_RELEASE=bookworm-backports
-	T_HOST_PKGS="$T_HOST_PKGS gcc-12 dwarves"
+	debian_kernel bookworm bookworm-backports
 }
 
 # Debian 12's 6.1 amd64 kernel as most machines run it: no ZONE_MOVABLE,
@@ -232,18 +222,15 @@ target_amd64_plain() {
 # the pageblocks.
 target_arm64_612() {
 	target_arm64
-	T_APT_RELEASE=bookworm-backports
-	T_HOST_PKGS="$T_HOST_PKGS dwarves"
+	debian_kernel bookworm bookworm-backports
 }
 
 # Debian 13 (trixie), its current kernel (trixie-security), x86_64: no CMA,
-# ZONE_MOVABLE as on 6.1. trixie's kbuild tools need trixie's libc and
-# gcc-14: the module is built in a trixie chroot.
+# ZONE_MOVABLE as on 6.1.
 target_amd64_trixie() {
 	target_amd64
 	T_NUMA_NODES=1
-	T_APT_SOURCES="trixie trixie-updates trixie-security"
-	T_BUILD_CHROOT=trixie
+	debian_kernel trixie
 	# q35 with an emulated VT-d in front of the PCI devices: edu's DMA into
 	# pinmem's dma-bufs goes through IOVAs the IOMMU translates
 	T_QEMU_ARGS="$T_QEMU_ARGS -M q35 -device intel-iommu"
@@ -253,8 +240,7 @@ target_amd64_trixie() {
 # Debian 13's arm64 kernel, with CMA.
 target_arm64_trixie() {
 	target_arm64
-	T_APT_SOURCES="trixie trixie-updates trixie-security"
-	T_BUILD_CHROOT=trixie
+	debian_kernel trixie
 	# an emulated SMMUv3 in front of the PCI devices: edu's DMA into
 	# pinmem's dma-bufs goes through IOVAs, as on amd64_trixie's VT-d
 	T_QEMU_ARGS="${T_QEMU_ARGS/-M virt/-M virt,iommu=smmuv3}"
@@ -265,9 +251,7 @@ target_arm64_trixie() {
 target_amd64_bpo() {
 	target_amd64
 	T_NUMA_NODES=1
-	T_APT_SOURCES="trixie trixie-updates trixie-security trixie-backports"
-	T_APT_RELEASE=trixie-backports
-	T_BUILD_CHROOT=trixie
+	debian_kernel trixie trixie-backports
 	# nokaslr: a 512 MiB area in 1 GiB needs the kernel image out of its
 	# way; where KASLR put it mid-memory, "cma: Failed to reserve 512 MiB",
 	# and the CMA cases fail
@@ -283,9 +267,7 @@ target_amd64_bpo() {
 # trixie-backports' 7.x kernel, arm64, with CMA.
 target_arm64_bpo() {
 	target_arm64
-	T_APT_SOURCES="trixie trixie-updates trixie-security trixie-backports"
-	T_APT_RELEASE=trixie-backports
-	T_BUILD_CHROOT=trixie
+	debian_kernel trixie trixie-backports
 }
 
 # Debian 13's 32-bit ARM kernel for LPAE cores (armmp-lpae: CMA, HIGHMEM),
@@ -293,21 +275,63 @@ target_arm64_bpo() {
 # lowmem (the CMA area is in it), the rest HIGHMEM, which anonymous memory
 # fills first: small enough that the CMA cases' buffers reach CMA.
 target_armhf() {
-	T_DEBARCH=armhf
-	T_KARCH=arm
-	T_CROSS_COMPILE=arm-linux-gnueabihf-
-	T_TEST_CC=arm-linux-gnueabihf-gcc
-	T_HOST_PKGS="qemu-system-arm gcc-arm-linux-gnueabihf libc6-dev-armhf-cross"
-	T_QEMU=qemu-system-arm
+	guest_arch armhf
+	debian_kernel trixie
 	T_QEMU_ARGS="-M virt -accel tcg -cpu cortex-a15 -smp 2"
 	T_MEM=896
-	T_CONSOLE=ttyAMA0
 	T_BOOT_PARAMS="vmalloc=160M cma=384M"
 	T_META_PKG=linux-image-armmp-lpae
 	T_IMAGE_SUFFIX=""
-	T_APT_SOURCES="trixie trixie-updates trixie-security"
-	T_BUILD_CHROOT=trixie
 	T_BENCH_MEM=1024
+}
+
+# guest_arch DEBARCH: the fields that follow from the guest's Debian
+# architecture: kernel ARCH=, cross compilers, QEMU binary, console. Their
+# host packages are HOST_PKGS_ARCH[DEBARCH] in scripts/deps.sh.
+guest_arch() {
+	T_DEBARCH=$1
+	T_CROSS_COMPILE=""
+	case "$1" in
+	amd64) T_KARCH=x86_64 T_QEMU=qemu-system-x86_64 T_CONSOLE=ttyS0 ;;
+	# the debug kernel's ARCH=i386 build needs no cross compiler; the
+	# static tests do (the i686 one, see HOST_PKGS_ARCH)
+	i386) T_KARCH=i386 T_QEMU=qemu-system-i386 T_CONSOLE=ttyS0 ;;
+	arm64)
+		T_KARCH=arm64 T_CROSS_COMPILE=aarch64-linux-gnu-
+		T_QEMU=qemu-system-aarch64 T_CONSOLE=ttyAMA0
+		;;
+	armhf)
+		T_KARCH=arm T_CROSS_COMPILE=arm-linux-gnueabihf-
+		T_QEMU=qemu-system-arm T_CONSOLE=ttyAMA0
+		;;
+	esac
+	T_TEST_CC=${T_CROSS_COMPILE}gcc
+	[ "$1" != i386 ] || T_TEST_CC=i686-linux-gnu-gcc
+}
+
+# debian_kernel RELEASE [SUITE]: the target's kernel is Debian RELEASE's
+# (bookworm or trixie), from SUITE if given (its backports, which apt
+# prefers for nothing unless asked). trixie's kbuild tools need trixie's
+# libc and gcc-14: the module is built in a trixie chroot.
+debian_kernel() {
+	T_APT_RELEASE=${2:-}
+	T_BUILD_CHROOT=""
+	case "$1" in
+	bookworm) T_APT_SOURCES=$SUITES_BOOKWORM ;;
+	trixie) T_APT_SOURCES=$SUITES_TRIXIE T_BUILD_CHROOT=trixie ;;
+	esac
+}
+
+# targets_args DEFAULT [TARGET...]: set the array targets to the TARGETs
+# given, else to the words of DEFAULT (e.g. "$CHECK_TARGETS_DEFAULT")
+targets_args() {
+	local default=$1
+	shift
+	if [ "$#" -gt 0 ]; then
+		targets=("$@")
+	else
+		read -ra targets <<<"$default"
+	fi
 }
 
 targets_list() {
