@@ -246,6 +246,21 @@ target_arm64_trixie() {
 	T_QEMU_ARGS="${T_QEMU_ARGS/-M virt/-M virt,iommu=smmuv3}"
 }
 
+# Debian 13's arm64 kernel with 16 KiB pages (the arm64-16k flavour; QEMU's
+# -cpu max has the 16 KiB granule), with CMA: no page size is 4 KiB here and
+# a PMD maps 32 MiB, so a THP is 32 MiB and a pageblock 32 MiB too.
+target_arm64_16k() {
+	target_arm64_trixie
+	T_META_PKG=linux-image-arm64-16k
+	# No THP: a long-term pin that migrates a 32 MiB THP out of CMA can
+	# hang in the kernel once memory is fragmented: the target THP's
+	# direct compaction waits in reclaim_throttle() for ever, as the 2048
+	# pages isolated for that very migration exceed too_many_isolated()'s
+	# 1/16 of the LRU (an LRU of a few hundred MiB is a few 10,000 pages
+	# here). The THP cases skip.
+	T_BOOT_PARAMS="$T_BOOT_PARAMS transparent_hugepage=never"
+}
+
 # trixie-backports' 7.x kernel, x86_64: CMA=y with no default area, so
 # cma= gives the stock amd64 kernel a CMA area and the CMA cases run here.
 target_amd64_bpo() {

@@ -102,6 +102,42 @@ unsigned long pinmem_pinnable_available_pages(void)
 	return sum;
 }
 
+/**
+ * pinmem_fit_span() - the most pages pinning a range may take.
+ * @start: first address of the range.
+ * @nr_pages: its pages.
+ *
+ * GUP migrates (and faults in) whole folios, and a THP at either end of
+ * the range may lie partly outside it: the range rounded out to PMDs. With
+ * 16 KiB pages a THP is 2048 pages, four GUP batches, so a batch can take
+ * four times its own pages.
+ *
+ * Return: the number of pages.
+ */
+unsigned long pinmem_fit_span(unsigned long start, unsigned long nr_pages)
+{
+	unsigned long end = start + (nr_pages << PAGE_SHIFT);
+
+	return (ALIGN(end, PMD_SIZE) - ALIGN_DOWN(start, PMD_SIZE)) >> PAGE_SHIFT;
+}
+
+/* Count @page into @w if a long-term pin must migrate it (see @w->whole_folios). */
+static void fit_count_present(struct pinmem_fit_walk *w, struct page *page)
+{
+	struct folio *folio;
+
+	if (pinmem_longterm_pinnable(page))
+		return;
+	if (!w->whole_folios) {
+		w->need++;
+		return;
+	}
+	folio = page_folio(page);
+	if (folio != w->last)
+		w->need += folio_nr_pages(folio);
+	w->last = folio;
+}
+
 /*
  * Count, in one linear pass, the pages of a piece that will take a page of
  * pinnable memory: present ones the pin cannot keep where they are (in
@@ -122,7 +158,7 @@ int pinmem_fit_seg_count(unsigned long start, unsigned long end,
 					     seg->gup_flags & FOLL_WRITE, w->pages);
 		n = max(n, 0);
 		for (i = 0; i < n; i++) {
-			w->need += !pinmem_longterm_pinnable(w->pages[i]);
+			fit_count_present(w, w->pages[i]);
 			put_page(w->pages[i]);
 		}
 		start += (unsigned long)n << PAGE_SHIFT;
@@ -150,11 +186,11 @@ int pinmem_fit_check_highmem(struct mm_struct *mm, unsigned long addr,
 			     unsigned long nr_pages, unsigned int gup_flags,
 			     struct page **scratch)
 {
-	struct pinmem_fit_walk w = { .pages = scratch };
+	struct pinmem_fit_walk w = { .pages = scratch, .whole_folios = true };
 	unsigned long avail = pinmem_pinnable_available_pages();
 	int ret;
 
-	if (nr_pages <= avail)
+	if (pinmem_fit_span(addr, nr_pages) <= avail)
 		return 0;
 	ret = pinmem_vma_seg_walk(mm, addr, nr_pages, gup_flags,
 				  pinmem_fit_seg_count, &w);

@@ -21,7 +21,9 @@
 #include <linux/fcntl.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hugetlb.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
@@ -79,6 +81,32 @@ static int memfd_check_write_seals(struct file *file)
 	pinmem_memfd_seals(file, &seals);
 	inode_unlock_shared(inode);
 	return seals & MEMFD_WRITE_SEALS ? -EPERM : 0;
+}
+
+/**
+ * pinmem_memfd_span() - the most pages pinning a range of @file may take.
+ * @file: a memfd.
+ * @offset: byte offset of the range.
+ * @len: its length.
+ *
+ * A folio is pinned (migrated, allocated) whole: the range rounded out to
+ * the largest folio the file can hold, a hugetlb page or, where its page
+ * cache takes large folios (shmem THP), a PMD; else the range's pages.
+ *
+ * Return: the number of pages.
+ */
+u64 pinmem_memfd_span(struct file *file, u64 offset, u64 len)
+{
+	u64 folio = PAGE_SIZE;
+
+	if (mapping_large_folio_support(file->f_mapping))
+		folio = PMD_SIZE;
+#ifdef CONFIG_HUGETLB_PAGE
+	if (is_file_hugepages(file))
+		folio = huge_page_size(hstate_file(file));
+#endif
+	return (round_up(offset + len, folio) - round_down(offset, folio)) >>
+	       PAGE_SHIFT;
 }
 
 /*
@@ -183,7 +211,8 @@ int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,
 		if (fatal_signal_pending(current))
 			goto unpin;
 		ret = -ENOMEM;
-		if (fit && pinmem_pinnable_available_pages() < nr) {
+		if (fit && pinmem_pinnable_available_pages() <
+			   pinmem_memfd_span(file, pos, next - pos)) {
 			*why = PINMEM_REFUSE_FIT;
 			goto unpin;
 		}
@@ -197,6 +226,16 @@ int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,
 				     batch);
 		if (ret)
 			goto unpin;
+		/*
+		 * A folio larger than a slice (a 32 MiB hugetlb page or shmem
+		 * THP with 16 KiB pages, a 1 GiB one) comes again with each
+		 * slice: hold it once.
+		 */
+		if (got && f != ext->folios && f[0] == f[-1]) {
+			unpin_folio(f[0]);
+			memmove(f, f + 1, (got - 1) * sizeof(*f));
+			ext->nr_folios--;
+		}
 		pos = next;
 		cond_resched();
 	}
@@ -253,6 +292,11 @@ void pinmem_memfd_unpin(struct pinmem_pin *pin, bool dirty)
 int pinmem_memfd_may_pin(struct file *file, bool write)
 {
 	return -EOPNOTSUPP;
+}
+
+u64 pinmem_memfd_span(struct file *file, u64 offset, u64 len)
+{
+	return len >> PAGE_SHIFT;
 }
 
 int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,

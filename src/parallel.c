@@ -44,10 +44,14 @@
 #include "compat.h"
 #include "pinmem.h"
 
-unsigned long pinmem_parallel_min_pages = 4096;	/* 16 MiB of 4 KiB pages */
+/*
+ * In pages, not bytes: GUP's work is per page (16 MiB of 4 KiB pages, 64 MiB
+ * of 16 KiB ones), and every part still spans whole PMDs (pin_split()).
+ */
+unsigned long pinmem_parallel_min_pages = 1UL << 12;
 module_param_named(parallel_min_pages, pinmem_parallel_min_pages, ulong, 0644);
 MODULE_PARM_DESC(parallel_min_pages,
-		 "Pins and unpins of at least this many pages are split across the caller's CPUs, 0 never (default 4096)");
+		 "Pins and unpins of at least this many pages (default 2^12) are split across the caller's CPUs, 0 never");
 
 static struct workqueue_struct *pinmem_wq;
 

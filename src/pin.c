@@ -343,7 +343,8 @@ static int pin_addr_range(struct pinmem_ctx *ctx, struct pinmem_pin_args *args,
 		 * is checked (fit_batch()).
 		 */
 		fit = pinmem_have_unpinnable(true) &&
-		      nr_pages > pinmem_pinnable_available_pages();
+		      pinmem_fit_span(addr, nr_pages) >
+		      pinmem_pinnable_available_pages();
 		if (fit && totalhigh_pages()) {
 			fit = false;
 			ret = pinmem_fit_check_highmem(ctx->mm, addr, nr_pages,
@@ -462,7 +463,8 @@ static int pin_memfd_range(struct pinmem_ctx *ctx,
 	if (!pin->ext)
 		goto free;
 	fit = pinmem_have_unpinnable(true) &&
-	      nr_pages > pinmem_pinnable_available_pages();
+	      pinmem_memfd_span(file, args->offset, args->length) >
+	      pinmem_pinnable_available_pages();
 	ret = pinmem_memfd_pin_pages(pin, file, args->offset, fit, scratch,
 				     why);
 	if (ret)

@@ -69,9 +69,10 @@ struct pin_part {
 
 /*
  * Before a batch of a long-term pin that may not fit (see
- * pinmem_pinnable_available_pages()): if less is available than the batch could
- * take, count what it will take (GUP-fast, no faults) and refuse if that
- * does not fit. So the check costs a read of the zone counters per batch,
+ * pinmem_pinnable_available_pages()): if less is available than the batch
+ * could take (pinmem_fit_span(): whole THPs), count what it will take
+ * (GUP-fast, no faults; a folio to migrate whole) and refuse if that does
+ * not fit. So the check costs a read of the zone counters per batch,
  * and a probe of the batch only once memory runs short: a range already
  * outside ZONE_MOVABLE/CMA is never walked twice, and migration never
  * takes more than is there. A refused pin has migrated what did fit; its
@@ -80,11 +81,11 @@ struct pin_part {
 static int fit_batch(struct pin_part *part, unsigned long start,
 		     unsigned long n, const struct pinmem_vma_seg *seg)
 {
-	struct pinmem_fit_walk w = { .pages = part->batch };
+	struct pinmem_fit_walk w = { .pages = part->batch, .whole_folios = true };
 	unsigned long avail = pinmem_pinnable_available_pages();
 	int ret;
 
-	if (avail >= n)
+	if (avail >= pinmem_fit_span(start, n))
 		return 0;
 	ret = pinmem_fit_seg_count(start, start + (n << PAGE_SHIFT), seg, &w);
 	if (ret)

@@ -353,15 +353,22 @@ int pinmem_vma_check_hugetlb(struct mm_struct *mm, unsigned long addr,
  * @pages: %PINMEM_PIN_BATCH page pointers, for GUP-fast.
  * @need: out: the count.
  * @present_only: count only present pages that must migrate.
+ * @whole_folios: count each folio that must migrate whole, once (GUP
+ *	migrates all of it, its pages outside the range too), not its pages
+ *	in the range.
+ * @last: the folio counted last, for @whole_folios.
  */
 struct pinmem_fit_walk {
 	struct page **pages;
 	unsigned long need;
 	bool present_only;
+	bool whole_folios;
+	struct folio *last;
 };
 
 bool pinmem_have_unpinnable(bool movable);
 unsigned long pinmem_pinnable_available_pages(void);
+unsigned long pinmem_fit_span(unsigned long start, unsigned long nr_pages);
 int pinmem_fit_seg_count(unsigned long start, unsigned long end,
 			 const struct pinmem_vma_seg *seg, void *data);
 int pinmem_fit_check_highmem(struct mm_struct *mm, unsigned long addr,
@@ -473,6 +480,7 @@ bool pinmem_par_take(struct pinmem_par *par, unsigned int nr_chunks,
 /* memfd.c */
 struct file;
 int pinmem_memfd_may_pin(struct file *file, bool write);
+u64 pinmem_memfd_span(struct file *file, u64 offset, u64 len);
 int pinmem_memfd_pin_pages(struct pinmem_pin *pin, struct file *file,
 			   u64 offset, bool fit, struct page **batch, int *why);
 void pinmem_memfd_unpin(struct pinmem_pin *pin, bool dirty);

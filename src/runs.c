@@ -3,8 +3,9 @@
  * pinmem: the pages of a pin, kept as runs of consecutive page frames.
  *
  * One u64 per run: the first PFN in the low PINMEM_RUN_PFN_BITS bits, the
- * length minus one above. A 2 MiB THP costs 8 bytes instead of 4 KiB of page
- * pointers; scattered 4 KiB pages cost what a pointer array would. A run is
+ * length minus one above. A PMD-sized THP (512 pages with 4 KiB pages, 2048
+ * with 16 KiB ones) costs 8 bytes instead of a page pointer per page;
+ * scattered base pages cost what a pointer array would. A run is
  * unpinned with one unpin_user_page_range_dirty_lock() call, which touches
  * each folio once, not each page.
  *
@@ -371,7 +372,7 @@ static int runs_unpin_part(struct pinmem_par *par, unsigned int who)
 
 /*
  * Unpin the @nr runs @v on the caller's CPUs, in chunks of equal pages
- * (cut inside runs: a physically contiguous range of 4 KiB pages is one
+ * (cut inside runs: a physically contiguous range of pages is one
  * run) that each CPU takes as it comes. Unpinning is not interruptible:
  * every chunk is done. False if it could not be split (too small, one CPU,
  * no memory): nothing was done.

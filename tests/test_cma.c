@@ -24,7 +24,7 @@ static uint64_t cma_start, cma_end;
 /* Was the kernel booted with cma=? (Then an area it did not reserve is a failure.) */
 static bool cma_asked(void)
 {
-	char line[4096] = "";
+	char line[2048] = "";	/* COMMAND_LINE_SIZE on x86 and arm64 */
 	FILE *f = fopen("/proc/cmdline", "re");
 	bool asked;
 
@@ -287,10 +287,10 @@ static int t_pin_too_big_for_non_cma_memory(void)
 	for (nf = 0; nf < 3; nf++) {
 		pinnable_zone_kb(&free_kb, &file_kb);
 		filler_kb = free_kb + file_kb / 2 - pinnable_reserve_kb() -
-			    (long)(other + in_cma / 2) * (long)(PAGE / 1024);
+			    (long)(other + in_cma / 2) * PAGE_KB;
 		diag("%zu MiB buffer: %zu pages in CMA, %zu in ZONE_MOVABLE outside it; pinnable memory: %ld kB free, %ld kB file; filler %ld kB",
 		     len >> 20, in_cma, other, free_kb, file_kb, filler_kb);
-		if (filler_kb < (long)(in_cma / 8 * (PAGE / 1024)))
+		if (filler_kb < (long)(in_cma / 8 * PAGE_KB))
 			break;
 		flen[nf] = ((size_t)filler_kb * 1024) & ~(MiB - 1);
 		filler[nf] = map_anon(flen[nf], RW);

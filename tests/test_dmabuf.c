@@ -654,6 +654,7 @@ static bool in_set(const long *set, int n, long v)
  * each offline and back: early boot (memblock) reservations can sit in
  * ZONE_MOVABLE and keep their block online for ever ("unmovable page").
  */
+#define MAX_MOVABLE_BLOCKS	(1 << 12)	/* memory blocks, not pages */
 static int offlinable_blocks(long *blks, int max, int *all)
 {
 	int n = movable_blocks(blks, max), i, k = 0;
@@ -680,7 +681,7 @@ PM_TEST_F(hotplug, offline_movable_with_pins, 600)
 	 * out last
 	 */
 	const size_t len = 8 * MiB, big = 400 * MiB;
-	static long blks[4096];
+	static long blks[MAX_MOVABLE_BLOCKS];
 	int fd, dfd = -1, nb, all, i, r;
 	uint64_t h, n;
 	size_t off;
@@ -692,7 +693,7 @@ PM_TEST_F(hotplug, offline_movable_with_pins, 600)
 		SKIP(return, "no memory hotplug in sysfs (CONFIG_MEMORY_HOTPLUG)");
 	if (meminfo_kb("MemAvailable") < (long)(big + 200 * MiB) / 1024)
 		SKIP(return, "less than %zu MiB available", (big + 200 * MiB) / MiB);
-	nb = offlinable_blocks(blks, 4096, &all);
+	nb = offlinable_blocks(blks, MAX_MOVABLE_BLOCKS, &all);
 	ksft_print_msg("%d of %d blocks wholly in ZONE_MOVABLE can go offline\n", nb, all);
 	if (!nb)
 		SKIP(return, "no block of ZONE_MOVABLE can go offline here");
@@ -1195,7 +1196,7 @@ PM_TEST_F(memfd_dmabuf, pin_memfd, 300)
 /* PIN_MEMFD of a hugetlb memfd: huge pages, one pin per folio, released as taken. */
 PM_TEST_F(memfd_dmabuf, pin_memfd_hugetlb, 300)
 {
-	const size_t huge = 2 * MiB, len = 4 * huge;
+	const size_t huge = hugetlb_size(), len = 4 * huge;
 	struct pinmem_query_args q = { .size = sizeof(q) };
 	int fd = pm_open(), mfd, r;
 	long pins0 = pins_outstanding();
@@ -1205,6 +1206,8 @@ PM_TEST_F(memfd_dmabuf, pin_memfd_hugetlb, 300)
 	char *map;
 
 	ASSERT_TRUE(fd >= 0);
+	if (!huge)
+		SKIP(return, "no hugetlb pages (no Hugepagesize in /proc/meminfo)");
 	f = fopen("/proc/sys/vm/nr_hugepages", "r");
 	if (!f || fscanf(f, "%ld", &nr0) != 1)
 		SKIP(return, "no /proc/sys/vm/nr_hugepages (CONFIG_HUGETLBFS)");
@@ -1598,7 +1601,7 @@ PM_TEST_F(vivid, capture_into_contig, 300)
 }
 
 /*
- * A pin of scattered 4 KiB pages is not what dma-contig can use: vivid
+ * A pin of scattered base pages is not what dma-contig can use: vivid
  * must refuse it with its own error, and nothing else happens.
  */
 PM_TEST_F(vivid, refuses_scattered_pin, 300)

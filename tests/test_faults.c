@@ -295,12 +295,15 @@ FIXTURE_TEARDOWN_PARENT(fail_nth)
  * Review finding 9: when a PIN fails half-way, the runs must be rolled back
  * to exactly what they were before the batch, also where unsigned long is
  * narrower than a run (32-bit). The pin starts half a huge page into a
- * THP-backed buffer whose THPs are not adjacent in memory, so every 512-page
- * batch begins by growing the run the previous batch ended with (256 pages
- * of one THP) and then needs a new run for the next THP; the allocation
- * that grows the run array fails for some n of fail-nth. Sweep n over the
- * whole PIN: every failed PIN must be a clean ENOMEM and leave the kernel's
- * pin counters where they were.
+ * THP-backed buffer whose THPs are not adjacent in memory, so with 4 KiB
+ * pages every GUP batch (a PMD's worth of pages there) begins by growing
+ * the run the previous batch ended with (half of one THP) and then needs a
+ * new run for the next THP; the allocation that grows the run array fails
+ * for some n of fail-nth. Sweep n over the whole PIN: every failed PIN must
+ * be a clean ENOMEM and leave the kernel's pin counters where they were.
+ * The buffer is 160 MiB: with bigger pages (a 32 MiB THP with 16 KiB
+ * ones) it has fewer THPs, each several batches, and the run array grows
+ * only at the first run.
  *
  * The THPs are faulted last to first, each followed by one of the other
  * buffer's: the buddy allocator hands out ascending blocks, so faulting in
@@ -340,13 +343,16 @@ static long phys_extents(int fd, void *addr, size_t len)
 
 PM_TEST_F(fail_nth, runs_rollback, 600)
 {
-	const size_t huge = 2 * MiB, nhuge = 80, len = nhuge * huge;
+	const size_t huge = PMD_BYTES, len = 160 * MiB / huge * huge;
+	const size_t nhuge = len / huge;
 	long base, mid_walk = 0;
 	char *buf, *gap, *start;
 	int fd, nthfd, nth, ret = T_PASS;
 	char why[128] = "";
 	size_t i;
 
+	if (nhuge < 2)
+		SKIP(return, "a THP is %zu MiB: two do not fit in 160 MiB", huge / MiB);
 	nthfd = self->nthfd;
 
 	buf = map_aligned(len, huge);

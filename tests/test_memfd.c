@@ -457,27 +457,28 @@ static void write_long(const char *path, long v)
 }
 
 /*
- * One page of a 2 MiB hugetlb folio keeps the whole folio pinned: the
- * pin is charged (VmPin, the user's locked_vm) for all of it.
+ * One page of a hugetlb folio keeps the whole folio pinned: the pin is
+ * charged (VmPin, the user's locked_vm) for all of it.
  */
 PM_TEST_F(memfd, charges_whole_folios, 120)
 {
 	const char *nr = "/proc/sys/vm/nr_hugepages";
-	const size_t huge = 2 * MiB, page = self->page;
+	const size_t huge = hugetlb_size(), page = self->page;
 	long nr0 = read_long(nr), pin0, pin1;
 	char *map = MAP_FAILED;
 	int fd = self->fd, mfd;
 	uint64_t h;
 
-	if (nr0 < 0)
+	if (nr0 < 0 || !huge)
 		SKIP(return, "no %s (CONFIG_HUGETLBFS)", nr);
 	/* two for the file, two to migrate them into out of ZONE_MOVABLE */
 	write_long(nr, nr0 + 4);
 	mfd = memfd_create("pinmem-huge", MFD_HUGETLB | MFD_ALLOW_SEALING | MFD_CLOEXEC);
 	if (mfd < 0 || ftruncate(mfd, 2 * huge) ||
 	    fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
-		ksft_print_msg("no 2 MiB hugetlb memfd: %s\n", strerror(errno));
-		SKIP(goto out, "no 2 MiB huge pages");
+		ksft_print_msg("no hugetlb memfd of %zu kB pages: %s\n",
+			       huge >> 10, strerror(errno));
+		SKIP(goto out, "no huge pages");
 	}
 	/* memfd_pin_folios() fills no hugetlb hole without a reservation (mmap) */
 	map = mmap(NULL, 2 * huge, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
@@ -545,7 +546,7 @@ PM_TEST_F(memfd, pin_memfd_killable, 300)
 	pid_t pid;
 
 	len = (size_t)(meminfo_kb("MemFree") / 4) << 10;
-	len &= ~(2 * MiB - 1);
+	len &= ~(PMD_BYTES - 1);
 	t0 = now_s();
 	pid = pin_in_child(len);
 	ASSERT_GT(pid, 0);
@@ -585,7 +586,7 @@ PM_TEST_F(memfd, pin_memfd_too_big_to_fit_enomem, 120)
 		SKIP(return, "kernel has no ZONE_MOVABLE (boot with movablecore=)");
 	pinnable_zone_kb(&free_kb, &file_kb);
 	len = (size_t)(vmstat("nr_free_pages") * 0.8) * self->page;
-	len = len > 520 * MiB ? 520 * MiB : len & ~(2 * MiB - 1);
+	len = len > 520 * MiB ? 520 * MiB : len & ~(PMD_BYTES - 1);
 	if ((long)(len >> 10) <= free_kb + file_kb)
 		SKIP(return, "the memory outside ZONE_MOVABLE/CMA (%ld MiB) could take %zu MiB: nothing to refuse",
 		     (free_kb + file_kb) >> 10, len / MiB);

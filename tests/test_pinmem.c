@@ -289,16 +289,32 @@ static size_t count_thp(const char *buf, size_t len, size_t *compound)
 	return thp;
 }
 
+/* Is THP off for every mapping, madvise()d or not? */
+static bool thp_never(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+	char line[64] = "";
+
+	if (!f)
+		return true;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	return strstr(line, "[never]");
+}
+
 PM_TEST_F(migration, thp_buffer, 300)
 {
-	const size_t len = 8 * MiB;
+	const size_t len = 4 * PMD_BYTES;
 	struct pinmem_query_args q = { 0 };
 	size_t thp_before, thp_after, comp;
-	char *buf = map_aligned(len, 2 * MiB);
+	char *buf = map_aligned(len, PMD_BYTES);
 	uint64_t h;
 	int fd;
 
 	ASSERT_TRUE(buf);
+	if (thp_never())
+		SKIP(return, "THP is off (transparent_hugepage=never, or no CONFIG_TRANSPARENT_HUGEPAGE)");
 	if (madvise(buf, len, MADV_HUGEPAGE))
 		SKIP(return, "madvise(MADV_HUGEPAGE): %s", strerror(errno));
 	fill_pattern(buf, len, 5);
@@ -326,12 +342,16 @@ PM_TEST_F(migration, thp_buffer, 300)
 	ASSERT_EQ(len / PAGE, pins_outstanding());
 	ASSERT_EQ(0, pm_unpin(fd, h));
 
-	/* a range that starts and ends inside THPs: PFNs and counts still exact */
+	/*
+	 * a range that starts and ends inside THPs, across a PMD boundary:
+	 * PFNs and counts still exact
+	 */
 	{
-		const size_t first = 17, n = 1000;
-		uint64_t pfns[1000], i, bad = 0;
+		const size_t first = 17, n = 2 * (PMD_BYTES / PAGE) - 24;
+		uint64_t *pfns = calloc(n, sizeof(*pfns)), i, bad = 0;
 		size_t sub_comp, sub_thp;
 
+		ASSERT_TRUE(pfns);
 		ASSERT_EQ(0, pm_pin(fd, buf + first * PAGE, n * PAGE, 0, &h, NULL));
 		sub_thp = count_thp(buf + first * PAGE, n * PAGE, &sub_comp);
 		memset(&q, 0, sizeof(q));
@@ -353,6 +373,7 @@ PM_TEST_F(migration, thp_buffer, 300)
 		ASSERT_EQ(pfn_of(buf + (first + 500) * PAGE), pfns[0]);
 		ASSERT_EQ(pfn_of(buf + (first + 509) * PAGE), pfns[9]);
 		ASSERT_EQ(0, pm_unpin(fd, h));
+		free(pfns);
 	}
 	close(fd);
 	munmap(buf, len);
@@ -413,7 +434,7 @@ PM_TEST_F(lifetime, exit_releases_all_pins, 120)
 			if (pm_pin(fd, buf + i * 64 * 1024, 64 * 1024, 1,
 				   NULL, NULL))
 				_exit(3);
-		if (pins_outstanding() != 8 * 16)
+		if (pins_outstanding() != (long)(8 * 64 * 1024 / PAGE))
 			_exit(4);
 		_exit(0);	/* no close, no unpin */
 	}
@@ -1201,17 +1222,17 @@ PM_TEST_F(limits, memlock_limit_unprivileged, 120)
 			_exit(12);
 		if (pm_pin(fd, buf, 12 * PAGE, 0, &h1, NULL))
 			_exit(13);
-		if (vmpin_kb() != 12 * 4)
+		if (vmpin_kb() != 12 * PAGE_KB)
 			_exit(14);
 		if (pm_pin(fd, buf + 16 * PAGE, 5 * PAGE, 0, NULL, NULL) != -ENOMEM)
 			_exit(15);
-		if (vmpin_kb() != 12 * 4)
+		if (vmpin_kb() != 12 * PAGE_KB)
 			_exit(16);
 		if (pm_pin(fd, buf + 16 * PAGE, 4 * PAGE, 0, &h2, NULL))
 			_exit(17);
-		if (vmpin_kb() != 16 * 4)
+		if (vmpin_kb() != 16 * PAGE_KB)
 			_exit(18);
-		if (pm_unpin(fd, h1) || vmpin_kb() != 4 * 4)
+		if (pm_unpin(fd, h1) || vmpin_kb() != 4 * PAGE_KB)
 			_exit(19);
 		close(fd);
 		if (vmpin_kb() != 0)
@@ -1235,7 +1256,7 @@ PM_TEST_F(limits, memlock_cap_ipc_lock_bypasses, 120)
 	memset(buf, 1, 64 * PAGE);
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
 	ASSERT_EQ(0, pm_pin(fd, buf, 64 * PAGE, 0, &h, NULL));
-	ASSERT_EQ(64 * 4, vmpin_kb());
+	ASSERT_EQ(64 * PAGE_KB, vmpin_kb());
 	close(fd);
 	ASSERT_EQ(0, vmpin_kb());
 }
@@ -1943,10 +1964,10 @@ static int set_cpus(bool all)
 	ASSERT_EQ(0, set_cpus(true));					\
 } while (0)
 
-/* @len bytes of 4 KiB pages filled with @seed's pattern (THP off: more work) */
+/* @len bytes of base pages filled with @seed's pattern (THP off: more work) */
 static char *small_page_buffer(size_t len, uint32_t seed)
 {
-	char *buf = map_aligned(len, 2 * MiB);
+	char *buf = map_aligned(len, PMD_BYTES);
 
 	if (!buf)
 		return NULL;
@@ -2087,7 +2108,7 @@ PM_TEST_F(parallel, pin_faults_in_the_caller, 300)
 	const size_t len = 64 * MiB, npages = len / PAGE;
 	struct pinmem_query_args q = { 0 };
 	uint64_t h, *pfns, i, mismatched = 0;
-	char *buf = map_aligned(len, 2 * MiB);
+	char *buf = map_aligned(len, PMD_BYTES);
 	int fd;
 
 	NEED_ALL_CPUS();
@@ -2135,7 +2156,7 @@ PM_TEST_F(parallel, pin_killable_in_userfault, 300)
 	if (!pid) {
 		struct uffdio_api api = { .api = UFFD_API };
 		struct uffdio_register reg = { 0 };
-		char *buf = map_aligned(len, 2 * MiB);
+		char *buf = map_aligned(len, PMD_BYTES);
 		int uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
 		int fd = pm_open();
 
@@ -2249,7 +2270,7 @@ static void migrate_trace_stop(long *mine, long *workers)
  * The workers of a split pin never migrate (nor fault): they run in
  * kworkers, outside the caller's cpuset, mempolicy and cgroups, and must
  * not allocate on its behalf. A split first pin of a buffer in
- * ZONE_MOVABLE, of 4 KiB pages and of THPs, has every migration made by
+ * ZONE_MOVABLE, of base pages and of THPs, has every migration made by
  * the calling process (the trace says who), nothing stays in ZONE_MOVABLE,
  * and the bytes are the process's.
  */
@@ -2269,7 +2290,7 @@ PM_TEST_F(parallel, workers_never_migrate, 300)
 		uint64_t h;
 		char *buf;
 
-		buf = map_aligned(len, 2 * MiB);
+		buf = map_aligned(len, PMD_BYTES);
 		ASSERT_TRUE(buf);
 		madvise(buf, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 		fill_pattern(buf, len, 46 + thp);
@@ -2293,7 +2314,7 @@ PM_TEST_F(parallel, workers_never_migrate, 300)
 		migrate_trace_stop(&mine, &workers);
 		after = pages_in_zone(buf, len, "Movable", &present);
 		ksft_print_msg("%s: %zu of %zu pages in Movable before, %zu after; migrations by this process %ld, by kworkers %ld\n",
-			       thp ? "THP" : "4 KiB pages", before, npages, after, mine, workers);
+			       thp ? "THP" : "base pages", before, npages, after, mine, workers);
 		if (workers || !mine || after || present != npages ||
 		    debugfs_stat("parallel_jobs") != jobs + 1 ||
 		    check_pattern(buf, len, 46 + thp))
@@ -2493,7 +2514,7 @@ PM_TEST_F(parallel, pin_in_cpuset, 600)
 }
 
 /*
- * SIGKILL @delay_ms into a PIN of @len bytes of 4 KiB pages in a child
+ * SIGKILL @delay_ms into a PIN of @len bytes of base pages in a child
  * (filled first, so the pin migrates them where ZONE_MOVABLE is): seconds
  * from the kill until the child is reaped, or -1 if it was not pinning.
  */

@@ -46,7 +46,7 @@
 #endif
 /* ABI 1 headers lack it: lets these tests run against the c41e9a5 module */
 #ifndef PINMEM_ARGS_SIZE_MAX
-#define PINMEM_ARGS_SIZE_MAX 4096
+#define PINMEM_ARGS_SIZE_MAX (1 << 12)	/* bytes of an argument struct */
 #endif
 #ifndef MADV_FREE
 #define MADV_FREE 8
@@ -572,7 +572,7 @@ static int memcg_child(void *arg)
 	if (fd < 0 || write_file("/sys/fs/cgroup/pinmem-test/cgroup.procs", pid))
 		return 90;
 	m->before = read_long("/sys/fs/cgroup/pinmem-test/memory.current");
-	for (i = 0; i < 4096; i++) {	/* up to 16 MiB of 4 KiB buffers */
+	for (i = 0; i < (int)(16 * MiB / PAGE); i++) {	/* 16 MiB of one-page buffers */
 		struct pinmem_contig_alloc_args a = { .length = PAGE };
 
 		ret = pm_contig_alloc(fd, &a);
@@ -1059,10 +1059,10 @@ static int t_write_pin_over_huge_zero_page(void)
 		return T_SKIP;
 	if (read_long("/sys/kernel/mm/transparent_hugepage/use_zero_page") != 1)
 		return skip("THP use_zero_page is off");
-	buf = map_aligned(len, 2 * MiB);
+	buf = map_aligned(len, PMD_BYTES);
 	CHECK(buf);
 	madvise(buf, len, MADV_HUGEPAGE);
-	for (i = 0; i < len; i += 2 * MiB)
+	for (i = 0; i < len; i += PMD_BYTES)
 		sink += buf[i];		/* maps the huge zero page */
 	(void)sink;
 	{
@@ -1174,19 +1174,23 @@ static int t_read_pin_of_read_only_touched_sees_writes(void)
 
 static int hugetlb_pin(void)
 {
-	const size_t len = 2 * MiB;
+	const size_t len = hugetlb_size();
 	struct zone_range z[MAX_ZONE_RANGES];
 	int nz = zones_load(z, MAX_ZONE_RANGES), fd, ret;
 	struct pinmem_query_args q = { .size = sizeof(q) };
 	uint64_t h, pfn, cs = 0, ce = 0;
 	bool unpinnable, cma = cma_range(&cs, &ce);
-	char *buf, *out = malloc(len);
+	char *buf, *out = malloc(len), nr[24];
 	const char *zone;
 
+	if (!len)
+		return skip("no hugetlb pages (no Hugepagesize in /proc/meminfo)");
 	CHECK(out);
-	write_file("/proc/sys/vm/nr_hugepages", "8");
+	/* 16 MiB of them, at least two: one to migrate into */
+	snprintf(nr, sizeof(nr), "%zu", len < 8 * MiB ? 16 * MiB / len : 2);
+	write_file("/proc/sys/vm/nr_hugepages", nr);
 	if (read_long("/proc/sys/vm/nr_hugepages") < 1)
-		return skip("no 2 MiB huge pages could be reserved");
+		return skip("no %zu MiB huge pages could be reserved", len / MiB);
 	buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	if (buf == MAP_FAILED)
 		return skip("MAP_HUGETLB: %s", strerror(errno));
@@ -1229,7 +1233,7 @@ static int hugetlb_pin(void)
 	return T_PASS;
 }
 
-/* 2 MiB hugetlb pages: pinned out of Movable/CMA, or refused cleanly */
+/* hugetlb pages (default size): pinned out of Movable/CMA, or refused cleanly */
 static int t_hugetlb_pin(void)
 {
 	int r = hugetlb_pin();
@@ -1597,7 +1601,7 @@ static long debugfs_runs(void)
 }
 
 /*
- * A pin of many runs (4 KiB pages faulted in reverse order): ACCESS and
+ * A pin of many runs (base pages faulted in reverse order): ACCESS and
  * QUERY find every page where it is, through the seek index.
  */
 static int t_seek_in_many_runs(void)

@@ -79,8 +79,13 @@ static void *work(void *arg)
 	static const int h_ok[] = { -ENOENT, 0 };
 	struct worker *w = arg;
 	uint64_t handles[16] = { 0 };
-	char tmp[2 * 4096];
+	char *tmp = malloc(PAGE);	/* one page of ACCESS */
 
+	if (!tmp) {
+		w->unexpected++;
+		w->last_bad = -ENOMEM;
+		return NULL;
+	}
 	while (now() < w->until) {
 		unsigned int r = rand_r(&w->seed), slot = r % 16;
 		size_t first = rand_r(&w->seed) % NPAGES;
@@ -117,6 +122,7 @@ static void *work(void *arg)
 			break;
 		}
 	}
+	free(tmp);
 	return NULL;
 }
 
@@ -217,10 +223,11 @@ static int t_concurrent_stress(void)
 
 static uint64_t pick_u64(unsigned int *seed, char *buf)
 {
-	static const uint64_t edge[] = {
-		0, 1, 4095, 4096, 4097, 8192, 1ULL << 20, 1ULL << 31,
-		1ULL << 32, 1ULL << 47, 1ULL << 63, ~0ULL, ~0ULL - 4095,
-		0xffff888000000000ULL, 0x7ffffffff000ULL,
+	/* around a page, of this machine's size */
+	const uint64_t edge[] = {
+		0, 1, PAGE - 1, PAGE, PAGE + 1, 2 * PAGE, 1ULL << 20, 1ULL << 31,
+		1ULL << 32, 1ULL << 47, 1ULL << 63, ~0ULL, ~0ULL - (PAGE - 1),
+		0xffff888000000000ULL, 0x800000000000ULL - PAGE,
 	};
 	unsigned int r = rand_r(seed);
 
@@ -327,7 +334,7 @@ static int t_ioctl_fuzzer(void)
 			break;
 		default:	/* mmap of whatever offset, or a bogus command */
 			if (rand_r(&seed) % 2) {
-				uint64_t off = (handles[rand_r(&seed) % 32] << 12);
+				uint64_t off = handles[rand_r(&seed) % 32] * PAGE;
 				size_t len = (1 + rand_r(&seed) % 16) * PAGE;
 				void *p = mmap(NULL, len, RW, MAP_SHARED, fd, off);
 

@@ -17,6 +17,24 @@
 
 #include "util.h"
 
+size_t pm_page_size, pm_pmd_size;
+
+/* Before main(), so PAGE and PMD_BYTES are set wherever they are used. */
+__attribute__((constructor)) static void page_sizes_init(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "re");
+	unsigned long v = 0;
+
+	pm_page_size = (size_t)sysconf(_SC_PAGESIZE);
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	/* without THP: a PMD maps as many pages as a page holds entries */
+	pm_pmd_size = v ? v : pm_page_size / sizeof(uint64_t) * pm_page_size;
+}
+
 int pm_open(void)
 {
 	return open("/dev/pinmem", O_RDWR | O_CLOEXEC);
@@ -187,6 +205,13 @@ long meminfo_kb(const char *key)
 	return v;
 }
 
+size_t hugetlb_size(void)
+{
+	long kb = meminfo_kb("Hugepagesize");
+
+	return kb > 0 ? (size_t)kb * 1024 : 0;
+}
+
 /* A zone a long-term pin can keep pages in: not Movable, not HighMem (GFP_USER cannot use them). */
 static bool pinnable_zone(const char *name)
 {
@@ -213,7 +238,7 @@ void pinnable_zone_kb(long *free_kb, long *file_kb)
 		if (eof || sscanf(line, "Node %*d, zone %31s", zone) == 1) {
 			if (take) {	/* the zone before */
 				cma -= cma_free;
-				*file_kb += file > cma ? (file - cma) * 4 : 0;
+				*file_kb += file > cma ? (file - cma) * PAGE_KB : 0;
 			}
 			if (eof)
 				break;
@@ -224,9 +249,9 @@ void pinnable_zone_kb(long *free_kb, long *file_kb)
 		if (!take)
 			continue;
 		if (sscanf(line, " nr_free_pages %ld", &v) == 1) {
-			*free_kb += v * 4;
+			*free_kb += v * PAGE_KB;
 		} else if (sscanf(line, " nr_free_cma %ld", &v) == 1) {
-			*free_kb -= v * 4;
+			*free_kb -= v * PAGE_KB;
 			cma_free = v;
 		} else if (sscanf(line, " cma %ld", &v) == 1) {
 			cma = v;
@@ -275,7 +300,7 @@ long pinnable_reserve_kb(void)
 	}
 	if (f)
 		fclose(f);
-	return sum * (long)(PAGE / 1024);
+	return sum * PAGE_KB;
 }
 
 /*
@@ -640,7 +665,8 @@ char *trace_stop(void)
 	if (buf && fd >= 0) {
 		while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
 			len += n;
-			if (cap - len < 4096) {
+			/* grow once half full: reads never get small */
+			if (len > cap / 2) {
 				char *b = realloc(buf, cap * 2);
 
 				if (!b)
@@ -806,7 +832,7 @@ int tap_run(const struct tcase *cases, int n, int (*after_each)(void))
 	int i, failed = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	tap_skip_reason = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	tap_skip_reason = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (tap_skip_reason == MAP_FAILED)
 		return 2;

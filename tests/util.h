@@ -14,7 +14,16 @@
 
 #include <linux/pinmem.h>
 
-#define PAGE ((size_t)4096)
+/*
+ * The base page size and what a PMD maps (a THP; a pageblock, a CMA
+ * area's alignment), read at start: 4 KiB and 2 MiB on x86, 16 KiB and
+ * 32 MiB on arm64-16k. Never write either as a number.
+ */
+extern size_t pm_page_size, pm_pmd_size;
+#define PAGE pm_page_size
+#define PMD_BYTES pm_pmd_size
+/* kB per page, for /proc/zoneinfo and /proc/vmstat counts */
+#define PAGE_KB ((long)(PAGE / 1024))
 #define MiB ((size_t)1024 * 1024)
 
 /* ioctl wrappers: 0 or -errno */
@@ -44,6 +53,8 @@ bool cma_range(uint64_t *start, uint64_t *end);
 size_t pages_in_phys_range(const void *addr, size_t len, uint64_t start,
 			   uint64_t end);
 long meminfo_kb(const char *key);
+/* the default hugetlb page size (2 MiB, or 32 MiB with 16 KiB pages); 0 if none */
+size_t hugetlb_size(void);
 
 /* zones from /proc/zoneinfo, summed over nodes by name */
 #define MAX_ZONE_RANGES 32

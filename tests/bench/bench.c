@@ -125,9 +125,13 @@ struct bench_udmabuf_create {
 #define BENCH_UDMABUF_FLAGS_CLOEXEC 0x01
 #define BENCH_UDMABUF_CREATE _IOW('u', 0x42, struct bench_udmabuf_create)
 
-#define PAGE_SZ 4096UL
+/* the base page and a PMD's THP, which util.c reads before main() */
+extern size_t pm_page_size, pm_pmd_size;
+#define PAGE_SZ ((uint64_t)pm_page_size)
 #define MiB (1024UL * 1024UL)
-#define THP_SZ (2 * MiB)
+#define THP_SZ ((uint64_t)pm_pmd_size)
+/* pagemap entries read at a time */
+#define PAGEMAP_BATCH (1 << 12)
 #define MAX_REPS 64
 #define MAX_SIZES 32
 #define MAX_ROWS 1024
@@ -411,14 +415,14 @@ static int pagemap_fd = -1, kpf_fd = -1;
 /* fraction of [addr, addr+len) whose pfn lies in ZONE_MOVABLE; -1 if unknown */
 static double movable_fraction(const void *addr, size_t len)
 {
-	static uint64_t ent[4096];
+	static uint64_t ent[PAGEMAP_BATCH];
 	struct zone *mv = zone_named("Movable");
 	uint64_t first = (uintptr_t)addr / PAGE_SZ, n = len / PAGE_SZ, i = 0, in = 0, seen = 0;
 
 	if (!mv || pagemap_fd < 0)
 		return -1;
 	while (i < n) {
-		size_t k = n - i < 4096 ? n - i : 4096, j;
+		size_t k = n - i < PAGEMAP_BATCH ? n - i : PAGEMAP_BATCH, j;
 		ssize_t r = pread(pagemap_fd, ent, k * 8, (first + i) * 8);
 
 		if (r != (ssize_t)(k * 8))
@@ -463,14 +467,14 @@ static long thp_count(const void *addr, size_t len)
 /* runs of physically consecutive pages in [addr, addr+len); -1 if unknown */
 static long phys_runs(const void *addr, size_t len)
 {
-	static uint64_t ent[4096];
+	static uint64_t ent[PAGEMAP_BATCH];
 	uint64_t first = (uintptr_t)addr / PAGE_SZ, n = len / PAGE_SZ, i = 0, prev = 0;
 	long runs = 0;
 
 	if (pagemap_fd < 0)
 		return -1;
 	while (i < n) {
-		size_t k = n - i < 4096 ? n - i : 4096, j;
+		size_t k = n - i < PAGEMAP_BATCH ? n - i : PAGEMAP_BATCH, j;
 
 		if (pread(pagemap_fd, ent, k * 8, (first + i) * 8) != (ssize_t)(k * 8))
 			return -1;
@@ -2039,10 +2043,14 @@ int main(void)
 	pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
 	{
-		static char probe[PAGE_SZ] __attribute__((aligned(PAGE_SZ)));
+		char *probe = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-		probe[0] = 1;
-		have_bare = !pm_bare(probe, PAGE_SZ, 0, &ns);
+		if (probe != MAP_FAILED) {
+			probe[0] = 1;
+			have_bare = !pm_bare(probe, PAGE_SZ, 0, &ns);
+			munmap(probe, PAGE_SZ);
+		}
 	}
 	memset(&up, 0, sizeof(up));
 	uring_fd = (int)syscall(__NR_io_uring_setup, 4, &up);

@@ -28,6 +28,7 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/scatterlist.h>
+#include <linux/sizes.h>
 #include <linux/uaccess.h>
 
 #include "compat.h"
@@ -63,7 +64,8 @@ MODULE_PARM_DESC(dma_bits, "DMA mask bits, as QEMU's edu dma_mask property (defa
 #define EDU_CMD_RUN	0x1
 #define EDU_CMD_TO_RAM	0x2
 #define EDU_BUF		0x40000		/* the device's buffer, in its DMA space */
-#define EDU_BUF_SIZE	4096
+/* QEMU's DMA_SIZE (hw/misc/edu.c), not a page: 4 KiB whatever PAGE_SIZE is */
+#define EDU_BUF_SIZE	SZ_4K
 /*
  * Bytes per transfer: half the buffer. QEMU 7.2's range check is off by
  * one (the end of a transfer must lie strictly inside the buffer), so a

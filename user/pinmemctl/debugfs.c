@@ -122,7 +122,7 @@ static int json_print(cJSON *root)
 
 #define J(x) do { if (!(x)) goto oom; } while (0)
 
-/* "DMA32=4096 Normal=2" -> {"DMA32":4096,"Normal":2} */
+/* "DMA32=1000 Normal=2" -> {"DMA32":1000,"Normal":2} */
 static cJSON *add_counts(cJSON *o, const char *name, const char *list,
 			 char sep)
 {

@@ -53,7 +53,7 @@ struct pin_row {
 	uint64_t runs, exports, attachments;
 	bool has_runs;		/* debugfs has runs=, fdinfo not */
 	char flags[8];		/* rw, r-, and m for a memfd pin */
-	char zones[192];	/* "DMA32=4096 Normal=2" */
+	char zones[192];	/* "DMA32=1000 Normal=2" */
 };
 
 /* One context, from the fdinfo of an fd of it. */

@@ -38,7 +38,8 @@
 #include "../pinmemctl/pinmemctl.h"
 #include "../../tests/harness.h"
 
-#define PAGE 4096UL
+/* the system's page size: 4 KiB, 16 KiB and 64 KiB kernels run these */
+#define PAGE ((size_t)getpagesize())
 #define RW (PROT_READ | PROT_WRITE)
 #define NOBODY 65534
 
