@@ -30,6 +30,7 @@
 #include "devices.h"
 #include "pinmem_test_uapi.h"
 #include "util.h"
+#include "harness.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 
@@ -67,8 +68,8 @@ static char *fresh_buffer(size_t len, uint32_t seed)
 	if (!buf)
 		return NULL;
 	fill_pattern(buf, len, seed);
-	diag("buffer of %zu KiB: %zu pages in ZONE_MOVABLE/CMA before PIN",
-	     len >> 10, unpinnable_pages(buf, len));
+	ksft_print_msg("buffer of %zu KiB: %zu pages in ZONE_MOVABLE/CMA before PIN\n",
+		       len >> 10, unpinnable_pages(buf, len));
 	return buf;
 }
 
@@ -105,36 +106,128 @@ static bool debugfs_export(int dfd, struct dbg_export *e)
 	return found;
 }
 
-static int t_export_args(void)
+/* skip the case when the kernel has no ZONE_MOVABLE */
+#define NEED_MOVABLE() do {						\
+	struct zone_range _z[MAX_ZONE_RANGES];				\
+									\
+	if (!have_zone(_z, zones_load(_z, MAX_ZONE_RANGES), "Movable"))	\
+		SKIP(return, "kernel has no ZONE_MOVABLE (boot with movablecore=)"); \
+} while (0)
+
+/*
+ * Every fixture's setup: a dma-buf's reader may go before its writer, and
+ * unpinnable_pages() needs the CMA area's bounds.
+ */
+static void dmabuf_setup(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	cma_range(&cma_start, &cma_end);
+}
+
+/*
+ * The fixtures, one per importer or subject, hold nothing: the cases open
+ * /dev/pinmem themselves. Each checks, once a case's process is gone, that
+ * nothing is left behind.
+ */
+/* EXPORT and the dma-buf's lifetime, with no importer */
+FIXTURE(export) {};
+
+FIXTURE_SETUP(export)
+{
+	dmabuf_setup();
+}
+
+FIXTURE_TEARDOWN_PARENT(export)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/* memory hot-unplug */
+FIXTURE(hotplug) {};
+
+FIXTURE_SETUP(hotplug)
+{
+	dmabuf_setup();
+}
+
+FIXTURE_TEARDOWN_PARENT(hotplug)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/* udmabuf beside pinmem */
+FIXTURE(udmabuf) {};
+
+FIXTURE_SETUP(udmabuf)
+{
+	dmabuf_setup();
+}
+
+FIXTURE_TEARDOWN_PARENT(udmabuf)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/* PIN_MEMFD's dma-bufs */
+FIXTURE(memfd_dmabuf) {};
+
+FIXTURE_SETUP(memfd_dmabuf)
+{
+	dmabuf_setup();
+}
+
+FIXTURE_TEARDOWN_PARENT(memfd_dmabuf)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/* QEMU's edu device, a real DMA engine */
+FIXTURE(edu) {};
+
+FIXTURE_SETUP(edu)
+{
+	dmabuf_setup();
+}
+
+FIXTURE_TEARDOWN_PARENT(edu)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+PM_TEST_F(export, args, 120)
 {
 	struct pinmem_export_args a = { .size = sizeof(a) };
 	int fd = pm_open(), dfd = -1;
 	uint64_t h, n;
 	char *buf = map_anon(4 * PAGE, RW);
 
-	CHECK(fd >= 0 && buf);
-	CHECK_EQ(pm_export(fd, 1, 0, &dfd), -ENOENT);
-	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, PINMEM_PIN_WRITE, &h, &n), 0);
-	CHECK_EQ(pm_export(fd, h, 1U << 5, &dfd), -EINVAL);
+	ASSERT_TRUE(fd >= 0 && buf);
+	ASSERT_EQ(-ENOENT, pm_export(fd, 1, 0, &dfd));
+	ASSERT_EQ(0, pm_pin(fd, buf, 4 * PAGE, PINMEM_PIN_WRITE, &h, &n));
+	ASSERT_EQ(-EINVAL, pm_export(fd, h, 1U << 5, &dfd));
 	a.handle = h;
 	a.reserved = 1;
-	CHECK(ioctl(fd, PINMEM_IOC_EXPORT, &a) < 0 && errno == EINVAL);
+	ASSERT_TRUE(ioctl(fd, PINMEM_IOC_EXPORT, &a) < 0 && errno == EINVAL);
 	a.size = PINMEM_EXPORT_SIZE_VER0 - 4;
 	a.reserved = 0;
-	CHECK(ioctl(fd, PINMEM_IOC_EXPORT, &a) < 0 && errno == EINVAL);
-	CHECK_EQ(pm_export(fd, h, PINMEM_EXPORT_CLOEXEC, &dfd), 0);
-	CHECK_EQ(fcntl(dfd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
-	CHECK_EQ(fcntl(dfd, F_GETFL) & O_ACCMODE, O_RDWR);
-	CHECK_EQ(lseek(dfd, 0, SEEK_END), 4 * PAGE);
+	ASSERT_TRUE(ioctl(fd, PINMEM_IOC_EXPORT, &a) < 0 && errno == EINVAL);
+	ASSERT_EQ(0, pm_export(fd, h, PINMEM_EXPORT_CLOEXEC, &dfd));
+	ASSERT_EQ(FD_CLOEXEC, fcntl(dfd, F_GETFD) & FD_CLOEXEC);
+	ASSERT_EQ(O_RDWR, fcntl(dfd, F_GETFL) & O_ACCMODE);
+	ASSERT_EQ(4 * PAGE, lseek(dfd, 0, SEEK_END));
 	close(dfd);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	munmap(buf, 4 * PAGE);
-	return T_PASS;
 }
 
 /* QUERY reports the live exports of a pin; they go when the dma-bufs do. */
-static int t_export_query_counts(void)
+PM_TEST_F(export, query_counts, 120)
 {
 	struct pinmem_query_args q = { .size = sizeof(q) };
 	struct pinmem_query_args q0 = { .size = PINMEM_QUERY_SIZE_VER0 };
@@ -142,62 +235,60 @@ static int t_export_query_counts(void)
 	char *buf = map_anon(8 * PAGE, RW);
 	uint64_t h, n;
 
-	CHECK(fd >= 0 && buf);
-	CHECK_EQ(pm_pin(fd, buf, 8 * PAGE, PINMEM_PIN_WRITE, &h, &n), 0);
+	ASSERT_TRUE(fd >= 0 && buf);
+	ASSERT_EQ(0, pm_pin(fd, buf, 8 * PAGE, PINMEM_PIN_WRITE, &h, &n));
 	q.handle = h;
-	CHECK_EQ(pm_query(fd, &q), 0);
-	CHECK_EQ(q.nr_exports, 0);
-	CHECK_EQ(pm_export(fd, h, 0, &d1), 0);
-	CHECK_EQ(pm_export(fd, h, 0, &d2), 0);
-	CHECK_EQ(pm_query(fd, &q), 0);
-	CHECK_EQ(q.nr_exports, 2);
-	CHECK_EQ(q.nr_attachments, 0);
-	CHECK_EQ(debugfs_stat("exports"), 2);
+	ASSERT_EQ(0, pm_query(fd, &q));
+	ASSERT_EQ(0, q.nr_exports);
+	ASSERT_EQ(0, pm_export(fd, h, 0, &d1));
+	ASSERT_EQ(0, pm_export(fd, h, 0, &d2));
+	ASSERT_EQ(0, pm_query(fd, &q));
+	ASSERT_EQ(2, q.nr_exports);
+	ASSERT_EQ(0, q.nr_attachments);
+	ASSERT_EQ(2, debugfs_stat("exports"));
 	/* an old caller's shorter struct still works */
 	q0.handle = h;
-	CHECK_EQ(pm_query(fd, &q0), 0);
+	ASSERT_EQ(0, pm_query(fd, &q0));
 	close(d1);
-	CHECK_EQ(pm_query(fd, &q), 0);
-	CHECK_EQ(q.nr_exports, 1);
+	ASSERT_EQ(0, pm_query(fd, &q));
+	ASSERT_EQ(1, q.nr_exports);
 	close(d2);
-	CHECK_EQ(pm_query(fd, &q), 0);
-	CHECK_EQ(q.nr_exports, 0);
-	CHECK_EQ(debugfs_stat("exports"), 0);
+	ASSERT_EQ(0, pm_query(fd, &q));
+	ASSERT_EQ(0, q.nr_exports);
+	ASSERT_EQ(0, debugfs_stat("exports"));
 	close(fd);
 	munmap(buf, 8 * PAGE);
-	return T_PASS;
 }
 
 /*
  * The args struct in read-only memory: the module reads it, cannot write
  * the fd back, and must then leave no fd and no dma-buf behind.
  */
-static int t_export_efault_leaves_no_fd(void)
+PM_TEST_F(export, efault_leaves_no_fd, 120)
 {
 	int fd = pm_open(), probe, probe2;
 	struct pinmem_export_args *a;
 	char *buf = map_anon(PAGE, RW);
 	uint64_t h, n;
 
-	CHECK(fd >= 0 && buf);
-	CHECK_EQ(pm_pin(fd, buf, PAGE, PINMEM_PIN_WRITE, &h, &n), 0);
+	ASSERT_TRUE(fd >= 0 && buf);
+	ASSERT_EQ(0, pm_pin(fd, buf, PAGE, PINMEM_PIN_WRITE, &h, &n));
 	a = map_anon(PAGE, RW);
-	CHECK(a);
+	ASSERT_TRUE(a);
 	*a = (struct pinmem_export_args){ .size = sizeof(*a), .handle = h };
-	CHECK_EQ(mprotect(a, PAGE, PROT_READ), 0);
+	ASSERT_EQ(0, mprotect(a, PAGE, PROT_READ));
 	probe = dup(0);
 	close(probe);
-	CHECK(ioctl(fd, PINMEM_IOC_EXPORT, a) < 0);
-	CHECK_EQ(errno, EFAULT);
+	ASSERT_TRUE(ioctl(fd, PINMEM_IOC_EXPORT, a) < 0);
+	ASSERT_EQ(EFAULT, errno);
 	probe2 = dup(0);
 	close(probe2);
-	CHECK_EQ(probe2, probe);	/* the reserved fd was given back */
-	CHECK_EQ(debugfs_stat("exports"), 0);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(probe, probe2);	/* the reserved fd was given back */
+	ASSERT_EQ(0, debugfs_stat("exports"));
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	munmap(a, PAGE);
 	munmap(buf, PAGE);
-	return T_PASS;
 }
 
 static int send_fd(int sock, int fd)
@@ -251,7 +342,7 @@ static int recv_fd(int sock)
  * wrote them, and they are released exactly once, when the last
  * reference (here a mapping, after the fd) goes.
  */
-static int t_export_outlives_unpin_close_exit(void)
+PM_TEST_F(export, outlives_unpin_close_exit, 120)
 {
 	const size_t len = 4 * MiB;
 	int sv[2], status, dfd;
@@ -259,9 +350,9 @@ static int t_export_outlives_unpin_close_exit(void)
 	char *map;
 	pid_t pid;
 
-	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	pid = fork();
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		char *buf = fresh_buffer(len, 11);
 		int fd = pm_open(), d = -1;
@@ -279,26 +370,25 @@ static int t_export_outlives_unpin_close_exit(void)
 	close(sv[1]);
 	dfd = recv_fd(sv[0]);
 	close(sv[0]);
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
-	CHECK(dfd >= 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_TRUE(dfd >= 0);
 	/* the exporter is gone; its pages are not */
-	CHECK_EQ(pins_outstanding() - before, len / PAGE);
+	ASSERT_EQ(len / PAGE, pins_outstanding() - before);
 	map = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
-	CHECK(map != MAP_FAILED);
+	ASSERT_TRUE(map != MAP_FAILED);
 	close(dfd);
-	CHECK_EQ(pins_outstanding() - before, len / PAGE);
-	CHECK_EQ(check_pattern(map, len, 11), 0);
-	CHECK_EQ(debugfs_stat("exports"), 1);
+	ASSERT_EQ(len / PAGE, pins_outstanding() - before);
+	ASSERT_EQ(0, check_pattern(map, len, 11));
+	ASSERT_EQ(1, debugfs_stat("exports"));
 	munmap(map, len);
-	CHECK_EQ(pins_outstanding() - before, 0);
-	CHECK_EQ(debugfs_stat("exports"), 0);
-	return T_PASS;
+	ASSERT_EQ(0, pins_outstanding() - before);
+	ASSERT_EQ(0, debugfs_stat("exports"));
 }
 
 /* Pages stay charged to the exporter (VmPin) while a dma-buf holds them. */
-static int t_export_keeps_charge(void)
+PM_TEST_F(export, keeps_charge, 120)
 {
 	const size_t len = 2 * MiB;
 	long vmpin0 = vmpin_kb();
@@ -306,24 +396,23 @@ static int t_export_keeps_charge(void)
 	int fd = pm_open(), dfd = -1;
 	uint64_t h, n;
 
-	CHECK(fd >= 0 && buf);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
-	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
-	CHECK_EQ(pm_unpin(fd, h), 0);
-	CHECK_EQ(vmpin_kb() - vmpin0, (long)(len >> 10));
+	ASSERT_TRUE(fd >= 0 && buf);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n));
+	ASSERT_EQ(0, pm_export(fd, h, 0, &dfd));
+	ASSERT_EQ(0, pm_unpin(fd, h));
+	ASSERT_EQ((long)(len >> 10), vmpin_kb() - vmpin0);
 	close(fd);
-	CHECK_EQ(vmpin_kb() - vmpin0, (long)(len >> 10));
+	ASSERT_EQ((long)(len >> 10), vmpin_kb() - vmpin0);
 	close(dfd);
-	CHECK_EQ(vmpin_kb() - vmpin0, 0);
+	ASSERT_EQ(0, vmpin_kb() - vmpin0);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /*
  * Another process maps the dma-buf and sees what the exporter writes
  * later: the same pages, not a copy. CPU access through DMA_BUF_IOCTL_SYNC.
  */
-static int t_export_mmap_other_process(void)
+PM_TEST_F(export, mmap_other_process, 120)
 {
 	const size_t len = 1 * MiB;
 	char *buf = fresh_buffer(len, 21);
@@ -332,14 +421,14 @@ static int t_export_mmap_other_process(void)
 	pid_t pid;
 	char c;
 
-	CHECK(fd >= 0 && buf);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
-	CHECK_EQ(unpinnable_pages(buf, len), 0);
-	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
-	CHECK_EQ(pipe(go), 0);
-	CHECK_EQ(pipe(done), 0);
+	ASSERT_TRUE(fd >= 0 && buf);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n));
+	ASSERT_EQ(0, unpinnable_pages(buf, len));
+	ASSERT_EQ(0, pm_export(fd, h, 0, &dfd));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(done));
 	pid = fork();
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		struct dma_buf_sync s = { DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ };
 		char *m = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
@@ -360,81 +449,78 @@ static int t_export_mmap_other_process(void)
 			rc = 7;
 		_exit(rc);
 	}
-	CHECK_EQ(read(done[0], &c, 1), 1);
+	ASSERT_EQ(1, read(done[0], &c, 1));
 	fill_pattern(buf, len, 22);
-	CHECK_EQ(write(go[1], "g", 1), 1);
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
 	/* part of the buffer, at an offset */
 	{
 		char *m = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, dfd, 5 * PAGE);
 
-		CHECK(m != MAP_FAILED);
-		CHECK(!memcmp(m, buf + 5 * PAGE, 2 * PAGE));
+		ASSERT_TRUE(m != MAP_FAILED);
+		ASSERT_TRUE(!memcmp(m, buf + 5 * PAGE, 2 * PAGE));
 		munmap(m, 2 * PAGE);
-		CHECK(mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, dfd,
-			   len - PAGE) == MAP_FAILED);
-		CHECK(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, dfd, 0) == MAP_FAILED);
+		ASSERT_TRUE(mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, dfd,
+				 len - PAGE) == MAP_FAILED);
+		ASSERT_TRUE(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, dfd, 0) == MAP_FAILED);
 	}
 	close(go[0]); close(go[1]); close(done[0]); close(done[1]);
 	close(dfd);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /* A pin made for reading exports read-only. */
-static int t_export_readonly(void)
+PM_TEST_F(export, readonly, 120)
 {
 	const size_t len = 64 * PAGE;
 	char *buf = fresh_buffer(len, 31), *m;
 	int fd = pm_open(), dfd = -1;
 	uint64_t h, n;
 
-	CHECK(fd >= 0 && buf);
-	CHECK_EQ(pm_pin(fd, buf, len, 0, &h, &n), 0);
-	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
-	CHECK_EQ(fcntl(dfd, F_GETFL) & O_ACCMODE, O_RDONLY);
-	CHECK(mmap(NULL, len, RW, MAP_SHARED, dfd, 0) == MAP_FAILED);
-	CHECK_EQ(errno, EACCES);
+	ASSERT_TRUE(fd >= 0 && buf);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, 0, &h, &n));
+	ASSERT_EQ(0, pm_export(fd, h, 0, &dfd));
+	ASSERT_EQ(O_RDONLY, fcntl(dfd, F_GETFL) & O_ACCMODE);
+	ASSERT_TRUE(mmap(NULL, len, RW, MAP_SHARED, dfd, 0) == MAP_FAILED);
+	ASSERT_EQ(EACCES, errno);
 	m = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
-	CHECK(m != MAP_FAILED);
-	CHECK_EQ(check_pattern(m, len, 31), 0);
-	CHECK(mprotect(m, len, RW) < 0);
+	ASSERT_TRUE(m != MAP_FAILED);
+	ASSERT_EQ(0, check_pattern(m, len, 31));
+	ASSERT_TRUE(mprotect(m, len, RW) < 0);
 	munmap(m, len);
 	close(dfd);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /* A contiguous buffer exports as well, and outlives CONTIG_FREE. */
-static int t_export_contig(void)
+PM_TEST_F(export, contig, 120)
 {
 	struct pinmem_contig_alloc_args a = { .size = sizeof(a), .length = 1 * MiB };
 	int fd = pm_open(), dfd = -1;
 	char *m, *m2;
 
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_contig_alloc(fd, &a), 0);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_contig_alloc(fd, &a));
 	m = mmap(NULL, a.length, RW, MAP_SHARED, fd, a.mmap_offset);
-	CHECK(m != MAP_FAILED);
+	ASSERT_TRUE(m != MAP_FAILED);
 	fill_pattern(m, a.length, 41);
-	CHECK_EQ(pm_export(fd, a.handle, 0, &dfd), 0);
+	ASSERT_EQ(0, pm_export(fd, a.handle, 0, &dfd));
 	munmap(m, a.length);
-	CHECK_EQ(pm_contig_free(fd, a.handle), 0);
+	ASSERT_EQ(0, pm_contig_free(fd, a.handle));
 	close(fd);
-	CHECK(debugfs_value("cma", "bytes_in_use") > 0);
+	ASSERT_TRUE(debugfs_value("cma", "bytes_in_use") > 0);
 	m2 = mmap(NULL, a.length, RW, MAP_SHARED, dfd, 0);
-	CHECK(m2 != MAP_FAILED);
-	CHECK_EQ(check_pattern(m2, a.length, 41), 0);
+	ASSERT_TRUE(m2 != MAP_FAILED);
+	ASSERT_EQ(0, check_pattern(m2, a.length, 41));
 	munmap(m2, a.length);
 	close(dfd);
-	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), 0);
-	return T_PASS;
+	ASSERT_EQ(0, debugfs_value("cma", "bytes_in_use"));
 }
 
 static long module_refcnt(void)
@@ -451,26 +537,25 @@ static long module_refcnt(void)
 }
 
 /* A live dma-buf holds the module: rmmod is refused until it goes. */
-static int t_export_holds_module(void)
+PM_TEST_F(export, holds_module, 120)
 {
 	char *buf = map_anon(4 * PAGE, RW);
 	int fd = pm_open(), dfd = -1;
 	long base;
 	uint64_t h, n;
 
-	CHECK(fd >= 0 && buf);
-	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, PINMEM_PIN_WRITE, &h, &n), 0);
-	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	ASSERT_TRUE(fd >= 0 && buf);
+	ASSERT_EQ(0, pm_pin(fd, buf, 4 * PAGE, PINMEM_PIN_WRITE, &h, &n));
+	ASSERT_EQ(0, pm_export(fd, h, 0, &dfd));
 	close(fd);
 	base = module_refcnt();
-	CHECK(base >= 1);
-	CHECK(syscall(SYS_delete_module, "pinmem", O_NONBLOCK) < 0);
-	CHECK(errno == EWOULDBLOCK || errno == EBUSY);
-	CHECK(!access("/dev/pinmem", F_OK));
+	ASSERT_TRUE(base >= 1);
+	ASSERT_TRUE(syscall(SYS_delete_module, "pinmem", O_NONBLOCK) < 0);
+	ASSERT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
+	ASSERT_TRUE(!access("/dev/pinmem", F_OK));
 	close(dfd);
-	CHECK_EQ(module_refcnt(), base - 1);
+	ASSERT_EQ(base - 1, module_refcnt());
 	munmap(buf, 4 * PAGE);
-	return T_PASS;
 }
 
 /* ------------------------------------------------------------------ */
@@ -588,7 +673,7 @@ static int offlinable_blocks(long *blks, int max, int *all)
  * a short-term pin (PINMEM_PIN_SHORTTERM) of a page there, its block
  * cannot, until the pin goes.
  */
-static int t_offline_movable_with_pins(void)
+PM_TEST_F(hotplug, offline_movable_with_pins, 600)
 {
 	/*
 	 * big: more than the rest of ZONE_MOVABLE, so that it reaches the
@@ -603,82 +688,98 @@ static int t_offline_movable_with_pins(void)
 	long blk = -1;
 	char *buf, *m;
 
-	if (need_movable() == T_SKIP)
-		return T_SKIP;
+	NEED_MOVABLE();
 	if (access(MEMDIR "/block_size_bytes", F_OK))
-		return skip("no memory hotplug in sysfs (CONFIG_MEMORY_HOTPLUG)");
+		SKIP(return, "no memory hotplug in sysfs (CONFIG_MEMORY_HOTPLUG)");
 	if (meminfo_kb("MemAvailable") < (long)(big + 200 * MiB) / 1024)
-		return skip("less than %zu MiB available", (big + 200 * MiB) / MiB);
+		SKIP(return, "less than %zu MiB available", (big + 200 * MiB) / MiB);
 	nb = offlinable_blocks(blks, MAX_MOVABLE_BLOCKS, &all);
-	diag("%d of %d blocks wholly in ZONE_MOVABLE can go offline", nb, all);
+	ksft_print_msg("%d of %d blocks wholly in ZONE_MOVABLE can go offline\n", nb, all);
 	if (!nb)
-		return skip("no block of ZONE_MOVABLE can go offline here");
+		SKIP(return, "no block of ZONE_MOVABLE can go offline here");
 	fd = pm_open();
-	CHECK(fd >= 0);
+	ASSERT_TRUE(fd >= 0);
 
 	/* short-term: the pinned page keeps its block online */
 	buf = fresh_buffer(big, 111);
-	CHECK(buf);
+	ASSERT_TRUE(buf);
 	for (off = 0; off < big; off += PAGE) {
 		blk = block_of(buf + off);
 		if (in_set(blks, nb, blk))
 			break;
 	}
 	if (off == big)
-		return skip("no page of a fresh buffer is in a block that can go offline");
-	CHECK_EQ(pm_pin(fd, buf, big, PINMEM_PIN_WRITE | PINMEM_PIN_SHORTTERM, &h, &n), 0);
+		SKIP(return, "no page of a fresh buffer is in a block that can go offline");
+	ASSERT_EQ(0, pm_pin(fd, buf, big, PINMEM_PIN_WRITE | PINMEM_PIN_SHORTTERM, &h, &n));
 	r = block_set(blk, "offline", 5);
-	diag("offline memory%ld with a short-term pin in it: %s", blk,
-	     r ? strerror(-r) : "offlined");
-	CHECK(r == -EBUSY || r == -EINTR);
-	CHECK(block_is(blk, "state", "online"));
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ksft_print_msg("offline memory%ld with a short-term pin in it: %s\n", blk,
+		       r ? strerror(-r) : "offlined");
+	ASSERT_TRUE(r == -EBUSY || r == -EINTR);
+	ASSERT_TRUE(block_is(blk, "state", "online"));
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	r = block_set(blk, "offline", 60);
-	diag("offline memory%ld once unpinned: %s", blk, r ? strerror(-r) : "offlined");
-	CHECK_EQ(r, 0);
-	CHECK_EQ(block_set(blk, "online_movable", 60), 0);
+	ksft_print_msg("offline memory%ld once unpinned: %s\n", blk, r ? strerror(-r) : "offlined");
+	ASSERT_EQ(0, r);
+	ASSERT_EQ(0, block_set(blk, "online_movable", 60));
 	munmap(buf, big);
 
 	/* long-term, exported: all of those blocks go */
 	buf = fresh_buffer(len, 112);
-	CHECK(buf);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
-	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_TRUE(buf);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n));
+	ASSERT_EQ(0, pm_export(fd, h, 0, &dfd));
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	for (i = 0, r = 0; i < nb; i++) {
 		r = block_set(blks[i], "offline", 60);
 		if (r) {
-			diag("offline memory%ld: %s", blks[i], strerror(-r));
+			ksft_print_msg("offline memory%ld: %s\n", blks[i], strerror(-r));
 			break;
 		}
 	}
-	diag("offlined %d of those %d blocks with a long-term pin and its dma-buf held", i, nb);
+	ksft_print_msg("offlined %d of those %d blocks with a long-term pin and its dma-buf held\n",
+		       i, nb);
 	while (i-- > 0)
-		CHECK_EQ(block_set(blks[i], "online_movable", 60), 0);
-	CHECK_EQ(r, 0);
+		ASSERT_EQ(0, block_set(blks[i], "online_movable", 60));
+	ASSERT_EQ(0, r);
 	m = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
-	CHECK(m != MAP_FAILED);
-	CHECK_EQ(check_pattern(m, len, 112), 0);
+	ASSERT_TRUE(m != MAP_FAILED);
+	ASSERT_EQ(0, check_pattern(m, len, 112));
 	munmap(m, len);
 	close(dfd);
 	close(fd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /* ------------------------------------------------------------------ */
 /* Kernel modules of the stock kernel that import dma-bufs.           */
 
-static int need_vgem(void)
+/* loads vgem: is there a vgem device now? */
+static bool have_vgem(void)
 {
 	int fd;
 
 	load_set("vgem", "");
 	fd = open_vgem();
 	if (fd < 0)
-		return skip("no /dev/dri/card* is vgem: the kernel has no vgem module, or it did not load");
+		return false;
 	close(fd);
-	return T_PASS;
+	return true;
+}
+
+/* vgem (DRM PRIME) imports */
+FIXTURE(vgem) {};
+
+FIXTURE_SETUP(vgem)
+{
+	dmabuf_setup();
+	if (!have_vgem())
+		SKIP(return, "no /dev/dri/card* is vgem: the kernel has no vgem module, or it did not load");
+}
+
+FIXTURE_TEARDOWN_PARENT(vgem)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
 }
 
 /*
@@ -717,7 +818,7 @@ static int vgem_maps_at_import(int drm, int fd)
  * pinned after the dma-buf fd, the pin and the context are gone; closing
  * the GEM handle releases them.
  */
-static int t_vgem_import_holds_pages(void)
+PM_TEST_F(vgem, import_holds_pages, 120)
 {
 	const size_t len = 2 * MiB;
 	long before = pins_outstanding();
@@ -728,38 +829,35 @@ static int t_vgem_import_holds_pages(void)
 	uint64_t h, n;
 	char *buf;
 
-	if (need_vgem() == T_SKIP)
-		return T_SKIP;
 	drm = open_vgem();
 	fd = pm_open();
 	buf = fresh_buffer(len, 51);
-	CHECK(drm >= 0 && fd >= 0 && buf);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
-	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
-	CHECK_EQ(prime_import(drm, dfd, &gh), 0);
-	CHECK_EQ(prime_import(drm, dfd, &gh2), 0);
-	CHECK_EQ(gh2, gh);	/* the same object: one import */
-	CHECK(debugfs_export(dfd, &e));
-	CHECK_EQ(e.attachments, 1);
-	CHECK(e.mapped <= 1);
-	diag("vgem import: %u attachment, %u mapped (%s)", e.attachments,
-	     e.mapped, e.mapped ? "maps at import" : "attaches only");
+	ASSERT_TRUE(drm >= 0 && fd >= 0 && buf);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n));
+	ASSERT_EQ(0, pm_export(fd, h, 0, &dfd));
+	ASSERT_EQ(0, prime_import(drm, dfd, &gh));
+	ASSERT_EQ(0, prime_import(drm, dfd, &gh2));
+	ASSERT_EQ(gh, gh2);	/* the same object: one import */
+	ASSERT_TRUE(debugfs_export(dfd, &e));
+	ASSERT_EQ(1, e.attachments);
+	ASSERT_TRUE(e.mapped <= 1);
+	ksft_print_msg("vgem import: %u attachment, %u mapped (%s)\n", e.attachments,
+		       e.mapped, e.mapped ? "maps at import" : "attaches only");
 	q.handle = h;
-	CHECK_EQ(pm_query(fd, &q), 0);
-	CHECK_EQ(q.nr_exports, 1);
-	CHECK_EQ(q.nr_attachments, 1);
+	ASSERT_EQ(0, pm_query(fd, &q));
+	ASSERT_EQ(1, q.nr_exports);
+	ASSERT_EQ(1, q.nr_attachments);
 
 	close(dfd);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
-	CHECK_EQ(pins_outstanding() - before, len / PAGE);
-	CHECK_EQ(debugfs_stat("exports"), 1);
-	CHECK_EQ(gem_close(drm, gh), 0);
-	CHECK_EQ(pins_outstanding() - before, 0);
-	CHECK_EQ(debugfs_stat("exports"), 0);
+	ASSERT_EQ(len / PAGE, pins_outstanding() - before);
+	ASSERT_EQ(1, debugfs_stat("exports"));
+	ASSERT_EQ(0, gem_close(drm, gh));
+	ASSERT_EQ(0, pins_outstanding() - before);
+	ASSERT_EQ(0, debugfs_stat("exports"));
 	close(drm);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /*
@@ -768,7 +866,7 @@ static int t_vgem_import_holds_pages(void)
  * pinmem:pinmem_export_release when the last reference goes, all naming the
  * dma-buf's inode (as /proc/pid/fdinfo and debugfs "exports" do).
  */
-static int t_trace_export_attach(void)
+PM_TEST_F(vgem, trace_export_attach_release, 120)
 {
 	const size_t len = 16 * PAGE;
 	char ino[48], pages[32];
@@ -778,28 +876,26 @@ static int t_trace_export_attach(void)
 	uint64_t h, n;
 	char *buf, *tr;
 
-	if (need_vgem() == T_SKIP)
-		return T_SKIP;
 	r = trace_start();
 	if (r == -ENOENT)
-		return skip("no /sys/kernel/tracing/events: the kernel has no CONFIG_TRACING");
-	CHECK_EQ(r, 0);
+		SKIP(return, "no /sys/kernel/tracing/events: the kernel has no CONFIG_TRACING");
+	ASSERT_EQ(0, r);
 	drm = open_vgem();
 	fd = pm_open();
 	buf = fresh_buffer(len, 52);
-	CHECK(drm >= 0 && fd >= 0 && buf);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
-	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
-	CHECK_EQ(fstat(dfd, &st), 0);
-	CHECK_EQ(prime_import(drm, dfd, &gh), 0);
+	ASSERT_TRUE(drm >= 0 && fd >= 0 && buf);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n));
+	ASSERT_EQ(0, pm_export(fd, h, 0, &dfd));
+	ASSERT_EQ(0, fstat(dfd, &st));
+	ASSERT_EQ(0, prime_import(drm, dfd, &gh));
 	close(dfd);
-	CHECK_EQ(pm_unpin(fd, h), 0);
-	CHECK_EQ(gem_close(drm, gh), 0);	/* the last reference */
+	ASSERT_EQ(0, pm_unpin(fd, h));
+	ASSERT_EQ(0, gem_close(drm, gh));	/* the last reference */
 	close(fd);
 	close(drm);
 	munmap(buf, len);
 	tr = trace_stop();
-	CHECK(tr);
+	ASSERT_TRUE(tr);
 	snprintf(ino, sizeof(ino), "ino=%lu ", (unsigned long)st.st_ino);
 	snprintf(pages, sizeof(pages), "pages=%zu", len / PAGE);
 	r = trace_find(tr, "pinmem_export", ino) && trace_find(tr, "pinmem_export", "kind=pin") &&
@@ -809,10 +905,9 @@ static int t_trace_export_attach(void)
 	    trace_find(tr, "pinmem_export_release", pages) &&
 	    trace_find(tr, "pinmem_unpin", "exports=1");
 	if (!r)
-		diag("trace:\n%s", tr);
+		ksft_print_msg("trace:\n%s\n", tr);
 	free(tr);
-	CHECK(r);
-	return T_PASS;
+	ASSERT_TRUE(r);
 }
 
 /*
@@ -820,7 +915,7 @@ static int t_trace_export_attach(void)
  * back from vgem as a PRIME fd and reads, through it, what the first
  * process wrote into its own pinned memory.
  */
-static int t_vgem_second_process_reads(void)
+PM_TEST_F(vgem, second_process_reads, 120)
 {
 	const size_t len = 1 * MiB;
 	int fd, dfd = -1, status;
@@ -828,16 +923,14 @@ static int t_vgem_second_process_reads(void)
 	char *buf;
 	pid_t pid;
 
-	if (need_vgem() == T_SKIP)
-		return T_SKIP;
 	fd = pm_open();
 	buf = fresh_buffer(len, 61);
-	CHECK(fd >= 0 && buf);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
-	CHECK_EQ(unpinnable_pages(buf, len), 0);
-	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	ASSERT_TRUE(fd >= 0 && buf);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n));
+	ASSERT_EQ(0, unpinnable_pages(buf, len));
+	ASSERT_EQ(0, pm_export(fd, h, 0, &dfd));
 	pid = fork();
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		struct t_drm_prime_handle p = { .flags = O_CLOEXEC | T_DRM_RDWR };
 		int drm = open_vgem();
@@ -865,14 +958,13 @@ static int t_vgem_second_process_reads(void)
 		close(drm);
 		_exit(0);
 	}
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
 	close(dfd);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /*
@@ -880,7 +972,7 @@ static int t_vgem_second_process_reads(void)
  * into vgem; then the exporter exits. The importer's attachment holds the
  * dead process's pages until it lets go.
  */
-static int t_vgem_import_survives_exporter(void)
+PM_TEST_F(vgem, import_survives_exporter, 120)
 {
 	const size_t len = 1 * MiB;
 	long before = pins_outstanding();
@@ -890,13 +982,11 @@ static int t_vgem_import_survives_exporter(void)
 	pid_t pid;
 	char c;
 
-	if (need_vgem() == T_SKIP)
-		return T_SKIP;
 	drm = open_vgem();
-	CHECK(drm >= 0);
-	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ASSERT_TRUE(drm >= 0);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	pid = fork();
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		char *buf = fresh_buffer(len, 91);
 		int fd = pm_open(), d = -1;
@@ -915,23 +1005,22 @@ static int t_vgem_import_survives_exporter(void)
 	}
 	close(sv[1]);
 	dfd = recv_fd(sv[0]);
-	CHECK(dfd >= 0);
-	CHECK_EQ(prime_import(drm, dfd, &gh), 0);
-	CHECK(debugfs_export(dfd, &e));
-	CHECK_EQ(e.attachments, 1);
+	ASSERT_TRUE(dfd >= 0);
+	ASSERT_EQ(0, prime_import(drm, dfd, &gh));
+	ASSERT_TRUE(debugfs_export(dfd, &e));
+	ASSERT_EQ(1, e.attachments);
 	close(dfd);
-	CHECK_EQ(write(sv[0], "x", 1), 1);
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_EQ(1, write(sv[0], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	close(sv[0]);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
-	CHECK_EQ(pins_outstanding() - before, len / PAGE);
-	CHECK_EQ(debugfs_stat("exports"), 1);
-	CHECK_EQ(gem_close(drm, gh), 0);
-	CHECK_EQ(pins_outstanding() - before, 0);
-	CHECK_EQ(debugfs_stat("exports"), 0);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(len / PAGE, pins_outstanding() - before);
+	ASSERT_EQ(1, debugfs_stat("exports"));
+	ASSERT_EQ(0, gem_close(drm, gh));
+	ASSERT_EQ(0, pins_outstanding() - before);
+	ASSERT_EQ(0, debugfs_stat("exports"));
 	close(drm);
-	return T_PASS;
 }
 
 /* udmabuf (UDMABUF_CREATE on /dev/udmabuf), without linux/udmabuf.h */
@@ -971,7 +1060,7 @@ static int fresh_memfd(size_t len, uint32_t seed, char **map)
  * (memfd_pin_folios()), before that it leaves them where they are:
  * reported, not judged.
  */
-static int t_udmabuf_side_by_side(void)
+PM_TEST_F(udmabuf, side_by_side, 300)
 {
 	const size_t len = 2 * MiB;
 	struct t_udmabuf_create c = { .flags = T_UDMABUF_FLAGS_CLOEXEC, .size = len };
@@ -983,51 +1072,50 @@ static int t_udmabuf_side_by_side(void)
 
 	ufd = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
 	if (ufd < 0)
-		return skip("no /dev/udmabuf: this kernel has no CONFIG_UDMABUF (Debian builds it in from 6.12 on amd64 and arm64)");
+		SKIP(return, "no /dev/udmabuf: this kernel has no CONFIG_UDMABUF (Debian builds it in from 6.12 on amd64 and arm64)");
 	mu = fresh_memfd(len, 101, &um);
 	mp = fresh_memfd(len, 102, &pm);
-	CHECK(mu >= 0 && mp >= 0);
+	ASSERT_TRUE(mu >= 0 && mp >= 0);
 	u_before = unpinnable_pages(um, len);
 	p_before = unpinnable_pages(pm, len);
 	c.memfd = mu;
 	udb = ioctl(ufd, T_UDMABUF_CREATE, &c);
-	CHECK(udb >= 0);
+	ASSERT_TRUE(udb >= 0);
 	/* what the mapping maps now: refault after dropping the old PTEs */
-	CHECK_EQ(madvise(um, len, MADV_DONTNEED), 0);
-	CHECK_EQ(check_pattern(um, len, 101), 0);
+	ASSERT_EQ(0, madvise(um, len, MADV_DONTNEED));
+	ASSERT_EQ(0, check_pattern(um, len, 101));
 	u_after = unpinnable_pages(um, len);
 	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_pin(fd, pm, len, PINMEM_PIN_WRITE, &h, &n), 0);
-	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, pm, len, PINMEM_PIN_WRITE, &h, &n));
+	ASSERT_EQ(0, pm_export(fd, h, 0, &dfd));
 	p_after = unpinnable_pages(pm, len);
-	diag("pages in ZONE_MOVABLE/CMA before -> after: udmabuf %zu -> %zu, pinmem %zu -> %zu",
-	     u_before, u_after, p_before, p_after);
-	CHECK_EQ(p_after, 0);
+	ksft_print_msg("pages in ZONE_MOVABLE/CMA before -> after: udmabuf %zu -> %zu, pinmem %zu -> %zu\n",
+		       u_before, u_after, p_before, p_after);
+	ASSERT_EQ(0, p_after);
 	/* the dma-bufs show the memfds' contents */
 	m = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
-	CHECK(m != MAP_FAILED);
-	CHECK_EQ(check_pattern(m, len, 102), 0);
+	ASSERT_TRUE(m != MAP_FAILED);
+	ASSERT_EQ(0, check_pattern(m, len, 102));
 	munmap(m, len);
-	if (need_vgem() != T_SKIP) {
+	if (have_vgem()) {
 		drm = open_vgem();
-		CHECK(drm >= 0);
-		CHECK_EQ(prime_import(drm, udb, &gh), 0);
-		CHECK_EQ(gem_close(drm, gh), 0);
-		CHECK_EQ(prime_import(drm, dfd, &gh), 0);
-		CHECK_EQ(gem_close(drm, gh), 0);
+		ASSERT_TRUE(drm >= 0);
+		ASSERT_EQ(0, prime_import(drm, udb, &gh));
+		ASSERT_EQ(0, gem_close(drm, gh));
+		ASSERT_EQ(0, prime_import(drm, dfd, &gh));
+		ASSERT_EQ(0, gem_close(drm, gh));
 		close(drm);
 	}
 	close(dfd);
 	close(udb);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	munmap(um, len);
 	munmap(pm, len);
 	close(mu);
 	close(mp);
 	close(ufd);
-	return T_PASS;
 }
 
 /*
@@ -1037,7 +1125,7 @@ static int t_udmabuf_side_by_side(void)
  * the dma-buf imports into vgem. Before 6.11 the kernel has no
  * memfd_pin_folios(): EOPNOTSUPP, and the case skips.
  */
-static int t_pin_memfd(void)
+PM_TEST_F(memfd_dmabuf, pin_memfd, 300)
 {
 	const size_t len = 2 * MiB;
 	struct pinmem_query_args q = { .size = sizeof(q) };
@@ -1047,66 +1135,66 @@ static int t_pin_memfd(void)
 	uint32_t gh = 0;
 	char *map, *m, tmp[PAGE];
 
-	CHECK(fd >= 0);
+	ASSERT_TRUE(fd >= 0);
 	mfd = fresh_memfd(len, 131, &map);
-	CHECK(mfd >= 0);
+	ASSERT_TRUE(mfd >= 0);
 	before = unpinnable_pages(map, len);
 	r = pm_pin_memfd(fd, mfd, 0, len, PINMEM_PIN_WRITE, &h);
 	if (r == -EOPNOTSUPP) {
 		munmap(map, len);
 		close(mfd);
 		close(fd);
-		return skip("PIN_MEMFD is EOPNOTSUPP: the kernel has no memfd_pin_folios() (6.11 on)");
+		SKIP(return, "PIN_MEMFD is EOPNOTSUPP: the kernel has no memfd_pin_folios() (6.11 on)");
 	}
-	CHECK_EQ(r, 0);
+	ASSERT_EQ(0, r);
 	/* bad input */
-	CHECK_EQ(pm_pin_memfd(fd, mfd, 0, len + PAGE, 0, &h2), -EINVAL);
-	CHECK_EQ(pm_pin_memfd(fd, mfd, 1, PAGE, 0, &h2), -EINVAL);
-	CHECK_EQ(pm_pin_memfd(fd, mfd, 0, 0, 0, &h2), -EINVAL);
-	CHECK_EQ(pm_pin_memfd(fd, 12345, 0, PAGE, 0, &h2), -EBADF);
-	CHECK_EQ(pipe(pipefd), 0);
-	CHECK_EQ(pm_pin_memfd(fd, pipefd[0], 0, PAGE, 0, &h2), -EINVAL);
+	ASSERT_EQ(-EINVAL, pm_pin_memfd(fd, mfd, 0, len + PAGE, 0, &h2));
+	ASSERT_EQ(-EINVAL, pm_pin_memfd(fd, mfd, 1, PAGE, 0, &h2));
+	ASSERT_EQ(-EINVAL, pm_pin_memfd(fd, mfd, 0, 0, 0, &h2));
+	ASSERT_EQ(-EBADF, pm_pin_memfd(fd, 12345, 0, PAGE, 0, &h2));
+	ASSERT_EQ(0, pipe(pipefd));
+	ASSERT_EQ(-EINVAL, pm_pin_memfd(fd, pipefd[0], 0, PAGE, 0, &h2));
 	close(pipefd[0]);
 	close(pipefd[1]);
 	/* where the pages went */
-	CHECK_EQ(madvise(map, len, MADV_DONTNEED), 0);
-	CHECK_EQ(check_pattern(map, len, 131), 0);
+	ASSERT_EQ(0, madvise(map, len, MADV_DONTNEED));
+	ASSERT_EQ(0, check_pattern(map, len, 131));
 	after = unpinnable_pages(map, len);
-	diag("memfd pages in ZONE_MOVABLE/CMA: %zu before PIN_MEMFD, %zu after", before, after);
-	CHECK_EQ(after, 0);
+	ksft_print_msg("memfd pages in ZONE_MOVABLE/CMA: %zu before PIN_MEMFD, %zu after\n",
+		       before, after);
+	ASSERT_EQ(0, after);
 	q.handle = h;
-	CHECK_EQ(pm_query(fd, &q), 0);
-	CHECK_EQ(q.nr_pages, len / PAGE);
-	CHECK_EQ(q.addr, 0);
-	CHECK(q.pin_flags & PINMEM_PIN_MEMFD);
-	CHECK_EQ(q.zone_pages[PINMEM_ZONE_MOVABLE], 0);
+	ASSERT_EQ(0, pm_query(fd, &q));
+	ASSERT_EQ(len / PAGE, q.nr_pages);
+	ASSERT_EQ(0, q.addr);
+	ASSERT_TRUE(q.pin_flags & PINMEM_PIN_MEMFD);
+	ASSERT_EQ(0, q.zone_pages[PINMEM_ZONE_MOVABLE]);
 	/* the pinned pages are the file's: a write through ACCESS shows in the mapping */
 	memset(tmp, 0x77, sizeof(tmp));
-	CHECK_EQ(pm_access(fd, h, 3 * PAGE, PAGE, tmp, PINMEM_ACCESS_WRITE), 0);
-	CHECK_EQ((unsigned char)map[3 * PAGE + 100], 0x77);
+	ASSERT_EQ(0, pm_access(fd, h, 3 * PAGE, PAGE, tmp, PINMEM_ACCESS_WRITE));
+	ASSERT_EQ(0x77, (unsigned char)map[3 * PAGE + 100]);
 	fill_pattern(map + 3 * PAGE, PAGE, 7);
-	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	ASSERT_EQ(0, pm_export(fd, h, 0, &dfd));
 	m = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
-	CHECK(m != MAP_FAILED);
-	CHECK(!memcmp(m, map, len));
+	ASSERT_TRUE(m != MAP_FAILED);
+	ASSERT_TRUE(!memcmp(m, map, len));
 	munmap(m, len);
-	if (need_vgem() != T_SKIP) {
+	if (have_vgem()) {
 		drm = open_vgem();
-		CHECK(drm >= 0);
-		CHECK_EQ(prime_import(drm, dfd, &gh), 0);
-		CHECK_EQ(gem_close(drm, gh), 0);
+		ASSERT_TRUE(drm >= 0);
+		ASSERT_EQ(0, prime_import(drm, dfd, &gh));
+		ASSERT_EQ(0, gem_close(drm, gh));
 		close(drm);
 	}
 	close(dfd);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	munmap(map, len);
 	close(mfd);
-	return T_PASS;
 }
 
 /* PIN_MEMFD of a hugetlb memfd: huge pages, one pin per folio, released as taken. */
-static int t_pin_memfd_hugetlb(void)
+PM_TEST_F(memfd_dmabuf, pin_memfd_hugetlb, 300)
 {
 	const size_t huge = hugetlb_size(), len = 4 * huge;
 	struct pinmem_query_args q = { .size = sizeof(q) };
@@ -1117,12 +1205,12 @@ static int t_pin_memfd_hugetlb(void)
 	uint64_t h;
 	char *map;
 
-	CHECK(fd >= 0);
+	ASSERT_TRUE(fd >= 0);
 	if (!huge)
-		return skip("no hugetlb pages (no Hugepagesize in /proc/meminfo)");
+		SKIP(return, "no hugetlb pages (no Hugepagesize in /proc/meminfo)");
 	f = fopen("/proc/sys/vm/nr_hugepages", "r");
 	if (!f || fscanf(f, "%ld", &nr0) != 1)
-		return skip("no /proc/sys/vm/nr_hugepages (CONFIG_HUGETLBFS)");
+		SKIP(return, "no /proc/sys/vm/nr_hugepages (CONFIG_HUGETLBFS)");
 	fclose(f);
 	/* a sysctl is written at offset 0, by a write of its own */
 	f = fopen("/proc/sys/vm/nr_hugepages", "w");
@@ -1149,20 +1237,20 @@ static int t_pin_memfd_hugetlb(void)
 		goto unmap;
 	}
 	if (r)
-		diag("PIN_MEMFD of a hugetlb memfd: %s", strerror(-r));
-	CHECK_EQ(r, 0);
+		ksft_print_msg("PIN_MEMFD of a hugetlb memfd: %s\n", strerror(-r));
+	ASSERT_EQ(0, r);
 	/* 4 huge folios cover half a page into the first to half into the last */
-	CHECK_EQ(pins_outstanding() - pins0, 4);
+	ASSERT_EQ(4, pins_outstanding() - pins0);
 	q.handle = h;
-	CHECK_EQ(pm_query(fd, &q), 0);
-	CHECK_EQ(q.nr_huge, (len - huge) / PAGE);
-	diag("hugetlb PIN_MEMFD: %llu pages, %llu in ZONE_MOVABLE after PIN",
-	     (unsigned long long)q.nr_pages,
-	     (unsigned long long)q.zone_pages[PINMEM_ZONE_MOVABLE]);
-	CHECK_EQ(q.zone_pages[PINMEM_ZONE_MOVABLE], 0);
-	CHECK_EQ(pm_unpin(fd, h), 0);
-	CHECK_EQ(pins_outstanding() - pins0, 0);
-	CHECK_EQ(check_pattern(map, len, 141), 0);
+	ASSERT_EQ(0, pm_query(fd, &q));
+	ASSERT_EQ((len - huge) / PAGE, q.nr_huge);
+	ksft_print_msg("hugetlb PIN_MEMFD: %llu pages, %llu in ZONE_MOVABLE after PIN\n",
+		       (unsigned long long)q.nr_pages,
+		       (unsigned long long)q.zone_pages[PINMEM_ZONE_MOVABLE]);
+	ASSERT_EQ(0, q.zone_pages[PINMEM_ZONE_MOVABLE]);
+	ASSERT_EQ(0, pm_unpin(fd, h));
+	ASSERT_EQ(0, pins_outstanding() - pins0);
+	ASSERT_EQ(0, check_pattern(map, len, 141));
 	r = 0;
 unmap:
 	munmap(map, len);
@@ -1176,10 +1264,9 @@ restore:
 		fclose(f);
 	}
 	if (r == 1)
-		return skip("PIN_MEMFD is EOPNOTSUPP: the kernel has no memfd_pin_folios() (6.11 on)");
+		SKIP(return, "PIN_MEMFD is EOPNOTSUPP: the kernel has no memfd_pin_folios() (6.11 on)");
 	if (r)
-		return skip("no hugetlb memfd of 4 huge pages: %s", strerror(-r));
-	return T_PASS;
+		SKIP(return, "no hugetlb memfd of 4 huge pages: %s", strerror(-r));
 }
 
 /*
@@ -1188,7 +1275,7 @@ restore:
  * with -EACCES; where it only attaches, the import succeeds and nothing
  * is mapped.
  */
-static int t_vgem_readonly_pin(void)
+PM_TEST_F(vgem, readonly_pin, 120)
 {
 	const size_t len = 64 * PAGE;
 	struct dbg_export e;
@@ -1197,35 +1284,32 @@ static int t_vgem_readonly_pin(void)
 	uint64_t h, n;
 	char *buf;
 
-	if (need_vgem() == T_SKIP)
-		return T_SKIP;
 	drm = open_vgem();
 	fd = pm_open();
 	buf = fresh_buffer(len, 71);
-	CHECK(drm >= 0 && fd >= 0 && buf);
+	ASSERT_TRUE(drm >= 0 && fd >= 0 && buf);
 	maps = vgem_maps_at_import(drm, fd);
-	CHECK(maps == 0 || maps == 1);
-	CHECK_EQ(pm_pin(fd, buf, len, 0, &h, &n), 0);
-	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	ASSERT_TRUE(maps == 0 || maps == 1);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, 0, &h, &n));
+	ASSERT_EQ(0, pm_export(fd, h, 0, &dfd));
 	ret = prime_import(drm, dfd, &gh);
-	diag("read-only dma-buf into vgem: %s", ret ? strerror(-ret) : "imported");
+	ksft_print_msg("read-only dma-buf into vgem: %s\n", ret ? strerror(-ret) : "imported");
 	if (maps) {
-		CHECK_EQ(ret, -EACCES);
-		CHECK(debugfs_export(dfd, &e));
-		CHECK_EQ(e.attachments, 0);
+		ASSERT_EQ(-EACCES, ret);
+		ASSERT_TRUE(debugfs_export(dfd, &e));
+		ASSERT_EQ(0, e.attachments);
 	} else {
-		CHECK_EQ(ret, 0);
-		CHECK(debugfs_export(dfd, &e));
-		CHECK_EQ(e.attachments, 1);
-		CHECK_EQ(e.mapped, 0);
-		CHECK_EQ(gem_close(drm, gh), 0);
+		ASSERT_EQ(0, ret);
+		ASSERT_TRUE(debugfs_export(dfd, &e));
+		ASSERT_EQ(1, e.attachments);
+		ASSERT_EQ(0, e.mapped);
+		ASSERT_EQ(0, gem_close(drm, gh));
 	}
 	close(dfd);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	close(drm);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1263,7 +1347,7 @@ static int pin_phys_range(int fd, uint64_t h, size_t pages, uint64_t *lo, uint64
  * addresses are the pages' physical ones; behind one they are IOVAs.
  * A read pin is never a DMA destination.
  */
-static int t_edu_dma_through_dmabufs(void)
+PM_TEST_F(edu, dma_through_dmabufs, 300)
 {
 	const size_t len = 64 * 1024;	/* 64 transfers of 100 ms (QEMU's timer) */
 	struct pinmem_edu_copy c = { .len = len };
@@ -1274,53 +1358,52 @@ static int t_edu_dma_through_dmabufs(void)
 
 	edu = open_edu();
 	if (edu < 0)
-		return skip("no /dev/pinmem_edu: no edu PCI device in this VM, or the test driver did not load");
+		SKIP(return, "no /dev/pinmem_edu: no edu PCI device in this VM, or the test driver did not load");
 	iommu = log_has("behind an IOMMU");
 	fd = pm_open();
 	src = fresh_buffer(len, 121);
 	dst = fresh_buffer(len, 122);
-	CHECK(fd >= 0 && src && dst);
-	CHECK_EQ(pm_pin(fd, src, len, 0, &hs, &n), 0);
-	CHECK_EQ(pm_pin(fd, dst, len, PINMEM_PIN_WRITE, &hd, &n), 0);
-	CHECK_EQ(unpinnable_pages(src, len) + unpinnable_pages(dst, len), 0);
-	CHECK_EQ(pm_export(fd, hs, 0, &sfd), 0);
-	CHECK_EQ(pm_export(fd, hd, 0, &dfd), 0);
+	ASSERT_TRUE(fd >= 0 && src && dst);
+	ASSERT_EQ(0, pm_pin(fd, src, len, 0, &hs, &n));
+	ASSERT_EQ(0, pm_pin(fd, dst, len, PINMEM_PIN_WRITE, &hd, &n));
+	ASSERT_EQ(0, unpinnable_pages(src, len) + unpinnable_pages(dst, len));
+	ASSERT_EQ(0, pm_export(fd, hs, 0, &sfd));
+	ASSERT_EQ(0, pm_export(fd, hd, 0, &dfd));
 
 	/* the read pin as the destination: refused before the device is touched */
 	c.src_fd = dfd;
 	c.dst_fd = sfd;
-	CHECK(ioctl(edu, PINMEM_EDU_COPY, &c) < 0);
-	CHECK_EQ(errno, EACCES);
+	ASSERT_TRUE(ioctl(edu, PINMEM_EDU_COPY, &c) < 0);
+	ASSERT_EQ(EACCES, errno);
 
 	c.src_fd = sfd;
 	c.dst_fd = dfd;
 	r = ioctl(edu, PINMEM_EDU_COPY, &c);
 	if (r)
-		diag("PINMEM_EDU_COPY: %s", strerror(errno));
-	CHECK_EQ(r, 0);
-	CHECK_EQ(c.nr_xfers, 2 * len / 2048);
-	CHECK_EQ(check_pattern(dst, len, 121), 0);
-	CHECK_EQ(check_pattern(src, len, 121), 0);
-	CHECK_EQ(pin_phys_range(fd, hs, len / PAGE, &lo1, &hi1), 0);
-	CHECK_EQ(pin_phys_range(fd, hd, len / PAGE, &lo2, &hi2), 0);
-	diag("%s: %llu transfers, bus addresses %#llx-%#llx; pages at %#llx-%#llx",
-	     iommu ? "behind an IOMMU" : "no IOMMU", (unsigned long long)c.nr_xfers,
-	     (unsigned long long)c.bus_min, (unsigned long long)c.bus_max,
-	     (unsigned long long)(lo1 < lo2 ? lo1 : lo2),
-	     (unsigned long long)(hi1 > hi2 ? hi1 : hi2));
+		ksft_print_msg("PINMEM_EDU_COPY: %s\n", strerror(errno));
+	ASSERT_EQ(0, r);
+	ASSERT_EQ(2 * len / 2048, c.nr_xfers);
+	ASSERT_EQ(0, check_pattern(dst, len, 121));
+	ASSERT_EQ(0, check_pattern(src, len, 121));
+	ASSERT_EQ(0, pin_phys_range(fd, hs, len / PAGE, &lo1, &hi1));
+	ASSERT_EQ(0, pin_phys_range(fd, hd, len / PAGE, &lo2, &hi2));
+	ksft_print_msg("%s: %llu transfers, bus addresses %#llx-%#llx; pages at %#llx-%#llx\n",
+		       iommu ? "behind an IOMMU" : "no IOMMU", (unsigned long long)c.nr_xfers,
+		       (unsigned long long)c.bus_min, (unsigned long long)c.bus_max,
+		       (unsigned long long)(lo1 < lo2 ? lo1 : lo2),
+		       (unsigned long long)(hi1 > hi2 ? hi1 : hi2));
 	if (!iommu) {
-		CHECK(c.bus_min >= (lo1 < lo2 ? lo1 : lo2));
-		CHECK(c.bus_max <= (hi1 > hi2 ? hi1 : hi2));
+		ASSERT_TRUE(c.bus_min >= (lo1 < lo2 ? lo1 : lo2));
+		ASSERT_TRUE(c.bus_max <= (hi1 > hi2 ? hi1 : hi2));
 	}
 	close(sfd);
 	close(dfd);
-	CHECK_EQ(pm_unpin(fd, hs), 0);
-	CHECK_EQ(pm_unpin(fd, hd), 0);
+	ASSERT_EQ(0, pm_unpin(fd, hs));
+	ASSERT_EQ(0, pm_unpin(fd, hd));
 	close(fd);
 	close(edu);
 	munmap(src, len);
 	munmap(dst, len);
-	return T_PASS;
 }
 
 /*
@@ -1328,7 +1411,7 @@ static int t_edu_dma_through_dmabufs(void)
  * its own file's mode: a read pin's export stays read-only even so (no
  * PROT_WRITE mapping, no mprotect() to one), a write pin's maps writable.
  */
-static int t_importer_mmap_keeps_readonly(void)
+PM_TEST_F(edu, importer_mmap_keeps_readonly, 120)
 {
 	const size_t len = 16 * PAGE;
 	int fd, edu, rfd = -1, wfd = -1;
@@ -1337,48 +1420,46 @@ static int t_importer_mmap_keeps_readonly(void)
 
 	edu = open_edu();
 	if (edu < 0)
-		return skip("no /dev/pinmem_edu: no edu PCI device in this VM, or the test driver did not load");
+		SKIP(return, "no /dev/pinmem_edu: no edu PCI device in this VM, or the test driver did not load");
 	fd = pm_open();
 	buf = fresh_buffer(len, 124);
-	CHECK(fd >= 0 && buf);
-	CHECK_EQ(pm_pin(fd, buf, len / 2, 0, &hr, NULL), 0);
-	CHECK_EQ(pm_pin(fd, buf + len / 2, len / 2, PINMEM_PIN_WRITE, &hw, NULL), 0);
-	CHECK_EQ(pm_export(fd, hr, 0, &rfd), 0);
-	CHECK_EQ(pm_export(fd, hw, 0, &wfd), 0);
+	ASSERT_TRUE(fd >= 0 && buf);
+	ASSERT_EQ(0, pm_pin(fd, buf, len / 2, 0, &hr, NULL));
+	ASSERT_EQ(0, pm_pin(fd, buf + len / 2, len / 2, PINMEM_PIN_WRITE, &hw, NULL));
+	ASSERT_EQ(0, pm_export(fd, hr, 0, &rfd));
+	ASSERT_EQ(0, pm_export(fd, hw, 0, &wfd));
 
-	CHECK_EQ(ioctl(edu, PINMEM_EDU_MMAP_DMABUF, &rfd), 0);
+	ASSERT_EQ(0, ioctl(edu, PINMEM_EDU_MMAP_DMABUF, &rfd));
 	m = mmap(NULL, len / 2, PROT_READ | PROT_WRITE, MAP_SHARED, edu, 0);
-	if (m != MAP_FAILED) {
-		diag("a read pin's dma-buf mapped writable through an importer");
-		return T_FAIL;
-	}
-	CHECK_EQ(errno, EACCES);
+	ASSERT_EQ(MAP_FAILED, m)
+		TH_LOG("a read pin's dma-buf mapped writable through an importer");
+	ASSERT_EQ(EACCES, errno);
 	m = mmap(NULL, len / 2, PROT_READ, MAP_SHARED, edu, 0);
-	CHECK(m != MAP_FAILED);
-	CHECK(!memcmp(m, buf, len / 2));
-	CHECK(mprotect(m, len / 2, PROT_READ | PROT_WRITE));
+	ASSERT_TRUE(m != MAP_FAILED);
+	ASSERT_TRUE(!memcmp(m, buf, len / 2));
+	ASSERT_TRUE(mprotect(m, len / 2, PROT_READ | PROT_WRITE));
 	munmap(m, len / 2);
 
-	CHECK_EQ(ioctl(edu, PINMEM_EDU_MMAP_DMABUF, &wfd), 0);
+	ASSERT_EQ(0, ioctl(edu, PINMEM_EDU_MMAP_DMABUF, &wfd));
 	m = mmap(NULL, len / 2, PROT_READ | PROT_WRITE, MAP_SHARED, edu, 0);
-	CHECK(m != MAP_FAILED);
+	ASSERT_TRUE(m != MAP_FAILED);
 	m[5] = 0x5a;
-	CHECK_EQ(buf[len / 2 + 5], 0x5a);
+	ASSERT_EQ(0x5a, buf[len / 2 + 5]);
 	munmap(m, len / 2);
 	close(edu);
 	close(rfd);
 	close(wfd);
-	CHECK_EQ(pm_unpin(fd, hr), 0);
-	CHECK_EQ(pm_unpin(fd, hw), 0);
+	ASSERT_EQ(0, pm_unpin(fd, hr));
+	ASSERT_EQ(0, pm_unpin(fd, hw));
 	close(fd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /* ------------------------------------------------------------------ */
 /* vivid: V4L2 capture into pinmem's dma-bufs.                        */
 
-static int need_vivid(void)
+/* loads vivid: is there a capture node of its second instance now? */
+static bool have_vivid(void)
 {
 	struct v4l2_format f;
 	int fd;
@@ -1386,9 +1467,25 @@ static int need_vivid(void)
 	load_set("vivid", VIVID_PARAMS);
 	fd = open_vivid(1, &f);
 	if (fd < 0)
-		return skip("no capture node of a second vivid instance: the kernel has no vivid module, or it did not load with " VIVID_PARAMS);
+		return false;
 	close(fd);
-	return T_PASS;
+	return true;
+}
+
+/* vivid (V4L2) captures */
+FIXTURE(vivid) {};
+
+FIXTURE_SETUP(vivid)
+{
+	dmabuf_setup();
+	if (!have_vivid())
+		SKIP(return, "no capture node of a second vivid instance: the kernel has no vivid module, or it did not load with " VIVID_PARAMS);
+}
+
+FIXTURE_TEARDOWN_PARENT(vivid)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
 }
 
 /*
@@ -1420,9 +1517,9 @@ static int check_frame(const unsigned char *f, const struct v4l2_format *fmt,
 	int distinct;
 
 	frame_stats(f, fmt, fill, &changed, &distinct);
-	diag("frame %ux%u, %u bytes used of %u: %zu bytes drawn, %d byte values on the last line",
-	     fmt->fmt.pix.width, fmt->fmt.pix.height, bytesused,
-	     fmt->fmt.pix.sizeimage, changed, distinct);
+	ksft_print_msg("frame %ux%u, %u bytes used of %u: %zu bytes drawn, %d byte values on the last line\n",
+		       fmt->fmt.pix.width, fmt->fmt.pix.height, bytesused,
+		       fmt->fmt.pix.sizeimage, changed, distinct);
 	CHECK_EQ(bytesused, fmt->fmt.pix.sizeimage);
 	CHECK(changed > fmt->fmt.pix.sizeimage / 2);
 	CHECK(distinct >= 4);
@@ -1430,7 +1527,7 @@ static int check_frame(const unsigned char *f, const struct v4l2_format *fmt,
 }
 
 /* vb2-vmalloc imports by vmap: the frame lands in the process's own pinned pages. */
-static int t_vivid_capture_into_pin(void)
+PM_TEST_F(vivid, capture_into_pin, 300)
 {
 	struct v4l2_format fmt;
 	struct dbg_export e;
@@ -1441,41 +1538,38 @@ static int t_vivid_capture_into_pin(void)
 	uint64_t h, n;
 	char *buf, *m;
 
-	if (need_vivid() == T_SKIP)
-		return T_SKIP;
 	vfd = open_vivid(0, &fmt);
-	CHECK(vfd >= 0);
+	ASSERT_TRUE(vfd >= 0);
 	len = (fmt.fmt.pix.sizeimage + PAGE - 1) & ~(PAGE - 1);
 	fd = pm_open();
 	buf = fresh_buffer(len, 81);
-	CHECK(fd >= 0 && buf);
+	ASSERT_TRUE(fd >= 0 && buf);
 	memset(buf, 0xa5, len);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
-	CHECK_EQ(unpinnable_pages(buf, len), 0);
-	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n));
+	ASSERT_EQ(0, unpinnable_pages(buf, len));
+	ASSERT_EQ(0, pm_export(fd, h, 0, &dfd));
 	ret = capture_one(vfd, dfd, len, &used, &what);
 	if (ret)
-		diag("%s: %s", what, strerror(-ret));
-	CHECK_EQ(ret, 0);
-	CHECK_EQ(check_frame((unsigned char *)buf, &fmt, 0xa5, used), T_PASS);
+		ksft_print_msg("%s: %s\n", what, strerror(-ret));
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(T_PASS, check_frame((unsigned char *)buf, &fmt, 0xa5, used));
 	/* the same bytes through the dma-buf */
 	m = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
-	CHECK(m != MAP_FAILED);
-	CHECK(!memcmp(m, buf, len));
+	ASSERT_TRUE(m != MAP_FAILED);
+	ASSERT_TRUE(!memcmp(m, buf, len));
 	munmap(m, len);
-	CHECK(debugfs_export(dfd, &e));
-	CHECK_EQ(e.attachments, 0);	/* vb2 let go with the buffers */
-	CHECK_EQ(e.vmapped, 0);
+	ASSERT_TRUE(debugfs_export(dfd, &e));
+	ASSERT_EQ(0, e.attachments);	/* vb2 let go with the buffers */
+	ASSERT_EQ(0, e.vmapped);
 	close(vfd);
 	close(dfd);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /* vb2-dma-contig maps the attachment and wants it contiguous: a CONTIG buffer is. */
-static int t_vivid_capture_into_contig(void)
+PM_TEST_F(vivid, capture_into_contig, 300)
 {
 	struct pinmem_contig_alloc_args a = { .size = sizeof(a) };
 	struct v4l2_format fmt;
@@ -1484,36 +1578,33 @@ static int t_vivid_capture_into_contig(void)
 	int vfd, fd, dfd = -1, ret;
 	char *m;
 
-	if (need_vivid() == T_SKIP)
-		return T_SKIP;
 	vfd = open_vivid(1, &fmt);
-	CHECK(vfd >= 0);
+	ASSERT_TRUE(vfd >= 0);
 	a.length = (fmt.fmt.pix.sizeimage + PAGE - 1) & ~(PAGE - 1);
 	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_contig_alloc(fd, &a), 0);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_contig_alloc(fd, &a));
 	m = mmap(NULL, a.length, RW, MAP_SHARED, fd, a.mmap_offset);
-	CHECK(m != MAP_FAILED);
+	ASSERT_TRUE(m != MAP_FAILED);
 	memset(m, 0x5a, a.length);
-	CHECK_EQ(pm_export(fd, a.handle, 0, &dfd), 0);
+	ASSERT_EQ(0, pm_export(fd, a.handle, 0, &dfd));
 	ret = capture_one(vfd, dfd, a.length, &used, &what);
 	if (ret)
-		diag("%s: %s", what, strerror(-ret));
-	CHECK_EQ(ret, 0);
-	CHECK_EQ(check_frame((unsigned char *)m, &fmt, 0x5a, used), T_PASS);
+		ksft_print_msg("%s: %s\n", what, strerror(-ret));
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(T_PASS, check_frame((unsigned char *)m, &fmt, 0x5a, used));
 	close(vfd);
 	close(dfd);
 	munmap(m, a.length);
-	CHECK_EQ(pm_contig_free(fd, a.handle), 0);
+	ASSERT_EQ(0, pm_contig_free(fd, a.handle));
 	close(fd);
-	return T_PASS;
 }
 
 /*
  * A pin of scattered base pages is not what dma-contig can use: vivid
  * must refuse it with its own error, and nothing else happens.
  */
-static int t_vivid_refuses_scattered_pin(void)
+PM_TEST_F(vivid, refuses_scattered_pin, 300)
 {
 	const size_t len = 256 * PAGE;
 	struct v4l2_format fmt;
@@ -1526,82 +1617,48 @@ static int t_vivid_refuses_scattered_pin(void)
 	size_t i, breaks = 0;
 	char *buf;
 
-	if (need_vivid() == T_SKIP)
-		return T_SKIP;
 	vfd = open_vivid(1, &fmt);
-	CHECK(vfd >= 0);
+	ASSERT_TRUE(vfd >= 0);
 	if (len < fmt.fmt.pix.sizeimage)
-		return skip("vivid's frame (%u bytes) is larger than the test buffer",
-			    fmt.fmt.pix.sizeimage);
+		SKIP(return, "vivid's frame (%u bytes) is larger than the test buffer",
+		     fmt.fmt.pix.sizeimage);
 	buf = map_anon(len, RW);
-	CHECK(buf);
+	ASSERT_TRUE(buf);
 	/* touched from the end, no THP: pages come from the allocator scattered */
 	madvise(buf, len, MADV_NOHUGEPAGE);
 	for (i = len / PAGE; i-- > 0;)
 		buf[i * PAGE] = 1;
 	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n));
 	q.handle = h;
 	q.flags = PINMEM_QUERY_PFNS;
 	q.pfns = (uintptr_t)pfns;
 	q.nr_pfns = len / PAGE;
-	CHECK_EQ(pm_query(fd, &q), 0);
-	CHECK_EQ(q.nr_pfns, len / PAGE);
+	ASSERT_EQ(0, pm_query(fd, &q));
+	ASSERT_EQ(len / PAGE, q.nr_pfns);
 	for (i = 1; i < len / PAGE; i++)
 		breaks += pfns[i] != pfns[i - 1] + 1;
-	diag("pinned pages: %zu breaks in physical contiguity", breaks);
+	ksft_print_msg("pinned pages: %zu breaks in physical contiguity\n", breaks);
 	if (!breaks) {
 		pm_unpin(fd, h);
-		return skip("the allocator gave the pin contiguous pages after all");
+		SKIP(return, "the allocator gave the pin contiguous pages after all");
 	}
-	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
+	ASSERT_EQ(0, pm_export(fd, h, 0, &dfd));
 	ret = capture_one(vfd, dfd, len, &used, &what);
-	diag("scattered pin into vb2-dma-contig: %s: %s", what,
-	     ret ? strerror(-ret) : "accepted");
-	CHECK(ret != 0);
-	CHECK(!strcmp(what, "VIDIOC_QBUF"));
+	ksft_print_msg("scattered pin into vb2-dma-contig: %s: %s\n", what,
+		       ret ? strerror(-ret) : "accepted");
+	ASSERT_TRUE(ret != 0);
+	ASSERT_TRUE(!strcmp(what, "VIDIOC_QBUF"));
 	/* vb2-dma-contig's own words: "contiguous chunk is too small" up to
 	 * 6.1, "contiguous mapping is too small" later */
-	CHECK(log_has("contiguous chunk is too small") ||
-	      log_has("contiguous mapping is too small"));
+	ASSERT_TRUE(log_has("contiguous chunk is too small") ||
+		    log_has("contiguous mapping is too small"));
 	close(vfd);
 	close(dfd);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
-static const struct tcase cases[] = {
-	{ "export_args", t_export_args },
-	{ "trace_export_attach_release", t_trace_export_attach },
-	{ "export_query_counts", t_export_query_counts },
-	{ "export_efault_leaves_no_fd", t_export_efault_leaves_no_fd },
-	{ "export_outlives_unpin_close_exit", t_export_outlives_unpin_close_exit },
-	{ "export_keeps_charge", t_export_keeps_charge },
-	{ "export_mmap_other_process", t_export_mmap_other_process },
-	{ "export_readonly", t_export_readonly },
-	{ "export_contig", t_export_contig },
-	{ "export_holds_module", t_export_holds_module },
-	{ "offline_movable_with_pins", t_offline_movable_with_pins },
-	{ "vgem_import_holds_pages", t_vgem_import_holds_pages },
-	{ "vgem_second_process_reads", t_vgem_second_process_reads },
-	{ "vgem_readonly_pin", t_vgem_readonly_pin },
-	{ "vgem_import_survives_exporter", t_vgem_import_survives_exporter },
-	{ "udmabuf_side_by_side", t_udmabuf_side_by_side },
-	{ "pin_memfd", t_pin_memfd },
-	{ "pin_memfd_hugetlb", t_pin_memfd_hugetlb },
-	{ "edu_dma_through_dmabufs", t_edu_dma_through_dmabufs },
-	{ "importer_mmap_keeps_readonly", t_importer_mmap_keeps_readonly },
-	{ "vivid_capture_into_pin", t_vivid_capture_into_pin },
-	{ "vivid_capture_into_contig", t_vivid_capture_into_contig },
-	{ "vivid_refuses_scattered_pin", t_vivid_refuses_scattered_pin },
-};
-
-int main(void)
-{
-	signal(SIGPIPE, SIG_IGN);
-	cma_range(&cma_start, &cma_end);
-	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
-}
+PM_TEST_HARNESS_MAIN

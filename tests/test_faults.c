@@ -25,6 +25,7 @@
 
 #include "pinmem_test_uapi.h"
 #include "util.h"
+#include "harness.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 #define DBG "/sys/kernel/debug/"
@@ -127,8 +128,8 @@ static int torture(int iterations, long *ok_calls, long *failed_calls)
 			if (k == 3 && r[k])
 				fine = false;
 			if (!fine) {
-				diag("iteration %d op %zu: %d (%s)", i, k, r[k],
-				     strerror(-r[k]));
+				ksft_print_msg("iteration %d op %zu: %d (%s)\n", i, k, r[k],
+					       strerror(-r[k]));
 				bad |= 1 << 2;
 			}
 			if (r[k])
@@ -139,32 +140,66 @@ static int torture(int iterations, long *ok_calls, long *failed_calls)
 	}
 	close(fd);
 	if (vmpin_kb() != 0) {
-		diag("VmPin %ld kB after close", vmpin_kb());
+		ksft_print_msg("VmPin %ld kB after close\n", vmpin_kb());
 		bad |= 1 << 3;
 	}
 	munmap(buf, len);
 	return bad;
 }
 
-static int run_sweep(const char *inj)
+/*
+ * The fixtures hold nothing but the injector or fail-nth's fd; each checks,
+ * once a case's process is gone, that nothing is left behind.
+ */
+
+/* failslab or fail_page_alloc at several probabilities */
+FIXTURE(sweep) {};
+
+FIXTURE_VARIANT(sweep) {
+	const char *inj, *config;
+};
+
+FIXTURE_VARIANT_ADD(sweep, failslab) {
+	.inj = "failslab", .config = "FAILSLAB",
+};
+
+FIXTURE_VARIANT_ADD(sweep, fail_page_alloc) {
+	.inj = "fail_page_alloc", .config = "FAIL_PAGE_ALLOC",
+};
+
+FIXTURE_SETUP(sweep)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), DBG "%s/probability", variant->inj);
+	if (access(path, F_OK))
+		SKIP(return, "kernel has no %s fault injection (CONFIG_%s)",
+		     variant->inj, variant->config);
+}
+
+FIXTURE_TEARDOWN_PARENT(sweep)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+PM_TEST_F(sweep, clean_errors, 600)
 {
 	static const int probs[] = { 2, 10, 50, 100 };
+	const char *inj = variant->inj;
 	char path[128];
 	size_t i;
 
 	snprintf(path, sizeof(path), DBG "%s/probability", inj);
-	if (access(path, F_OK))
-		return skip("kernel has no %s fault injection (CONFIG_%s)", inj,
-			    !strcmp(inj, "failslab") ? "FAILSLAB" : "FAIL_PAGE_ALLOC");
 	for (i = 0; i < sizeof(probs) / sizeof(probs[0]); i++) {
 		long ok_calls = 0, failed_calls = 0;
 		int p[2], status, bad;
 		pid_t pid;
 
-		CHECK_EQ(configure(inj, probs[i]), 0);
-		CHECK_EQ(pipe(p), 0);
+		ASSERT_EQ(0, configure(inj, probs[i]));
+		ASSERT_EQ(0, pipe(p));
 		pid = fork();
-		CHECK(pid >= 0);
+		ASSERT_TRUE(pid >= 0);
 		if (!pid) {
 			long counts[2] = { 0, 0 };
 
@@ -187,7 +222,7 @@ static int run_sweep(const char *inj)
 			_exit(bad);
 		}
 		close(p[1]);
-		CHECK_EQ(waitpid(pid, &status, 0), pid);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		{
 			long counts[2] = { 0, 0 };
 
@@ -198,27 +233,16 @@ static int run_sweep(const char *inj)
 		}
 		close(p[0]);
 		put(path, "0");
-		diag("%s at %d%%: %ld calls succeeded, %ld failed cleanly", inj,
-		     probs[i], ok_calls, failed_calls);
-		CHECK(WIFEXITED(status));
-		CHECK_EQ(WEXITSTATUS(status), 0);
-		CHECK_EQ(pins_outstanding(), 0);
-		CHECK_EQ(debugfs_stat("pins"), 0);
-		CHECK_EQ(debugfs_value("cma", "bytes_in_use"), 0);
+		ksft_print_msg("%s at %d%%: %ld calls succeeded, %ld failed cleanly\n", inj,
+			       probs[i], ok_calls, failed_calls);
+		ASSERT_TRUE(WIFEXITED(status));
+		ASSERT_EQ(0, WEXITSTATUS(status));
+		ASSERT_EQ(0, pins_outstanding());
+		ASSERT_EQ(0, debugfs_stat("pins"));
+		ASSERT_EQ(0, debugfs_value("cma", "bytes_in_use"));
 		if (probs[i] == 100)
-			CHECK(failed_calls > 0);	/* the injection did bite */
+			ASSERT_TRUE(failed_calls > 0);	/* the injection did bite */
 	}
-	return T_PASS;
-}
-
-static int t_failslab(void)
-{
-	return run_sweep("failslab");
-}
-
-static int t_fail_page_alloc(void)
-{
-	return run_sweep("fail_page_alloc");
 }
 
 /* Arm /proc/thread-self/fail-nth: the @nth next injectable allocation fails. */
@@ -241,26 +265,30 @@ static int fail_nth_left(int fd)
 }
 
 /*
- * /proc/thread-self/fail-nth in *@nthfd, with failslab and fail_page_alloc
- * at probability 0, so that only fail-nth injects (into sleeping
- * allocations too). T_PASS, T_SKIP (said why) or T_FAIL.
+ * fail-nth: /proc/thread-self/fail-nth in self->nthfd, with failslab and
+ * fail_page_alloc at probability 0, so that only fail-nth injects (into
+ * sleeping allocations too).
  */
-static int open_fail_nth(int *nthfd)
+FIXTURE(fail_nth) {
+	int nthfd;
+};
+
+FIXTURE_SETUP(fail_nth)
 {
-	*nthfd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
-	if (*nthfd < 0)
-		return skip("kernel has no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)");
+	self->nthfd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	if (self->nthfd < 0)
+		SKIP(return, "kernel has no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)");
 	if (access(DBG "failslab/probability", F_OK) ||
-	    access(DBG "fail_page_alloc/probability", F_OK)) {
-		close(*nthfd);
-		return skip("kernel has no failslab/fail_page_alloc debugfs knobs");
-	}
-	if (configure("failslab", 0) || configure("fail_page_alloc", 0)) {
-		diag("cannot configure failslab/fail_page_alloc");
-		close(*nthfd);
-		return T_FAIL;
-	}
-	return T_PASS;
+	    access(DBG "fail_page_alloc/probability", F_OK))
+		SKIP(return, "kernel has no failslab/fail_page_alloc debugfs knobs");
+	ASSERT_EQ(0, configure("failslab", 0) || configure("fail_page_alloc", 0))
+		TH_LOG("cannot configure failslab/fail_page_alloc");
+}
+
+FIXTURE_TEARDOWN_PARENT(fail_nth)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
 }
 
 /*
@@ -313,29 +341,28 @@ static long phys_extents(int fd, void *addr, size_t len)
 	return ext;
 }
 
-static int t_runs_rollback(void)
+PM_TEST_F(fail_nth, runs_rollback, 600)
 {
 	const size_t huge = PMD_BYTES, len = 160 * MiB / huge * huge;
 	const size_t nhuge = len / huge;
 	long base, mid_walk = 0;
 	char *buf, *gap, *start;
 	int fd, nthfd, nth, ret = T_PASS;
+	char why[128] = "";
 	size_t i;
 
 	if (nhuge < 2)
-		return skip("a THP is %zu MiB: two do not fit in 160 MiB", huge / MiB);
-	nth = open_fail_nth(&nthfd);
-	if (nth != T_PASS)
-		return nth;
+		SKIP(return, "a THP is %zu MiB: two do not fit in 160 MiB", huge / MiB);
+	nthfd = self->nthfd;
 
 	buf = map_aligned(len, huge);
 	gap = map_aligned(len, huge);
-	CHECK(buf && gap);
+	ASSERT_TRUE(buf && gap);
 	if (madvise(buf, len, MADV_HUGEPAGE) || madvise(gap, len, MADV_HUGEPAGE)) {
 		munmap(buf, len);
 		munmap(gap, len);
 		close(nthfd);
-		return skip("madvise(MADV_HUGEPAGE): %s", strerror(errno));
+		SKIP(return, "madvise(MADV_HUGEPAGE): %s", strerror(errno));
 	}
 	/* each THP faulted between two of another buffer: one run per THP */
 	for (i = nhuge; i-- > 0;) {
@@ -345,7 +372,7 @@ static int t_runs_rollback(void)
 	munmap(gap, len);
 	start = buf + huge / 2;
 	fd = pm_open();
-	CHECK(fd >= 0);
+	ASSERT_TRUE(fd >= 0);
 	base = pins_outstanding();
 
 	for (nth = 1; nth < 400; nth++) {
@@ -353,41 +380,44 @@ static int t_runs_rollback(void)
 		uint64_t h = 0;
 		int r, left;
 
-		CHECK_EQ(fail_nth(nthfd, nth), 0);
+		ASSERT_EQ(0, fail_nth(nthfd, nth));
 		r = pm_pin(fd, start, len - huge, PINMEM_PIN_WRITE | PINMEM_PIN_SHORTTERM,
 			   &h, NULL);
 		left = fail_nth_left(nthfd);
-		CHECK_EQ(fail_nth(nthfd, 0), 0);
+		ASSERT_EQ(0, fail_nth(nthfd, 0));
 		if (!r) {
 			struct pinmem_query_args q = { .handle = h };
 
-			CHECK_EQ(pm_query(fd, &q), 0);
-			CHECK_EQ(pm_unpin(fd, h), 0);
+			ASSERT_EQ(0, pm_query(fd, &q));
+			ASSERT_EQ(0, pm_unpin(fd, h));
 			if (left > 0) {	/* PIN made fewer than nth allocations */
-				diag("PIN needs %d injectable allocations; %ld of the %d "
-				     "failed PINs failed after pinning pages; %llu of %llu "
-				     "pages in THPs, in %ld extents of memory", nth - 1,
-				     mid_walk, nth - 1, (unsigned long long)q.nr_huge,
-				     (unsigned long long)q.nr_pages,
-				     phys_extents(fd, start, len - huge));
+				ksft_print_msg("PIN needs %d injectable allocations; %ld of the %d "
+					       "failed PINs failed after pinning pages; %llu of %llu "
+					       "pages in THPs, in %ld extents of memory\n", nth - 1,
+					       mid_walk, nth - 1, (unsigned long long)q.nr_huge,
+					       (unsigned long long)q.nr_pages,
+					       phys_extents(fd, start, len - huge));
 				if (q.nr_huge * 2 < q.nr_pages) {
-					ret = skip("no THPs (%llu of %llu pages huge): the batches do not merge",
-						   (unsigned long long)q.nr_huge,
-						   (unsigned long long)q.nr_pages);
+					snprintf(why, sizeof(why),
+						 "no THPs (%llu of %llu pages huge): the batches do not merge",
+						 (unsigned long long)q.nr_huge,
+						 (unsigned long long)q.nr_pages);
 				}
 				break;
 			}
 			continue;	/* the failure hit something PIN tolerates */
 		}
 		if (r != -ENOMEM) {
-			diag("fail-nth %d: PIN gave %d (%s), not ENOMEM", nth, r, strerror(-r));
+			ksft_print_msg("fail-nth %d: PIN gave %d (%s), not ENOMEM\n",
+				       nth, r, strerror(-r));
 			ret = T_FAIL;
 		}
 		leak = pins_outstanding() - base;	/* refreshes the counters */
 		if (vmstat("nr_foll_pin_acquired") > acq0)
 			mid_walk++;
 		if (leak) {
-			diag("fail-nth %d: %ld pages left pinned by the failed PIN", nth, leak);
+			ksft_print_msg("fail-nth %d: %ld pages left pinned by the failed PIN\n",
+				       nth, leak);
 			ret = T_FAIL;
 			break;
 		}
@@ -395,10 +425,11 @@ static int t_runs_rollback(void)
 	close(nthfd);
 	close(fd);
 	munmap(buf, len);
-	CHECK(nth < 400);
-	if (ret == T_PASS)
-		CHECK(mid_walk > 0);	/* the sweep did fail PINs half-way */
-	return ret;
+	ASSERT_TRUE(nth < 400);
+	ASSERT_EQ(T_PASS, ret);
+	if (why[0])
+		SKIP(return, "%s", why);
+	ASSERT_TRUE(mid_walk > 0);	/* the sweep did fail PINs half-way */
 }
 
 /*
@@ -408,7 +439,7 @@ static int t_runs_rollback(void)
  * are released at the end exactly as if never exported); each success a
  * dma-buf that maps and goes away on close.
  */
-static int t_export_fail_nth(void)
+PM_TEST_F(fail_nth, export, 600)
 {
 	struct pinmem_contig_alloc_args ca = { .size = sizeof(ca), .length = 1 * MiB };
 	const size_t len = 64 * PAGE;
@@ -417,17 +448,15 @@ static int t_export_fail_nth(void)
 	uint64_t h, n, handles[2];
 	long base;
 
-	nth = open_fail_nth(&nthfd);
-	if (nth != T_PASS)
-		return nth;
+	nthfd = self->nthfd;
 	buf = map_anon(len, RW);
 	fd = pm_open();
-	CHECK(buf && fd >= 0);
+	ASSERT_TRUE(buf && fd >= 0);
 	base = pins_outstanding();
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n), 0);
-	CHECK_EQ(pm_contig_alloc(fd, &ca), 0);
-	diag("contiguous buffer %s", ca.placement & PINMEM_CONTIG_IN_CMA ?
-	     "from CMA" : "from the page allocator");
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &n));
+	ASSERT_EQ(0, pm_contig_alloc(fd, &ca));
+	ksft_print_msg("contiguous buffer %s\n", ca.placement & PINMEM_CONTIG_IN_CMA ?
+		       "from CMA" : "from the page allocator");
 	handles[0] = h;
 	handles[1] = ca.handle;
 	for (k = 0; k < 2; k++) {
@@ -436,44 +465,42 @@ static int t_export_fail_nth(void)
 			char *m;
 
 			close(probe);
-			CHECK_EQ(fail_nth(nthfd, nth), 0);
+			ASSERT_EQ(0, fail_nth(nthfd, nth));
 			r = pm_export(fd, handles[k], 0, &dfd);
 			left = fail_nth_left(nthfd);
-			CHECK_EQ(fail_nth(nthfd, 0), 0);
+			ASSERT_EQ(0, fail_nth(nthfd, 0));
 			if (r) {
-				if (r != -ENOMEM) {
-					diag("fail-nth %d: EXPORT gave %d (%s), not ENOMEM",
-					     nth, r, strerror(-r));
-					return T_FAIL;
-				}
+				ASSERT_EQ(-ENOMEM, r)
+					TH_LOG("fail-nth %d: EXPORT gave %d (%s), not ENOMEM",
+					       nth, r, strerror(-r));
 				failed++;
 				probe2 = dup(0);
 				close(probe2);
-				CHECK_EQ(probe2, probe);	/* no fd left behind */
-				CHECK_EQ(debugfs_stat("exports"), 0);
+				ASSERT_EQ(probe, probe2);	/* no fd left behind */
+				ASSERT_EQ(0, debugfs_stat("exports"));
 				continue;
 			}
 			m = mmap(NULL, PAGE, RW, MAP_SHARED, dfd, 0);
-			CHECK(m != MAP_FAILED);
+			ASSERT_TRUE(m != MAP_FAILED);
 			m[0] = 1;
 			munmap(m, PAGE);
 			close(dfd);
-			CHECK_EQ(debugfs_stat("exports"), 0);
+			ASSERT_EQ(0, debugfs_stat("exports"));
 			if (left > 0)	/* EXPORT made fewer than nth allocations */
 				break;
 		}
-		diag("%s: EXPORT needs %d injectable allocations", k ? "contig" : "pin", nth - 1);
-		CHECK(nth < 200);
+		ksft_print_msg("%s: EXPORT needs %d injectable allocations\n",
+			       k ? "contig" : "pin", nth - 1);
+		ASSERT_TRUE(nth < 200);
 	}
-	CHECK(failed > 0);
-	CHECK_EQ(pm_unpin(fd, h), 0);
-	CHECK_EQ(pm_contig_free(fd, ca.handle), 0);
-	CHECK_EQ(pins_outstanding() - base, 0);
-	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), 0);
+	ASSERT_TRUE(failed > 0);
+	ASSERT_EQ(0, pm_unpin(fd, h));
+	ASSERT_EQ(0, pm_contig_free(fd, ca.handle));
+	ASSERT_EQ(0, pins_outstanding() - base);
+	ASSERT_EQ(0, debugfs_value("cma", "bytes_in_use"));
 	close(fd);
 	close(nthfd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /*
@@ -482,23 +509,21 @@ static int t_export_fail_nth(void)
  * nothing pinned, charged or listed. Kernels before 6.11 have no
  * PIN_MEMFD.
  */
-static int t_pin_memfd_fail_nth(void)
+PM_TEST_F(fail_nth, pin_memfd, 600)
 {
 	const size_t len = 64 * PAGE;
 	int fd, nthfd, nth, mfd, failed = 0;
 	long base, vmpin0;
 	char *map;
 
-	nth = open_fail_nth(&nthfd);
-	if (nth != T_PASS)
-		return nth;
+	nthfd = self->nthfd;
 	fd = pm_open();
 	mfd = memfd_create("pinmem-faults", MFD_ALLOW_SEALING | MFD_CLOEXEC);
-	CHECK(fd >= 0 && mfd >= 0);
-	CHECK_EQ(ftruncate(mfd, len), 0);
-	CHECK_EQ(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+	ASSERT_TRUE(fd >= 0 && mfd >= 0);
+	ASSERT_EQ(0, ftruncate(mfd, len));
+	ASSERT_EQ(0, fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK));
 	map = mmap(NULL, len / 2, RW, MAP_SHARED, mfd, 0);
-	CHECK(map != MAP_FAILED);
+	ASSERT_TRUE(map != MAP_FAILED);
 	memset(map, 3, len / 2);
 	munmap(map, len / 2);
 	base = pins_outstanding();
@@ -510,57 +535,65 @@ static int t_pin_memfd_fail_nth(void)
 		};
 		int r, left;
 
-		CHECK_EQ(fail_nth(nthfd, nth), 0);
+		ASSERT_EQ(0, fail_nth(nthfd, nth));
 		r = ioctl(fd, PINMEM_IOC_PIN_MEMFD, &a) ? -errno : 0;
 		left = fail_nth_left(nthfd);
-		CHECK_EQ(fail_nth(nthfd, 0), 0);
+		ASSERT_EQ(0, fail_nth(nthfd, 0));
 		if (r == -EOPNOTSUPP) {
 			close(nthfd);
 			close(fd);
 			close(mfd);
-			return skip("PIN_MEMFD is EOPNOTSUPP: no memfd_pin_folios() before 6.11");
+			SKIP(return, "PIN_MEMFD is EOPNOTSUPP: no memfd_pin_folios() before 6.11");
 		}
 		if (r) {
-			if (r != -ENOMEM) {
-				diag("fail-nth %d: PIN_MEMFD gave %d (%s), not ENOMEM",
-				     nth, r, strerror(-r));
-				return T_FAIL;
-			}
+			ASSERT_EQ(-ENOMEM, r)
+				TH_LOG("fail-nth %d: PIN_MEMFD gave %d (%s), not ENOMEM",
+				       nth, r, strerror(-r));
 			failed++;
-			CHECK_EQ(pins_outstanding() - base, 0);
-			CHECK_EQ(vmpin_kb() - vmpin0, 0);
-			CHECK_EQ(debugfs_stat("pins"), 0);
+			ASSERT_EQ(0, pins_outstanding() - base);
+			ASSERT_EQ(0, vmpin_kb() - vmpin0);
+			ASSERT_EQ(0, debugfs_stat("pins"));
 			continue;
 		}
-		CHECK_EQ(pm_unpin(fd, a.handle), 0);
-		CHECK_EQ(pins_outstanding() - base, 0);
+		ASSERT_EQ(0, pm_unpin(fd, a.handle));
+		ASSERT_EQ(0, pins_outstanding() - base);
 		if (left > 0)
 			break;
 	}
-	diag("PIN_MEMFD needs %d injectable allocations; %d failed cleanly", nth - 1, failed);
-	CHECK(nth < 300);
-	CHECK(failed > 0);
+	ksft_print_msg("PIN_MEMFD needs %d injectable allocations; %d failed cleanly\n",
+		       nth - 1, failed);
+	ASSERT_TRUE(nth < 300);
+	ASSERT_TRUE(failed > 0);
 	close(nthfd);
 	close(fd);
 	close(mfd);
-	return T_PASS;
 }
 
 /* kmemleak must not find anything pinmem allocated. */
-static int t_kmemleak_clean(void)
+FIXTURE(kmemleak) {};
+
+FIXTURE_SETUP(kmemleak) {}
+
+FIXTURE_TEARDOWN_PARENT(kmemleak)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+PM_TEST_F(kmemleak, nothing_from_pinmem, 300)
 {
 	FILE *f;
 	char line[512];
 	int ours = 0, reports = 0;
 
 	if (access(DBG "kmemleak", F_OK))
-		return skip("kernel has no kmemleak (CONFIG_DEBUG_KMEMLEAK)");
+		SKIP(return, "kernel has no kmemleak (CONFIG_DEBUG_KMEMLEAK)");
 	/* twice: kmemleak reports an object only once it stayed unreferenced */
-	CHECK_EQ(put(DBG "kmemleak", "scan"), 0);
+	ASSERT_EQ(0, put(DBG "kmemleak", "scan"));
 	sleep(1);
-	CHECK_EQ(put(DBG "kmemleak", "scan"), 0);
+	ASSERT_EQ(0, put(DBG "kmemleak", "scan"));
 	f = fopen(DBG "kmemleak", "r");
-	CHECK(f);
+	ASSERT_TRUE(f);
 	while (fgets(line, sizeof(line), f)) {
 		if (strstr(line, "unreferenced object"))
 			reports++;
@@ -570,22 +603,9 @@ static int t_kmemleak_clean(void)
 			printf("# %s", line);
 	}
 	fclose(f);
-	diag("kmemleak: %d unreferenced objects in all, %d lines naming pinmem",
-	     reports, ours);
-	CHECK_EQ(ours, 0);
-	return T_PASS;
+	ksft_print_msg("kmemleak: %d unreferenced objects in all, %d lines naming pinmem\n",
+		       reports, ours);
+	ASSERT_EQ(0, ours);
 }
 
-static const struct tcase cases[] = {
-	{ "failslab_sweep_clean_errors", t_failslab },
-	{ "fail_page_alloc_sweep_clean_errors", t_fail_page_alloc },
-	{ "runs_rollback_under_fail_nth", t_runs_rollback },
-	{ "export_under_fail_nth", t_export_fail_nth },
-	{ "pin_memfd_under_fail_nth", t_pin_memfd_fail_nth },
-	{ "kmemleak_nothing_from_pinmem", t_kmemleak_clean },
-};
-
-int main(void)
-{
-	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
-}
+PM_TEST_HARNESS_MAIN

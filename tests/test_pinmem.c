@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pinmem functional tests. Run as root inside a VM that has the module
- * loaded and a ZONE_MOVABLE (movablecore=). TAP output, one case per line.
+ * loaded and a ZONE_MOVABLE (movablecore=), on the kselftest harness
+ * (harness.h): one fixture per subject, FIXTURE.CASE.
  *
- * After every case the harness checks that nothing is left pinned: the
+ * After every case nothing_left() checks that nothing is left pinned: the
  * kernel's own nr_foll_pin_acquired/nr_foll_pin_released counters agree and
  * debugfs lists no pin of this process.
  */
@@ -32,6 +33,7 @@
 
 #include "pinmem_test_uapi.h"
 #include "util.h"
+#include "harness.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 
@@ -50,26 +52,138 @@ static char *movable_buffer(size_t len, uint32_t seed, size_t *in_movable)
 	return buf;
 }
 
-static int t_version(void)
+/*
+ * The fixtures, one per subject, hold nothing: the cases open /dev/pinmem
+ * themselves (some in children, some as another user). Each checks, once a
+ * case's process is gone, that nothing is left behind.
+ */
+
+/* the ioctls' ABI, handles and who may use them */
+FIXTURE(abi) {};
+
+FIXTURE_SETUP(abi) {}
+
+FIXTURE_TEARDOWN_PARENT(abi)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/* bad arguments: each gets its documented errno and pins nothing */
+FIXTURE(bad_args) {};
+
+FIXTURE_SETUP(bad_args) {}
+
+FIXTURE_TEARDOWN_PARENT(bad_args)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/* what UNPIN, close, exit and changes to the mappings do to a pin */
+FIXTURE(lifetime) {};
+
+FIXTURE_SETUP(lifetime) {}
+
+FIXTURE_TEARDOWN_PARENT(lifetime)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/* long-term pins leave ZONE_MOVABLE; short-term ones stay */
+FIXTURE(migration) {};
+
+FIXTURE_SETUP(migration) {}
+
+FIXTURE_TEARDOWN_PARENT(migration)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/* RLIMIT_MEMLOCK, the context limits, the fit check */
+FIXTURE(limits) {};
+
+FIXTURE_SETUP(limits) {}
+
+FIXTURE_TEARDOWN_PARENT(limits)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/* debugfs, fdinfo and the tracepoints */
+FIXTURE(introspect) {};
+
+FIXTURE_SETUP(introspect) {}
+
+FIXTURE_TEARDOWN_PARENT(introspect)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/* pins split across CPUs */
+FIXTURE(parallel) {};
+
+FIXTURE_SETUP(parallel) {}
+
+FIXTURE_TEARDOWN_PARENT(parallel)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/* CONTIG_ALLOC buffers */
+FIXTURE(contig) {};
+
+FIXTURE_SETUP(contig) {}
+
+FIXTURE_TEARDOWN_PARENT(contig)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/* module unload and reload (last: the reload leaves a pool) */
+FIXTURE(module) {};
+
+FIXTURE_SETUP(module) {}
+
+FIXTURE_TEARDOWN_PARENT(module)
+{
+	EXPECT_EQ(T_PASS, nothing_left())
+		TH_LOG("left behind once the case's process was gone");
+}
+
+/* skip the case when the kernel has no ZONE_MOVABLE */
+#define NEED_MOVABLE() do {						\
+	struct zone_range _z[MAX_ZONE_RANGES];				\
+									\
+	if (!have_zone(_z, zones_load(_z, MAX_ZONE_RANGES), "Movable"))	\
+		SKIP(return, "kernel has no ZONE_MOVABLE (boot with movablecore=)"); \
+} while (0)
+
+PM_TEST_F(abi, version_and_device_node, 120)
 {
 	struct pinmem_version_args v = { .size = sizeof(v) };
 	struct stat st;
 	int fd;
 
-	CHECK(stat("/dev/pinmem", &st) == 0);
-	CHECK(S_ISCHR(st.st_mode));
-	CHECK_EQ(st.st_mode & 0777, 0600);
+	ASSERT_TRUE(stat("/dev/pinmem", &st) == 0);
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+	ASSERT_EQ(0600, st.st_mode & 0777);
 	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(ioctl(fd, PINMEM_IOC_VERSION, &v), 0);
-	CHECK_EQ(v.abi_version, PINMEM_ABI_VERSION);
-	CHECK_EQ(ioctl(fd, _IO(PINMEM_IOCTL_TYPE, 0x3f), &v), -1);
-	CHECK_EQ(errno, ENOTTY);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, ioctl(fd, PINMEM_IOC_VERSION, &v));
+	ASSERT_EQ(PINMEM_ABI_VERSION, v.abi_version);
+	ASSERT_EQ(-1, ioctl(fd, _IO(PINMEM_IOCTL_TYPE, 0x3f), &v));
+	ASSERT_EQ(ENOTTY, errno);
 	close(fd);
-	return T_PASS;
 }
 
-static int t_pin_migrates_out_of_movable(void)
+PM_TEST_F(migration, pin_migrates_out_of_movable, 300)
 {
 	const size_t len = 32 * MiB, npages = len / PAGE;
 	struct pinmem_query_args q = { 0 };
@@ -78,59 +192,55 @@ static int t_pin_migrates_out_of_movable(void)
 	char *buf;
 	int fd, z;
 
-	if (need_movable() == T_SKIP)
-		return T_SKIP;
+	NEED_MOVABLE();
 	buf = movable_buffer(len, 1, &before);
-	CHECK(buf);
+	ASSERT_TRUE(buf);
 	print_placement("before PIN", buf, len);
-	if (before * 10 < npages * 9) {
-		diag("only %zu of %zu pages in ZONE_MOVABLE before pinning",
-		     before, npages);
-		return T_FAIL;
-	}
+	ASSERT_GE(before * 10, npages * 9)
+		TH_LOG("only %zu of %zu pages in ZONE_MOVABLE before pinning",
+		       before, npages);
 	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &nr), 0);
-	CHECK_EQ(nr, npages);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &nr));
+	ASSERT_EQ(npages, nr);
 	print_placement("after PIN", buf, len);
 
 	after = pages_in_zone(buf, len, "Movable", &present);
-	CHECK_EQ(present, npages);
-	CHECK_EQ(after, 0);
-	CHECK_EQ(check_pattern(buf, len, 1), 0);
-	CHECK_EQ(pins_outstanding(), npages);
+	ASSERT_EQ(npages, present);
+	ASSERT_EQ(0, after);
+	ASSERT_EQ(0, check_pattern(buf, len, 1));
+	ASSERT_EQ(npages, pins_outstanding());
 
 	pfns = calloc(npages, sizeof(*pfns));
-	CHECK(pfns);
+	ASSERT_TRUE(pfns);
 	q.handle = h;
 	q.flags = PINMEM_QUERY_PFNS;
 	q.pfns = (uintptr_t)pfns;
 	q.nr_pfns = npages;
-	CHECK_EQ(pm_query(fd, &q), 0);
-	CHECK_EQ(q.nr_pfns, npages);
-	CHECK_EQ(q.zone_pages[PINMEM_ZONE_MOVABLE], 0);
+	ASSERT_EQ(0, pm_query(fd, &q));
+	ASSERT_EQ(npages, q.nr_pfns);
+	ASSERT_EQ(0, q.zone_pages[PINMEM_ZONE_MOVABLE]);
 	for (z = 0; z < PINMEM_ZONE_SLOTS; z++)
 		sum += q.zone_pages[z];
-	CHECK_EQ(sum, npages);
+	ASSERT_EQ(npages, sum);
 	for (i = 0; i < npages; i++)
 		mismatched += pfns[i] != pfn_of(buf + i * PAGE);
-	CHECK_EQ(mismatched, 0);
-	diag("QUERY: DMA=%llu DMA32=%llu Normal=%llu Movable=%llu",
-	     (unsigned long long)q.zone_pages[PINMEM_ZONE_DMA],
-	     (unsigned long long)q.zone_pages[PINMEM_ZONE_DMA32],
-	     (unsigned long long)q.zone_pages[PINMEM_ZONE_NORMAL],
-	     (unsigned long long)q.zone_pages[PINMEM_ZONE_MOVABLE]);
+	ASSERT_EQ(0, mismatched);
+	ksft_print_msg("QUERY: DMA=%llu DMA32=%llu Normal=%llu Movable=%llu\n",
+		       (unsigned long long)q.zone_pages[PINMEM_ZONE_DMA],
+		       (unsigned long long)q.zone_pages[PINMEM_ZONE_DMA32],
+		       (unsigned long long)q.zone_pages[PINMEM_ZONE_NORMAL],
+		       (unsigned long long)q.zone_pages[PINMEM_ZONE_MOVABLE]);
 
-	CHECK_EQ(pm_unpin(fd, h), 0);
-	CHECK_EQ(pins_outstanding(), 0);
+	ASSERT_EQ(0, pm_unpin(fd, h));
+	ASSERT_EQ(0, pins_outstanding());
 	free(pfns);
 	close(fd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /* The device (ACCESS) and the process see the same bytes after migration. */
-static int t_access_coherent_after_migration(void)
+PM_TEST_F(migration, access_coherent_after_migration, 300)
 {
 	const size_t len = 4 * MiB;
 	char *buf, *tmp = malloc(len);
@@ -138,32 +248,30 @@ static int t_access_coherent_after_migration(void)
 	uint64_t h;
 	int fd;
 
-	if (need_movable() == T_SKIP)
-		return T_SKIP;
+	NEED_MOVABLE();
 	buf = movable_buffer(len, 2, &before);
-	CHECK(buf && tmp);
-	CHECK(before > 0);
+	ASSERT_TRUE(buf && tmp);
+	ASSERT_TRUE(before > 0);
 	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
-	CHECK_EQ(pages_in_zone(buf, len, "Movable", NULL), 0);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL));
+	ASSERT_EQ(0, pages_in_zone(buf, len, "Movable", NULL));
 
 	/* device reads what the process wrote before the pin */
-	CHECK_EQ(pm_access(fd, h, 0, len, tmp, 0), 0);
-	CHECK_EQ(check_pattern(tmp, len, 2), 0);
+	ASSERT_EQ(0, pm_access(fd, h, 0, len, tmp, 0));
+	ASSERT_EQ(0, check_pattern(tmp, len, 2));
 	/* device writes, process sees */
 	fill_pattern(tmp, len, 3);
-	CHECK_EQ(pm_access(fd, h, 0, len, tmp, PINMEM_ACCESS_WRITE), 0);
-	CHECK_EQ(check_pattern(buf, len, 3), 0);
+	ASSERT_EQ(0, pm_access(fd, h, 0, len, tmp, PINMEM_ACCESS_WRITE));
+	ASSERT_EQ(0, check_pattern(buf, len, 3));
 	/* process writes, device sees; unaligned offset across a page edge */
 	fill_pattern(buf, len, 4);
 	memset(tmp, 0, len);
-	CHECK_EQ(pm_access(fd, h, PAGE - 8, 2 * PAGE, tmp, 0), 0);
-	CHECK_EQ(memcmp(tmp, buf + PAGE - 8, 2 * PAGE), 0);
+	ASSERT_EQ(0, pm_access(fd, h, PAGE - 8, 2 * PAGE, tmp, 0));
+	ASSERT_EQ(0, memcmp(tmp, buf + PAGE - 8, 2 * PAGE));
 	close(fd);
 	munmap(buf, len);
 	free(tmp);
-	return T_PASS;
 }
 
 static size_t count_thp(const char *buf, size_t len, size_t *compound)
@@ -195,7 +303,7 @@ static bool thp_never(void)
 	return strstr(line, "[never]");
 }
 
-static int t_thp_buffer(void)
+PM_TEST_F(migration, thp_buffer, 300)
 {
 	const size_t len = 4 * PMD_BYTES;
 	struct pinmem_query_args q = { 0 };
@@ -204,35 +312,35 @@ static int t_thp_buffer(void)
 	uint64_t h;
 	int fd;
 
-	CHECK(buf);
+	ASSERT_TRUE(buf);
 	if (thp_never())
-		return skip("THP is off (transparent_hugepage=never, or no CONFIG_TRANSPARENT_HUGEPAGE)");
+		SKIP(return, "THP is off (transparent_hugepage=never, or no CONFIG_TRANSPARENT_HUGEPAGE)");
 	if (madvise(buf, len, MADV_HUGEPAGE))
-		return skip("madvise(MADV_HUGEPAGE): %s", strerror(errno));
+		SKIP(return, "madvise(MADV_HUGEPAGE): %s", strerror(errno));
 	fill_pattern(buf, len, 5);
 	thp_before = count_thp(buf, len, &comp);
 	print_placement("THP buffer before PIN", buf, len);
-	diag("THP pages before PIN: %zu of %zu", thp_before, len / PAGE);
+	ksft_print_msg("THP pages before PIN: %zu of %zu\n", thp_before, len / PAGE);
 	if (!thp_before)
-		return skip("no transparent huge pages could be allocated");
+		SKIP(return, "no transparent huge pages could be allocated");
 
 	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL));
 	print_placement("THP buffer after PIN", buf, len);
-	CHECK_EQ(pages_in_zone(buf, len, "Movable", NULL), 0);
-	CHECK_EQ(check_pattern(buf, len, 5), 0);
+	ASSERT_EQ(0, pages_in_zone(buf, len, "Movable", NULL));
+	ASSERT_EQ(0, check_pattern(buf, len, 5));
 	thp_after = count_thp(buf, len, &comp);
 	q.handle = h;
-	CHECK_EQ(pm_query(fd, &q), 0);
-	diag("after PIN: kpageflags THP=%zu compound=%zu; QUERY huge=%llu compound=%llu",
-	     thp_after, comp, (unsigned long long)q.nr_huge,
-	     (unsigned long long)q.nr_compound);
+	ASSERT_EQ(0, pm_query(fd, &q));
+	ksft_print_msg("after PIN: kpageflags THP=%zu compound=%zu; QUERY huge=%llu compound=%llu\n",
+		       thp_after, comp, (unsigned long long)q.nr_huge,
+		       (unsigned long long)q.nr_compound);
 	/* the module's view of the pinned pages agrees with the kernel's */
-	CHECK_EQ(q.nr_huge, thp_after);
-	CHECK_EQ(q.nr_compound, comp);
-	CHECK_EQ(pins_outstanding(), len / PAGE);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(thp_after, q.nr_huge);
+	ASSERT_EQ(comp, q.nr_compound);
+	ASSERT_EQ(len / PAGE, pins_outstanding());
+	ASSERT_EQ(0, pm_unpin(fd, h));
 
 	/*
 	 * a range that starts and ends inside THPs, across a PMD boundary:
@@ -243,55 +351,53 @@ static int t_thp_buffer(void)
 		uint64_t *pfns = calloc(n, sizeof(*pfns)), i, bad = 0;
 		size_t sub_comp, sub_thp;
 
-		CHECK(pfns);
-		CHECK_EQ(pm_pin(fd, buf + first * PAGE, n * PAGE, 0, &h, NULL), 0);
+		ASSERT_TRUE(pfns);
+		ASSERT_EQ(0, pm_pin(fd, buf + first * PAGE, n * PAGE, 0, &h, NULL));
 		sub_thp = count_thp(buf + first * PAGE, n * PAGE, &sub_comp);
 		memset(&q, 0, sizeof(q));
 		q.handle = h;
 		q.flags = PINMEM_QUERY_PFNS;
 		q.pfns = (uintptr_t)pfns;
 		q.nr_pfns = n;
-		CHECK_EQ(pm_query(fd, &q), 0);
-		CHECK_EQ(q.nr_pfns, n);
+		ASSERT_EQ(0, pm_query(fd, &q));
+		ASSERT_EQ(n, q.nr_pfns);
 		for (i = 0; i < n; i++)
 			bad += pfns[i] != pfn_of(buf + (first + i) * PAGE);
-		CHECK_EQ(bad, 0);
-		CHECK_EQ(q.nr_huge, sub_thp);
-		CHECK_EQ(q.nr_compound, sub_comp);
+		ASSERT_EQ(0, bad);
+		ASSERT_EQ(sub_thp, q.nr_huge);
+		ASSERT_EQ(sub_comp, q.nr_compound);
 		/* PFNs from the middle of the pin */
 		q.pfn_first = 500;
 		q.nr_pfns = 10;
-		CHECK_EQ(pm_query(fd, &q), 0);
-		CHECK_EQ(pfns[0], pfn_of(buf + (first + 500) * PAGE));
-		CHECK_EQ(pfns[9], pfn_of(buf + (first + 509) * PAGE));
-		CHECK_EQ(pm_unpin(fd, h), 0);
+		ASSERT_EQ(0, pm_query(fd, &q));
+		ASSERT_EQ(pfn_of(buf + (first + 500) * PAGE), pfns[0]);
+		ASSERT_EQ(pfn_of(buf + (first + 509) * PAGE), pfns[9]);
+		ASSERT_EQ(0, pm_unpin(fd, h));
 		free(pfns);
 	}
 	close(fd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
-static int t_unpin_releases(void)
+PM_TEST_F(lifetime, unpin_releases, 120)
 {
 	const size_t len = 1 * MiB;
 	char *buf = map_anon(len, RW);
 	uint64_t h;
 	int fd = pm_open();
 
-	CHECK(buf && fd >= 0);
+	ASSERT_TRUE(buf && fd >= 0);
 	memset(buf, 1, len);
-	CHECK_EQ(pm_pin(fd, buf, len, 0, &h, NULL), 0);
-	CHECK_EQ(pins_outstanding(), len / PAGE);
-	CHECK_EQ(pm_unpin(fd, h), 0);
-	CHECK_EQ(pins_outstanding(), 0);
-	CHECK_EQ(pm_unpin(fd, h), -ENOENT);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, 0, &h, NULL));
+	ASSERT_EQ(len / PAGE, pins_outstanding());
+	ASSERT_EQ(0, pm_unpin(fd, h));
+	ASSERT_EQ(0, pins_outstanding());
+	ASSERT_EQ(-ENOENT, pm_unpin(fd, h));
 	close(fd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
-static int t_close_releases(void)
+PM_TEST_F(lifetime, close_releases_all_pins, 120)
 {
 	const size_t chunk = 64 * 1024, n = 16;
 	char *buf = map_anon(chunk * n, RW);
@@ -299,25 +405,24 @@ static int t_close_releases(void)
 	size_t i;
 	int fd = pm_open();
 
-	CHECK(buf && fd >= 0);
+	ASSERT_TRUE(buf && fd >= 0);
 	memset(buf, 7, chunk * n);
 	for (i = 0; i < n; i++)
-		CHECK_EQ(pm_pin(fd, buf + i * chunk, chunk, i & 1, NULL, NULL), 0);
-	CHECK_EQ(pins_outstanding(), n * chunk / PAGE);
-	CHECK_EQ(debugfs_pins(getpid(), p, 32), n);
+		ASSERT_EQ(0, pm_pin(fd, buf + i * chunk, chunk, i & 1, NULL, NULL));
+	ASSERT_EQ(n * chunk / PAGE, pins_outstanding());
+	ASSERT_EQ(n, debugfs_pins(getpid(), p, 32));
 	close(fd);
-	CHECK_EQ(pins_outstanding(), 0);
-	CHECK_EQ(debugfs_pins(getpid(), p, 32), 0);
+	ASSERT_EQ(0, pins_outstanding());
+	ASSERT_EQ(0, debugfs_pins(getpid(), p, 32));
 	munmap(buf, chunk * n);
-	return T_PASS;
 }
 
-static int t_exit_releases(void)
+PM_TEST_F(lifetime, exit_releases_all_pins, 120)
 {
 	int status;
 	pid_t pid = fork();
 
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		char *buf = map_anon(8 * 64 * 1024, RW);
 		int fd = pm_open(), i;
@@ -333,25 +438,24 @@ static int t_exit_releases(void)
 			_exit(4);
 		_exit(0);	/* no close, no unpin */
 	}
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
-	CHECK_EQ(pins_outstanding(), 0);
-	return T_PASS;
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, pins_outstanding());
 }
 
-static int t_fork_child_refused(void)
+PM_TEST_F(abi, fork_child_refused_eperm, 120)
 {
 	char *buf = map_anon(PAGE * 4, RW);
 	uint64_t h;
 	int fd = pm_open(), status;
 	pid_t pid;
 
-	CHECK(buf && fd >= 0);
+	ASSERT_TRUE(buf && fd >= 0);
 	memset(buf, 1, PAGE * 4);
-	CHECK_EQ(pm_pin(fd, buf, PAGE * 2, 0, &h, NULL), 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, PAGE * 2, 0, &h, NULL));
 	pid = fork();
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		struct pinmem_query_args q = { .handle = h };
 		char c;
@@ -363,19 +467,18 @@ static int t_fork_child_refused(void)
 		bad |= (pm_access(fd, h, 0, 1, &c, 0) != -EPERM) << 3;
 		_exit(bad);
 	}
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
 	/* the parent's pin survived the child's attempts */
-	CHECK_EQ(pins_outstanding(), 2);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(2, pins_outstanding());
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	munmap(buf, PAGE * 4);
-	return T_PASS;
 }
 
 /* After fork, the pinned page stays the parent's (COW copies for the child). */
-static int t_fork_cow_keeps_pinned_page(void)
+PM_TEST_F(lifetime, fork_cow_keeps_pinned_page, 120)
 {
 	const size_t len = 16 * PAGE;
 	char *buf = map_anon(len, RW), *tmp = malloc(len);
@@ -383,57 +486,55 @@ static int t_fork_cow_keeps_pinned_page(void)
 	int fd = pm_open(), status;
 	pid_t pid;
 
-	CHECK(buf && tmp && fd >= 0);
+	ASSERT_TRUE(buf && tmp && fd >= 0);
 	fill_pattern(buf, len, 10);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL));
 	pid = fork();
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		fill_pattern(buf, len, 11);	/* child's own copy */
 		_exit(0);
 	}
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK_EQ(pm_access(fd, h, 0, len, tmp, 0), 0);
-	CHECK_EQ(check_pattern(tmp, len, 10), 0);
-	CHECK_EQ(check_pattern(buf, len, 10), 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, pm_access(fd, h, 0, len, tmp, 0));
+	ASSERT_EQ(0, check_pattern(tmp, len, 10));
+	ASSERT_EQ(0, check_pattern(buf, len, 10));
 	fill_pattern(buf, len, 12);
-	CHECK_EQ(pm_access(fd, h, 0, len, tmp, 0), 0);
-	CHECK_EQ(check_pattern(tmp, len, 12), 0);
+	ASSERT_EQ(0, pm_access(fd, h, 0, len, tmp, 0));
+	ASSERT_EQ(0, check_pattern(tmp, len, 12));
 	close(fd);
 	munmap(buf, len);
 	free(tmp);
-	return T_PASS;
 }
 
-static int t_munmap_keeps_pinned_page(void)
+PM_TEST_F(lifetime, munmap_keeps_pinned_page, 120)
 {
 	const size_t len = 8 * PAGE;
 	char *buf = map_anon(len, RW), *tmp = malloc(len);
 	uint64_t h;
 	int fd = pm_open();
 
-	CHECK(buf && tmp && fd >= 0);
+	ASSERT_TRUE(buf && tmp && fd >= 0);
 	memset(buf, 0, len);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL));
 	fill_pattern(tmp, len, 20);
-	CHECK_EQ(pm_access(fd, h, 0, len, tmp, PINMEM_ACCESS_WRITE), 0);
-	CHECK_EQ(check_pattern(buf, len, 20), 0);
-	CHECK_EQ(munmap(buf, len), 0);
+	ASSERT_EQ(0, pm_access(fd, h, 0, len, tmp, PINMEM_ACCESS_WRITE));
+	ASSERT_EQ(0, check_pattern(buf, len, 20));
+	ASSERT_EQ(0, munmap(buf, len));
 	memset(tmp, 0, len);
-	CHECK_EQ(pm_access(fd, h, 0, len, tmp, 0), 0);
-	CHECK_EQ(check_pattern(tmp, len, 20), 0);
-	CHECK_EQ(pins_outstanding(), 8);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(0, pm_access(fd, h, 0, len, tmp, 0));
+	ASSERT_EQ(0, check_pattern(tmp, len, 20));
+	ASSERT_EQ(8, pins_outstanding());
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	free(tmp);
-	return T_PASS;
 }
 
 /*
  * madvise(MADV_DONTNEED) drops the process's mapping of pinned pages: the
  * process gets fresh zero pages, the pin (the device) keeps the old ones.
  */
-static int t_madv_dontneed_keeps_pinned_page(void)
+PM_TEST_F(lifetime, madv_dontneed_keeps_pinned_page, 120)
 {
 	const size_t len = 8 * PAGE;
 	char *buf = map_anon(len, RW), *tmp = malloc(len);
@@ -441,53 +542,51 @@ static int t_madv_dontneed_keeps_pinned_page(void)
 	size_t i, zero = 0;
 	int fd = pm_open();
 
-	CHECK(buf && tmp && fd >= 0);
+	ASSERT_TRUE(buf && tmp && fd >= 0);
 	fill_pattern(buf, len, 70);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
-	CHECK_EQ(madvise(buf, len, MADV_DONTNEED), 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL));
+	ASSERT_EQ(0, madvise(buf, len, MADV_DONTNEED));
 	for (i = 0; i < len; i++)
 		zero += !buf[i];
-	CHECK_EQ(zero, len);
-	CHECK_EQ(pm_access(fd, h, 0, len, tmp, 0), 0);
-	CHECK_EQ(check_pattern(tmp, len, 70), 0);
+	ASSERT_EQ(len, zero);
+	ASSERT_EQ(0, pm_access(fd, h, 0, len, tmp, 0));
+	ASSERT_EQ(0, check_pattern(tmp, len, 70));
 	fill_pattern(buf, len, 71);	/* the process's new pages */
-	CHECK_EQ(pm_access(fd, h, 0, len, tmp, 0), 0);
-	CHECK_EQ(check_pattern(tmp, len, 70), 0);
-	CHECK_EQ(pins_outstanding(), 8);
+	ASSERT_EQ(0, pm_access(fd, h, 0, len, tmp, 0));
+	ASSERT_EQ(0, check_pattern(tmp, len, 70));
+	ASSERT_EQ(8, pins_outstanding());
 	close(fd);
 	free(tmp);
-	return T_PASS;
 }
 
 /* mremap() moves the mapping, not the pages: still the same memory. */
-static int t_mremap_keeps_pinned_page(void)
+PM_TEST_F(lifetime, mremap_keeps_pinned_page, 120)
 {
 	const size_t len = 8 * PAGE;
 	char *buf = map_anon(len, RW), *tmp = malloc(len), *dst, *moved;
 	uint64_t h;
 	int fd = pm_open();
 
-	CHECK(buf && tmp && fd >= 0);
+	ASSERT_TRUE(buf && tmp && fd >= 0);
 	dst = map_anon(len, PROT_NONE);
-	CHECK(dst);
+	ASSERT_TRUE(dst);
 	fill_pattern(buf, len, 80);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL));
 	moved = mremap(buf, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
-	CHECK(moved == dst);
-	CHECK_EQ(check_pattern(moved, len, 80), 0);
+	ASSERT_TRUE(moved == dst);
+	ASSERT_EQ(0, check_pattern(moved, len, 80));
 	fill_pattern(moved, len, 81);
-	CHECK_EQ(pm_access(fd, h, 0, len, tmp, 0), 0);
-	CHECK_EQ(check_pattern(tmp, len, 81), 0);
+	ASSERT_EQ(0, pm_access(fd, h, 0, len, tmp, 0));
+	ASSERT_EQ(0, check_pattern(tmp, len, 81));
 	fill_pattern(tmp, len, 82);
-	CHECK_EQ(pm_access(fd, h, 0, len, tmp, PINMEM_ACCESS_WRITE), 0);
-	CHECK_EQ(check_pattern(moved, len, 82), 0);
+	ASSERT_EQ(0, pm_access(fd, h, 0, len, tmp, PINMEM_ACCESS_WRITE));
+	ASSERT_EQ(0, check_pattern(moved, len, 82));
 	close(fd);
 	free(tmp);
-	return T_PASS;
 }
 
 /* A process that exits holding thousands of pins leaves nothing behind. */
-static int t_exit_with_thousands_of_pins(void)
+PM_TEST_F(lifetime, exit_with_thousands_of_pins, 300)
 {
 	const int n = 5000;
 	struct timespec t0, t1;
@@ -495,9 +594,9 @@ static int t_exit_with_thousands_of_pins(void)
 	char c;
 	pid_t pid;
 
-	CHECK_EQ(pipe(p), 0);
+	ASSERT_EQ(0, pipe(p));
 	pid = fork();
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		char *buf = map_anon((size_t)n * PAGE, RW);
 		int fd = pm_open(), i;
@@ -515,23 +614,22 @@ static int t_exit_with_thousands_of_pins(void)
 		_exit(0);
 	}
 	close(p[1]);
-	CHECK_EQ(read(p[0], &c, 1), 1);
-	CHECK_EQ(pins_outstanding(), n);
-	CHECK_EQ(debugfs_stat("pins"), n);
+	ASSERT_EQ(1, read(p[0], &c, 1));
+	ASSERT_EQ(n, pins_outstanding());
+	ASSERT_EQ(n, debugfs_stat("pins"));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK_EQ(kill(pid, SIGKILL), 0);
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	diag("exit releasing %d pins took %.0f ms", n,
-	     (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
-	CHECK_EQ(pins_outstanding(), 0);
-	CHECK_EQ(debugfs_stat("pins"), 0);
-	CHECK_EQ(debugfs_stat("contexts"), 0);
+	ksft_print_msg("exit releasing %d pins took %.0f ms\n", n,
+		       (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	ASSERT_EQ(0, pins_outstanding());
+	ASSERT_EQ(0, debugfs_stat("pins"));
+	ASSERT_EQ(0, debugfs_stat("contexts"));
 	close(p[0]);
-	return T_PASS;
 }
 
-static int t_debugfs_matches(void)
+PM_TEST_F(introspect, debugfs_matches_pins, 120)
 {
 	const size_t sizes[3] = { PAGE, 3 * PAGE, 16 * PAGE };
 	char *buf = map_anon(64 * PAGE, RW);
@@ -539,42 +637,41 @@ static int t_debugfs_matches(void)
 	struct dbg_pin p[8];
 	int fd = pm_open(), i, j, n;
 
-	CHECK(buf && fd >= 0);
+	ASSERT_TRUE(buf && fd >= 0);
 	memset(buf, 9, 64 * PAGE);
 	for (i = 0; i < 3; i++) {
-		CHECK_EQ(pm_pin(fd, buf + i * 20 * PAGE, sizes[i],
-				i == 1 ? PINMEM_PIN_WRITE : 0, &h[i], NULL), 0);
+		ASSERT_EQ(0, pm_pin(fd, buf + i * 20 * PAGE, sizes[i],
+				    i == 1 ? PINMEM_PIN_WRITE : 0, &h[i], NULL));
 		pinned += sizes[i] / PAGE;
 	}
 	n = debugfs_pins(getpid(), p, 8);
-	CHECK_EQ(n, 3);
+	ASSERT_EQ(3, n);
 	for (i = 0; i < 3; i++) {
 		for (j = 0; j < n; j++)
 			if (p[j].handle == h[i])
 				break;
-		CHECK(j < n);
-		CHECK_EQ(p[j].start, (uintptr_t)(buf + i * 20 * PAGE));
-		CHECK_EQ(p[j].end, (uintptr_t)(buf + i * 20 * PAGE) + sizes[i]);
-		CHECK_EQ(p[j].pages, sizes[i] / PAGE);
-		CHECK(!strcmp(p[j].flags, i == 1 ? "rw" : "r-"));
-		CHECK(!strncmp(p[j].comm, "test_pinmem", 11));
+		ASSERT_TRUE(j < n);
+		ASSERT_EQ((uintptr_t)(buf + i * 20 * PAGE), p[j].start);
+		ASSERT_EQ((uintptr_t)(buf + i * 20 * PAGE) + sizes[i], p[j].end);
+		ASSERT_EQ(sizes[i] / PAGE, p[j].pages);
+		ASSERT_TRUE(!strcmp(p[j].flags, i == 1 ? "rw" : "r-"));
+		ASSERT_TRUE(!strncmp(p[j].comm, "test_pinmem", 11));
 	}
-	CHECK(debugfs_stat("pins") >= 3);
-	CHECK(debugfs_stat("pinned_pages") >= (long)pinned);
-	CHECK(debugfs_stat("contexts") >= 1);
+	ASSERT_TRUE(debugfs_stat("pins") >= 3);
+	ASSERT_TRUE(debugfs_stat("pinned_pages") >= (long)pinned);
+	ASSERT_TRUE(debugfs_stat("contexts") >= 1);
 	cat_file("/sys/kernel/debug/pinmem/pins");
 	close(fd);
-	CHECK_EQ(debugfs_stat("pins"), 0);
-	CHECK_EQ(debugfs_stat("pinned_pages"), 0);
+	ASSERT_EQ(0, debugfs_stat("pins"));
+	ASSERT_EQ(0, debugfs_stat("pinned_pages"));
 	munmap(buf, 64 * PAGE);
-	return T_PASS;
 }
 
 /*
  * Many pins read back through small read()s: every pin appears once, in
  * handle order, however the seq_file chunks fall.
  */
-static int t_debugfs_streams_many_pins(void)
+PM_TEST_F(introspect, debugfs_streams_many_pins, 300)
 {
 	const size_t n = 20000;
 	char *buf = map_anon(n * PAGE, RW), chunk[173], line[256];
@@ -584,14 +681,14 @@ static int t_debugfs_streams_many_pins(void)
 	int fd = pm_open(), dfd;
 	ssize_t r;
 
-	CHECK(buf && fd >= 0);
+	ASSERT_TRUE(buf && fd >= 0);
 	memset(buf, 1, n * PAGE);
 	for (i = 0; i < n; i++) {
-		CHECK_EQ(pm_pin(fd, buf + i * PAGE, PAGE, 0, &h, NULL), 0);
-		CHECK_EQ(h, i + 1);
+		ASSERT_EQ(0, pm_pin(fd, buf + i * PAGE, PAGE, 0, &h, NULL));
+		ASSERT_EQ(i + 1, h);
 	}
 	dfd = open("/sys/kernel/debug/pinmem/pins", O_RDONLY | O_CLOEXEC);
-	CHECK(dfd >= 0);
+	ASSERT_TRUE(dfd >= 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while ((r = read(dfd, chunk, sizeof(chunk))) > 0) {
 		reads++;
@@ -601,7 +698,7 @@ static int t_debugfs_streams_many_pins(void)
 			int pid;
 
 			if (chunk[i] != '\n') {
-				CHECK(len < sizeof(line) - 1);
+				ASSERT_TRUE(len < sizeof(line) - 1);
 				line[len++] = chunk[i];
 				continue;
 			}
@@ -610,91 +707,88 @@ static int t_debugfs_streams_many_pins(void)
 			if (sscanf(line, "%u %d %*s %lu %lx", &ctx, &pid, &hh,
 				   &start) != 4 || pid != getpid())
 				continue;
-			CHECK_EQ(hh, expect);
-			CHECK_EQ(start, (uintptr_t)buf + (hh - 1) * PAGE);
+			ASSERT_EQ(expect, hh);
+			ASSERT_EQ((uintptr_t)buf + (hh - 1) * PAGE, start);
 			expect++;
 			seen++;
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	CHECK_EQ(r, 0);
+	ASSERT_EQ(0, r);
 	close(dfd);
-	CHECK_EQ(seen, n);
-	diag("%zu pins read back in %zu reads of %zu bytes, %.0f ms", seen,
-	     reads, sizeof(chunk),
-	     (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	ASSERT_EQ(n, seen);
+	ksft_print_msg("%zu pins read back in %zu reads of %zu bytes, %.0f ms\n", seen,
+		       reads, sizeof(chunk),
+		       (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	close(fd);
-	CHECK_EQ(pins_outstanding(), 0);
+	ASSERT_EQ(0, pins_outstanding());
 	munmap(buf, n * PAGE);
-	return T_PASS;
 }
 
 /*
  * debugfs "pins" is read from the start only: a seek or a pread() would
  * walk every line before its offset with pinmem's registry lock held.
  */
-static int t_debugfs_pins_not_seekable(void)
+PM_TEST_F(introspect, debugfs_pins_not_seekable, 120)
 {
 	char *buf = map_anon(PAGE, RW), line[64];
 	int fd = pm_open(), dfd;
 
-	CHECK(buf && fd >= 0);
-	CHECK_EQ(pm_pin(fd, buf, PAGE, 0, NULL, NULL), 0);
+	ASSERT_TRUE(buf && fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, PAGE, 0, NULL, NULL));
 	dfd = open("/sys/kernel/debug/pinmem/pins", O_RDONLY | O_CLOEXEC);
-	CHECK(dfd >= 0);
-	CHECK(read(dfd, line, sizeof(line)) > 0);
+	ASSERT_TRUE(dfd >= 0);
+	ASSERT_TRUE(read(dfd, line, sizeof(line)) > 0);
 	errno = 0;
-	CHECK(lseek(dfd, 0, SEEK_SET) < 0 && errno == ESPIPE);
+	ASSERT_TRUE(lseek(dfd, 0, SEEK_SET) < 0 && errno == ESPIPE);
 	errno = 0;
-	CHECK(pread(dfd, line, sizeof(line), 1 << 20) < 0 && errno == ESPIPE);
+	ASSERT_TRUE(pread(dfd, line, sizeof(line), 1 << 20) < 0 && errno == ESPIPE);
 	close(dfd);
 	close(fd);
 	munmap(buf, PAGE);
-	return T_PASS;
 }
 
 /* Another open of /dev/pinmem is another context: it cannot see our pins. */
-static int t_other_context_cannot_use_handles(void)
+PM_TEST_F(abi, other_context_cannot_use_handles, 120)
 {
 	struct pinmem_query_args q = { 0 };
 	char *buf = map_anon(4 * PAGE, RW), c;
 	int fd1 = pm_open(), fd2 = pm_open();
 	uint64_t h;
 
-	CHECK(buf && fd1 >= 0 && fd2 >= 0);
+	ASSERT_TRUE(buf && fd1 >= 0 && fd2 >= 0);
 	memset(buf, 1, 4 * PAGE);
-	CHECK_EQ(pm_pin(fd1, buf, 4 * PAGE, 0, &h, NULL), 0);
+	ASSERT_EQ(0, pm_pin(fd1, buf, 4 * PAGE, 0, &h, NULL));
 	q.handle = h;
-	CHECK_EQ(pm_query(fd2, &q), -ENOENT);
+	ASSERT_EQ(-ENOENT, pm_query(fd2, &q));
 	q.flags = PINMEM_QUERY_BY_ADDR;
 	q.addr = (uintptr_t)buf;
-	CHECK_EQ(pm_query(fd2, &q), -ENOENT);
-	CHECK_EQ(pm_access(fd2, h, 0, 1, &c, 0), -ENOENT);
-	CHECK_EQ(pm_unpin(fd2, h), -ENOENT);
+	ASSERT_EQ(-ENOENT, pm_query(fd2, &q));
+	ASSERT_EQ(-ENOENT, pm_access(fd2, h, 0, 1, &c, 0));
+	ASSERT_EQ(-ENOENT, pm_unpin(fd2, h));
 	/* the same range may be pinned by the other context */
-	CHECK_EQ(pm_pin(fd2, buf, 4 * PAGE, 0, NULL, NULL), 0);
-	CHECK_EQ(pins_outstanding(), 8);
+	ASSERT_EQ(0, pm_pin(fd2, buf, 4 * PAGE, 0, NULL, NULL));
+	ASSERT_EQ(8, pins_outstanding());
 	close(fd2);
-	CHECK_EQ(pins_outstanding(), 4);
-	CHECK_EQ(pm_unpin(fd1, h), 0);
+	ASSERT_EQ(4, pins_outstanding());
+	ASSERT_EQ(0, pm_unpin(fd1, h));
 	close(fd1);
-	return T_PASS;
 }
 
 /* An fd passed over a unix socket to another process is refused there. */
-static int t_fd_passed_over_socket_refused(void)
+PM_TEST_F(abi, fd_passed_over_socket_refused, 120)
 {
 	char *buf = map_anon(4 * PAGE, RW);
 	int sv[2], fd, status;
 	uint64_t h;
 	pid_t pid;
 
-	CHECK(buf);
+	ASSERT_TRUE(buf);
 	memset(buf, 1, 4 * PAGE);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
-		return skip("no AF_UNIX sockets in this kernel: %s", strerror(errno));
+		SKIP(return, "no AF_UNIX sockets in this kernel: %s", strerror(errno));
 	pid = fork();	/* before the open: the child never had the fd */
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		char cbuf[CMSG_SPACE(sizeof(int))], c, tmp[8];
 		struct iovec iov = { &c, 1 };
@@ -723,8 +817,8 @@ static int t_fd_passed_over_socket_refused(void)
 		_exit(bad);
 	}
 	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, 0, &h, NULL), 0);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, 4 * PAGE, 0, &h, NULL));
 	{
 		char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, c = 'f';
 		struct iovec iov = { &c, 1 };
@@ -738,68 +832,65 @@ static int t_fd_passed_over_socket_refused(void)
 		cm->cmsg_type = SCM_RIGHTS;
 		cm->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-		CHECK_EQ(sendmsg(sv[0], &msg, 0), 1);
-		CHECK_EQ(write(sv[0], &h, sizeof(h)), sizeof(h));
+		ASSERT_EQ(1, sendmsg(sv[0], &msg, 0));
+		ASSERT_EQ(sizeof(h), write(sv[0], &h, sizeof(h)));
 	}
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
-	CHECK_EQ(pins_outstanding(), 4);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(4, pins_outstanding());
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
-	return T_PASS;
 }
 
-static int t_handles_never_reused(void)
+PM_TEST_F(abi, handles_never_reused, 120)
 {
 	char *buf = map_anon(PAGE, RW);
 	uint64_t h1, h2, h3;
 	int fd = pm_open();
 
-	CHECK(buf && fd >= 0);
+	ASSERT_TRUE(buf && fd >= 0);
 	buf[0] = 1;
-	CHECK_EQ(pm_pin(fd, buf, PAGE, 0, &h1, NULL), 0);
-	CHECK_EQ(pm_unpin(fd, h1), 0);
-	CHECK_EQ(pm_pin(fd, buf, PAGE, 0, &h2, NULL), 0);
-	CHECK(h2 > h1);
-	CHECK_EQ(pm_unpin(fd, h2), 0);
-	CHECK_EQ(pm_pin(fd, buf, PAGE, 0, &h3, NULL), 0);
-	CHECK(h3 > h2);
-	CHECK_EQ(pm_unpin(fd, h1), -ENOENT);
+	ASSERT_EQ(0, pm_pin(fd, buf, PAGE, 0, &h1, NULL));
+	ASSERT_EQ(0, pm_unpin(fd, h1));
+	ASSERT_EQ(0, pm_pin(fd, buf, PAGE, 0, &h2, NULL));
+	ASSERT_TRUE(h2 > h1);
+	ASSERT_EQ(0, pm_unpin(fd, h2));
+	ASSERT_EQ(0, pm_pin(fd, buf, PAGE, 0, &h3, NULL));
+	ASSERT_TRUE(h3 > h2);
+	ASSERT_EQ(-ENOENT, pm_unpin(fd, h1));
 	close(fd);
 	munmap(buf, PAGE);
-	return T_PASS;
 }
 
-static int t_query_by_address(void)
+PM_TEST_F(abi, query_by_address, 120)
 {
 	char *buf = map_anon(32 * PAGE, RW);
 	struct pinmem_query_args q = { 0 };
 	uint64_t h1, h2;
 	int fd = pm_open();
 
-	CHECK(buf && fd >= 0);
+	ASSERT_TRUE(buf && fd >= 0);
 	memset(buf, 1, 32 * PAGE);
-	CHECK_EQ(pm_pin(fd, buf, 8 * PAGE, 0, &h1, NULL), 0);
-	CHECK_EQ(pm_pin(fd, buf + 16 * PAGE, 8 * PAGE, PINMEM_PIN_WRITE, &h2, NULL), 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, 8 * PAGE, 0, &h1, NULL));
+	ASSERT_EQ(0, pm_pin(fd, buf + 16 * PAGE, 8 * PAGE, PINMEM_PIN_WRITE, &h2, NULL));
 	q.flags = PINMEM_QUERY_BY_ADDR;
 	q.addr = (uintptr_t)buf + 20 * PAGE + 123;
-	CHECK_EQ(pm_query(fd, &q), 0);
-	CHECK_EQ(q.handle, h2);
-	CHECK_EQ(q.addr, (uintptr_t)buf + 16 * PAGE);
-	CHECK_EQ(q.length, 8 * PAGE);
-	CHECK_EQ(q.nr_pages, 8);
-	CHECK_EQ(q.pin_flags, PINMEM_PIN_WRITE);
+	ASSERT_EQ(0, pm_query(fd, &q));
+	ASSERT_EQ(h2, q.handle);
+	ASSERT_EQ((uintptr_t)buf + 16 * PAGE, q.addr);
+	ASSERT_EQ(8 * PAGE, q.length);
+	ASSERT_EQ(8, q.nr_pages);
+	ASSERT_EQ(PINMEM_PIN_WRITE, q.pin_flags);
 	memset(&q, 0, sizeof(q));
 	q.flags = PINMEM_QUERY_BY_ADDR;
 	q.addr = (uintptr_t)buf + 8 * PAGE;	/* just past the first pin */
-	CHECK_EQ(pm_query(fd, &q), -ENOENT);
+	ASSERT_EQ(-ENOENT, pm_query(fd, &q));
 	q.addr = (uintptr_t)buf + 8 * PAGE - 1;
-	CHECK_EQ(pm_query(fd, &q), 0);
-	CHECK_EQ(q.handle, h1);
+	ASSERT_EQ(0, pm_query(fd, &q));
+	ASSERT_EQ(h1, q.handle);
 	close(fd);
 	munmap(buf, 32 * PAGE);
-	return T_PASS;
 }
 
 static int drop_cap_sys_admin(void)
@@ -816,12 +907,12 @@ static int drop_cap_sys_admin(void)
 	return syscall(SYS_capset, &hdr, data);
 }
 
-static int t_pfns_need_cap_sys_admin(void)
+PM_TEST_F(abi, pfns_need_cap_sys_admin, 120)
 {
 	int status;
 	pid_t pid = fork();
 
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		struct pinmem_query_args q = { 0 };
 		char *buf = map_anon(PAGE, RW);
@@ -847,27 +938,26 @@ static int t_pfns_need_cap_sys_admin(void)
 			_exit(15);
 		_exit(0);
 	}
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
-	return T_PASS;
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
 }
 
 /* ---- bad inputs: each gets its documented errno and pins nothing ---- */
 
-static int bad_pin(void *addr, size_t len, unsigned int flags, int expect)
+static void bad_pin(struct __test_metadata *_metadata, void *addr, size_t len,
+		    unsigned int flags, int expect)
 {
 	int fd = pm_open(), ret;
 
-	CHECK(fd >= 0);
+	ASSERT_GE(fd, 0);
 	ret = pm_pin(fd, addr, len, flags, NULL, NULL);
 	if (ret != expect)
-		diag("PIN(%p, %#zx, %#x) = %d (%s), expected %d (%s)", addr,
-		     len, flags, ret, strerror(-ret), expect, strerror(-expect));
-	CHECK_EQ(ret, expect);
-	CHECK_EQ(pins_outstanding(), 0);
+		ksft_print_msg("PIN(%p, %#zx, %#x) = %d (%s), expected %d (%s)\n", addr,
+			       len, flags, ret, strerror(-ret), expect, strerror(-expect));
+	ASSERT_EQ(expect, ret);
+	ASSERT_EQ(0, pins_outstanding());
 	close(fd);
-	return T_PASS;
 }
 
 static char *scratch(size_t pages)
@@ -879,110 +969,106 @@ static char *scratch(size_t pages)
 	return b;
 }
 
-static int t_bad_zero_length(void)
+PM_TEST_F(bad_args, zero_length_einval, 120)
 {
-	return bad_pin(scratch(1), 0, 0, -EINVAL);
+	bad_pin(_metadata, scratch(1), 0, 0, -EINVAL);
 }
 
-static int t_bad_unaligned_addr(void)
+PM_TEST_F(bad_args, unaligned_addr_einval, 120)
 {
-	return bad_pin(scratch(2) + 1, PAGE, 0, -EINVAL);
+	bad_pin(_metadata, scratch(2) + 1, PAGE, 0, -EINVAL);
 }
 
-static int t_bad_unaligned_length(void)
+PM_TEST_F(bad_args, unaligned_length_einval, 120)
 {
-	return bad_pin(scratch(2), PAGE + 1, 0, -EINVAL);
+	bad_pin(_metadata, scratch(2), PAGE + 1, 0, -EINVAL);
 }
 
-static int t_bad_overflow(void)
+PM_TEST_F(bad_args, addr_length_overflow_einval, 120)
 {
-	return bad_pin((void *)(uintptr_t)(-16 * PAGE), 32 * PAGE, 0, -EINVAL);
+	bad_pin(_metadata, (void *)(uintptr_t)(-16 * PAGE), 32 * PAGE, 0, -EINVAL);
 }
 
-static int t_bad_kernel_address(void)
+PM_TEST_F(bad_args, kernel_address_efault, 120)
 {
-	return bad_pin((void *)0xffff888000000000UL, PAGE, 0, -EFAULT);
+	bad_pin(_metadata, (void *)0xffff888000000000UL, PAGE, 0, -EFAULT);
 }
 
-static int t_bad_unmapped_hole(void)
+PM_TEST_F(bad_args, unmapped_hole_efault, 120)
 {
 	char *b = scratch(3);
 
-	CHECK(b);
-	CHECK_EQ(munmap(b + PAGE, PAGE), 0);
-	return bad_pin(b, 3 * PAGE, 0, -EFAULT);
+	ASSERT_TRUE(b);
+	ASSERT_EQ(0, munmap(b + PAGE, PAGE));
+	bad_pin(_metadata, b, 3 * PAGE, 0, -EFAULT);
 }
 
-static int t_bad_prot_none(void)
+PM_TEST_F(bad_args, prot_none_efault, 120)
 {
 	char *b = scratch(4);
 
-	CHECK(b);
-	CHECK_EQ(mprotect(b + 2 * PAGE, PAGE, PROT_NONE), 0);
-	return bad_pin(b, 4 * PAGE, 0, -EFAULT);
+	ASSERT_TRUE(b);
+	ASSERT_EQ(0, mprotect(b + 2 * PAGE, PAGE, PROT_NONE));
+	bad_pin(_metadata, b, 4 * PAGE, 0, -EFAULT);
 }
 
-static int t_bad_readonly_for_write(void)
+PM_TEST_F(bad_args, readonly_pinned_for_write_efault, 120)
 {
 	char *b = scratch(4);
 
-	CHECK(b);
-	CHECK_EQ(mprotect(b, 4 * PAGE, PROT_READ), 0);
-	if (bad_pin(b, 4 * PAGE, PINMEM_PIN_WRITE, -EFAULT) != T_PASS)
-		return T_FAIL;
+	ASSERT_TRUE(b);
+	ASSERT_EQ(0, mprotect(b, 4 * PAGE, PROT_READ));
+	bad_pin(_metadata, b, 4 * PAGE, PINMEM_PIN_WRITE, -EFAULT);
 	/* reading it is fine */
 	{
 		uint64_t h;
 		int fd = pm_open();
 
-		CHECK_EQ(pm_pin(fd, b, 4 * PAGE, 0, &h, NULL), 0);
-		CHECK_EQ(pm_access(fd, h, 0, 1, b, PINMEM_ACCESS_WRITE), -EACCES);
+		ASSERT_EQ(0, pm_pin(fd, b, 4 * PAGE, 0, &h, NULL));
+		ASSERT_EQ(-EACCES, pm_access(fd, h, 0, 1, b, PINMEM_ACCESS_WRITE));
 		close(fd);
 	}
-	return T_PASS;
 }
 
-static int t_bad_unknown_flags(void)
+PM_TEST_F(bad_args, unknown_flags_einval, 120)
 {
-	return bad_pin(scratch(1), PAGE, 1U << 31, -EINVAL);
+	bad_pin(_metadata, scratch(1), PAGE, 1U << 31, -EINVAL);
 }
 
-static int t_bad_overlap(void)
+PM_TEST_F(bad_args, overlap_eexist, 120)
 {
 	char *b = scratch(8);
 	uint64_t h;
 	int fd = pm_open();
 
-	CHECK(b && fd >= 0);
-	CHECK_EQ(pm_pin(fd, b + 2 * PAGE, 4 * PAGE, 0, &h, NULL), 0);
-	CHECK_EQ(pm_pin(fd, b, 3 * PAGE, 0, NULL, NULL), -EEXIST);
-	CHECK_EQ(pm_pin(fd, b + 5 * PAGE, 3 * PAGE, 0, NULL, NULL), -EEXIST);
-	CHECK_EQ(pm_pin(fd, b + 3 * PAGE, PAGE, 0, NULL, NULL), -EEXIST);
-	CHECK_EQ(pins_outstanding(), 4);
+	ASSERT_TRUE(b && fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, b + 2 * PAGE, 4 * PAGE, 0, &h, NULL));
+	ASSERT_EQ(-EEXIST, pm_pin(fd, b, 3 * PAGE, 0, NULL, NULL));
+	ASSERT_EQ(-EEXIST, pm_pin(fd, b + 5 * PAGE, 3 * PAGE, 0, NULL, NULL));
+	ASSERT_EQ(-EEXIST, pm_pin(fd, b + 3 * PAGE, PAGE, 0, NULL, NULL));
+	ASSERT_EQ(4, pins_outstanding());
 	/* adjacent is fine */
-	CHECK_EQ(pm_pin(fd, b, 2 * PAGE, 0, NULL, NULL), 0);
-	CHECK_EQ(pm_pin(fd, b + 6 * PAGE, 2 * PAGE, 0, NULL, NULL), 0);
-	CHECK_EQ(pins_outstanding(), 8);
+	ASSERT_EQ(0, pm_pin(fd, b, 2 * PAGE, 0, NULL, NULL));
+	ASSERT_EQ(0, pm_pin(fd, b + 6 * PAGE, 2 * PAGE, 0, NULL, NULL));
+	ASSERT_EQ(8, pins_outstanding());
 	close(fd);
-	return T_PASS;
 }
 
-static int t_bad_handles(void)
+PM_TEST_F(bad_args, handles_enoent, 120)
 {
 	struct pinmem_query_args q = { .handle = 12345 };
 	char c;
 	int fd = pm_open();
 
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_unpin(fd, 0), -ENOENT);
-	CHECK_EQ(pm_unpin(fd, 12345), -ENOENT);
-	CHECK_EQ(pm_query(fd, &q), -ENOENT);
-	CHECK_EQ(pm_access(fd, 7, 0, 1, &c, 0), -ENOENT);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(-ENOENT, pm_unpin(fd, 0));
+	ASSERT_EQ(-ENOENT, pm_unpin(fd, 12345));
+	ASSERT_EQ(-ENOENT, pm_query(fd, &q));
+	ASSERT_EQ(-ENOENT, pm_access(fd, 7, 0, 1, &c, 0));
 	close(fd);
-	return T_PASS;
 }
 
-static int t_bad_struct_sizes(void)
+PM_TEST_F(bad_args, struct_sizes, 120)
 {
 	char *b = scratch(1);
 	struct {
@@ -993,79 +1079,77 @@ static int t_bad_struct_sizes(void)
 	struct pinmem_unpin_args u = { 0 };
 	int fd = pm_open();
 
-	CHECK(b && fd >= 0);
+	ASSERT_TRUE(b && fd >= 0);
 	a.addr = (uintptr_t)b;
 	a.length = PAGE;
 	a.size = PINMEM_PIN_SIZE_VER0 - 8;	/* too short */
-	CHECK_EQ(ioctl(fd, PINMEM_IOC_PIN, &a), -1);
-	CHECK_EQ(errno, EINVAL);
+	ASSERT_EQ(-1, ioctl(fd, PINMEM_IOC_PIN, &a));
+	ASSERT_EQ(EINVAL, errno);
 	a.size = 0;
-	CHECK_EQ(ioctl(fd, PINMEM_IOC_PIN, &a), -1);
-	CHECK_EQ(errno, EINVAL);
+	ASSERT_EQ(-1, ioctl(fd, PINMEM_IOC_PIN, &a));
+	ASSERT_EQ(EINVAL, errno);
 	a.size = 8192;				/* absurd */
-	CHECK_EQ(ioctl(fd, PINMEM_IOC_PIN, &a), -1);
-	CHECK_EQ(errno, E2BIG);
+	ASSERT_EQ(-1, ioctl(fd, PINMEM_IOC_PIN, &a));
+	ASSERT_EQ(E2BIG, errno);
 	big.a = a;
 	big.a.size = sizeof(big);		/* a newer program ... */
 	big.tail[2] = 1;			/* ... asking for something new */
-	CHECK_EQ(ioctl(fd, PINMEM_IOC_PIN, &big), -1);
-	CHECK_EQ(errno, E2BIG);
-	CHECK_EQ(pins_outstanding(), 0);
+	ASSERT_EQ(-1, ioctl(fd, PINMEM_IOC_PIN, &big));
+	ASSERT_EQ(E2BIG, errno);
+	ASSERT_EQ(0, pins_outstanding());
 	big.tail[2] = 0;			/* zero tail: accepted */
-	CHECK_EQ(ioctl(fd, PINMEM_IOC_PIN, &big), 0);
-	CHECK(big.a.handle != 0);
-	CHECK_EQ(big.a.nr_pages, 1);
-	CHECK_EQ(big.tail[0] | big.tail[1] | big.tail[3], 0);
+	ASSERT_EQ(0, ioctl(fd, PINMEM_IOC_PIN, &big));
+	ASSERT_TRUE(big.a.handle != 0);
+	ASSERT_EQ(1, big.a.nr_pages);
+	ASSERT_EQ(0, big.tail[0] | big.tail[1] | big.tail[3]);
 	u.size = sizeof(u);
 	u.handle = big.a.handle;
 	u.flags = 4;				/* unknown UNPIN flag */
-	CHECK_EQ(ioctl(fd, PINMEM_IOC_UNPIN, &u), -1);
-	CHECK_EQ(errno, EINVAL);
+	ASSERT_EQ(-1, ioctl(fd, PINMEM_IOC_UNPIN, &u));
+	ASSERT_EQ(EINVAL, errno);
 	u.flags = 0;
-	CHECK_EQ(ioctl(fd, PINMEM_IOC_UNPIN, &u), 0);
+	ASSERT_EQ(0, ioctl(fd, PINMEM_IOC_UNPIN, &u));
 	/* argument pointer itself bad */
-	CHECK_EQ(ioctl(fd, PINMEM_IOC_PIN, (void *)16), -1);
-	CHECK_EQ(errno, EFAULT);
+	ASSERT_EQ(-1, ioctl(fd, PINMEM_IOC_PIN, (void *)16));
+	ASSERT_EQ(EFAULT, errno);
 	close(fd);
-	return T_PASS;
 }
 
-static int t_bad_query_and_access_args(void)
+PM_TEST_F(bad_args, query_and_access_args, 120)
 {
 	struct pinmem_query_args q = { 0 };
 	char *b = scratch(4), tmp[64];
 	uint64_t h;
 	int fd = pm_open();
 
-	CHECK(b && fd >= 0);
-	CHECK_EQ(pm_pin(fd, b, 2 * PAGE, PINMEM_PIN_WRITE, &h, NULL), 0);
+	ASSERT_TRUE(b && fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, b, 2 * PAGE, PINMEM_PIN_WRITE, &h, NULL));
 	q.handle = h;
 	q.reserved = 1;
-	CHECK_EQ(pm_query(fd, &q), -EINVAL);
+	ASSERT_EQ(-EINVAL, pm_query(fd, &q));
 	q.reserved = 0;
 	q.flags = 1U << 7;
-	CHECK_EQ(pm_query(fd, &q), -EINVAL);
+	ASSERT_EQ(-EINVAL, pm_query(fd, &q));
 	q.flags = PINMEM_QUERY_PFNS;
 	q.pfn_first = 2;			/* past the end */
 	q.nr_pfns = 1;
 	q.pfns = (uintptr_t)tmp;
-	CHECK_EQ(pm_query(fd, &q), -EINVAL);
+	ASSERT_EQ(-EINVAL, pm_query(fd, &q));
 	q.pfn_first = 0;
 	q.pfns = 16;				/* bad buffer */
-	CHECK_EQ(pm_query(fd, &q), -EFAULT);
-	CHECK_EQ(pm_access(fd, h, 2 * PAGE - 8, 16, tmp, 0), -EINVAL);
-	CHECK_EQ(pm_access(fd, h, 0, 0, tmp, 0), -EINVAL);
-	CHECK_EQ(pm_access(fd, h, ~0ULL, 2, tmp, 0), -EINVAL);
-	CHECK_EQ(pm_access(fd, h, 0, 8, tmp, 1U << 5), -EINVAL);
-	CHECK_EQ(pm_access(fd, h, 0, 8, (void *)16, 0), -EFAULT);
-	CHECK_EQ(pm_access(fd, h, 2 * PAGE - 8, 8, tmp, 0), 0);
-	CHECK_EQ(pins_outstanding(), 2);
+	ASSERT_EQ(-EFAULT, pm_query(fd, &q));
+	ASSERT_EQ(-EINVAL, pm_access(fd, h, 2 * PAGE - 8, 16, tmp, 0));
+	ASSERT_EQ(-EINVAL, pm_access(fd, h, 0, 0, tmp, 0));
+	ASSERT_EQ(-EINVAL, pm_access(fd, h, ~0ULL, 2, tmp, 0));
+	ASSERT_EQ(-EINVAL, pm_access(fd, h, 0, 8, tmp, 1U << 5));
+	ASSERT_EQ(-EFAULT, pm_access(fd, h, 0, 8, (void *)16, 0));
+	ASSERT_EQ(0, pm_access(fd, h, 2 * PAGE - 8, 8, tmp, 0));
+	ASSERT_EQ(2, pins_outstanding());
 	close(fd);
-	return T_PASS;
 }
 
 /* SIGKILL while a large PIN migrates pages: it dies promptly, nothing stays. */
-static int t_sigkill_during_large_pin(void)
+PM_TEST_F(lifetime, sigkill_during_large_pin, 300)
 {
 	const size_t len = 128 * MiB;
 	struct timespec t0, t1;
@@ -1073,11 +1157,10 @@ static int t_sigkill_during_large_pin(void)
 	char c;
 	pid_t pid;
 
-	if (need_movable() == T_SKIP)
-		return T_SKIP;
-	CHECK_EQ(pipe(p), 0);
+	NEED_MOVABLE();
+	ASSERT_EQ(0, pipe(p));
 	pid = fork();
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		char *buf = map_anon(len, RW);
 		int fd = pm_open();
@@ -1095,36 +1178,35 @@ static int t_sigkill_during_large_pin(void)
 		_exit(0);
 	}
 	close(p[1]);
-	CHECK_EQ(read(p[0], &c, 1), 1);
-	CHECK_EQ(c, 'r');
+	ASSERT_EQ(1, read(p[0], &c, 1));
+	ASSERT_EQ('r', c);
 	usleep(200 * 1000);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK_EQ(kill(pid, SIGKILL), 0);
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	c = 0;
 	if (read(p[0], &c, 1) != 1)
 		c = 0;
-	diag("pin %s when killed; reaped %.0f ms after SIGKILL",
-	     c == 'p' ? "had completed" : c == 'e' ? "had failed" :
-	     "was in progress",
-	     (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	ksft_print_msg("pin %s when killed; reaped %.0f ms after SIGKILL\n",
+		       c == 'p' ? "had completed" : c == 'e' ? "had failed" :
+		       "was in progress",
+		       (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	close(p[0]);
-	CHECK_EQ(pins_outstanding(), 0);
-	return T_PASS;
+	ASSERT_EQ(0, pins_outstanding());
 }
 
 /*
  * An unprivileged process (setuid after opening the device as root) is
  * charged exactly in VmPin and refused past RLIMIT_MEMLOCK.
  */
-static int t_memlock_limit_unprivileged(void)
+PM_TEST_F(limits, memlock_limit_unprivileged, 120)
 {
 	int status;
 	pid_t pid = fork();
 
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		struct rlimit rl = { 16 * PAGE, 16 * PAGE };
 		char *buf = map_anon(32 * PAGE, RW);
@@ -1157,28 +1239,26 @@ static int t_memlock_limit_unprivileged(void)
 			_exit(20);
 		_exit(0);
 	}
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
-	return T_PASS;
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
 }
 
 /* CAP_IPC_LOCK bypasses RLIMIT_MEMLOCK, and is still charged. */
-static int t_memlock_cap_ipc_lock_bypasses(void)
+PM_TEST_F(limits, memlock_cap_ipc_lock_bypasses, 120)
 {
 	struct rlimit rl = { PAGE, PAGE };
 	char *buf = map_anon(64 * PAGE, RW);
 	uint64_t h;
 	int fd = pm_open();
 
-	CHECK(buf && fd >= 0);
+	ASSERT_TRUE(buf && fd >= 0);
 	memset(buf, 1, 64 * PAGE);
-	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
-	CHECK_EQ(pm_pin(fd, buf, 64 * PAGE, 0, &h, NULL), 0);
-	CHECK_EQ(vmpin_kb(), 64 * PAGE_KB);
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+	ASSERT_EQ(0, pm_pin(fd, buf, 64 * PAGE, 0, &h, NULL));
+	ASSERT_EQ(64 * PAGE_KB, vmpin_kb());
 	close(fd);
-	CHECK_EQ(vmpin_kb(), 0);
-	return T_PASS;
+	ASSERT_EQ(0, vmpin_kb());
 }
 
 /*
@@ -1290,18 +1370,18 @@ static int race_round(struct charge_race *r, int round, long base,
 	race_barrier(r);
 	for (i = 0; i < 2; i++) {
 		if (r->ret[i] && r->ret[i] != -ENOMEM) {
-			diag("round %d: pin of %zu pages: %s", round, sz[i],
-			     strerror(-r->ret[i]));
+			ksft_print_msg("round %d: pin of %zu pages: %s\n", round, sz[i],
+				       strerror(-r->ret[i]));
 			return T_FAIL;
 		}
 		if (!r->ret[i])
 			charged += sz[i];
 	}
 	if (!race_as_limited(sz, r->ret)) {
-		diag("round %d: pins of %zu and %zu pages with room for %d: %s and %s",
-		     round, sz[0], sz[1], RACE_LIMIT,
-		     r->ret[0] ? "refused" : "pinned",
-		     r->ret[1] ? "refused" : "pinned");
+		ksft_print_msg("round %d: pins of %zu and %zu pages with room for %d: %s and %s\n",
+			       round, sz[0], sz[1], RACE_LIMIT,
+			       r->ret[0] ? "refused" : "pinned",
+			       r->ret[1] ? "refused" : "pinned");
 		return T_FAIL;
 	}
 	if (sz[0] == sz[1])
@@ -1342,30 +1422,29 @@ static int race_child(void)
 	__atomic_store_n(&r.stop, true, __ATOMIC_RELEASE);
 	race_barrier(&r);
 	pthread_join(t, NULL);
-	diag("%d rounds; where only one of two fit, the first thread won %ld, the second %ld",
-	     round, won[0], won[1]);
+	ksft_print_msg("%d rounds; where only one of two fit, the first thread won %ld, the second %ld\n",
+		       round, won[0], won[1]);
 	if (ret == T_PASS && (!won[0] || !won[1])) {
-		diag("one thread always charged first: no sign that the pins raced");
+		ksft_print_msg("one thread always charged first: no sign that the pins raced\n");
 		return T_FAIL;
 	}
 	return ret;
 }
 
-static int t_memlock_racing_pins(void)
+PM_TEST_F(limits, memlock_racing_pins, 300)
 {
 	int status;
 	pid_t pid;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		return skip("one CPU online: two pins cannot race");
+		SKIP(return, "one CPU online: two pins cannot race");
 	pid = fork();
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid)
 		_exit(race_child());
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), T_PASS);
-	return T_PASS;
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(T_PASS, WEXITSTATUS(status));
 }
 
 static int write_param(const char *name, const char *val)
@@ -1382,68 +1461,66 @@ static int write_param(const char *name, const char *val)
 	return ok ? 0 : -1;
 }
 
-static int t_context_limits(void)
+PM_TEST_F(limits, context_limits_enomem, 120)
 {
 	char *buf = map_anon(16 * PAGE, RW);
 	int fd = pm_open(), i, r1, r2;
 
-	CHECK(buf && fd >= 0);
+	ASSERT_TRUE(buf && fd >= 0);
 	memset(buf, 1, 16 * PAGE);
-	CHECK_EQ(write_param("max_pins", "3"), 0);
+	ASSERT_EQ(0, write_param("max_pins", "3"));
 	for (i = 0; i < 3; i++)
-		CHECK_EQ(pm_pin(fd, buf + i * PAGE, PAGE, 0, NULL, NULL), 0);
+		ASSERT_EQ(0, pm_pin(fd, buf + i * PAGE, PAGE, 0, NULL, NULL));
 	r1 = pm_pin(fd, buf + 3 * PAGE, PAGE, 0, NULL, NULL);
-	CHECK_EQ(write_param("max_pins", "1048576"), 0);
-	CHECK_EQ(r1, -ENOMEM);
-	CHECK_EQ(write_param("max_pages", "8"), 0);
+	ASSERT_EQ(0, write_param("max_pins", "1048576"));
+	ASSERT_EQ(-ENOMEM, r1);
+	ASSERT_EQ(0, write_param("max_pages", "8"));
 	r1 = pm_pin(fd, buf + 4 * PAGE, 6 * PAGE, 0, NULL, NULL);
 	r2 = pm_pin(fd, buf + 10 * PAGE, 5 * PAGE, 0, NULL, NULL);
-	CHECK_EQ(write_param("max_pages", "0"), 0);
-	CHECK_EQ(r1, -ENOMEM);	/* 3 + 6 > 8 */
-	CHECK_EQ(r2, 0);	/* 3 + 5 == 8 */
-	CHECK_EQ(pins_outstanding(), 8);
+	ASSERT_EQ(0, write_param("max_pages", "0"));
+	ASSERT_EQ(-ENOMEM, r1);	/* 3 + 6 > 8 */
+	ASSERT_EQ(0, r2);	/* 3 + 5 == 8 */
+	ASSERT_EQ(8, pins_outstanding());
 	close(fd);
-	return T_PASS;
 }
 
 /*
  * A pin that was unpinned while a dma-buf keeps its pages still counts
  * against max_pins and max_pages, until the dma-buf goes.
  */
-static int t_context_limits_count_exports(void)
+PM_TEST_F(limits, context_limits_count_exports, 120)
 {
 	char *buf = map_anon(16 * PAGE, RW);
 	int fd = pm_open(), dfd = -1, r1, r2, r3;
 	uint64_t h;
 
-	CHECK(buf && fd >= 0);
+	ASSERT_TRUE(buf && fd >= 0);
 	memset(buf, 1, 16 * PAGE);
-	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, 0, &h, NULL), 0);
-	CHECK_EQ(pm_export(fd, h, 0, &dfd), 0);
-	CHECK_EQ(pm_unpin(fd, h), 0);
-	CHECK_EQ(write_param("max_pins", "2"), 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, 4 * PAGE, 0, &h, NULL));
+	ASSERT_EQ(0, pm_export(fd, h, 0, &dfd));
+	ASSERT_EQ(0, pm_unpin(fd, h));
+	ASSERT_EQ(0, write_param("max_pins", "2"));
 	r1 = pm_pin(fd, buf + 4 * PAGE, PAGE, 0, NULL, NULL);
 	r2 = pm_pin(fd, buf + 5 * PAGE, PAGE, 0, NULL, NULL);
-	CHECK_EQ(write_param("max_pins", "1048576"), 0);
-	CHECK_EQ(r1, 0);
-	CHECK_EQ(r2, -ENOMEM);	/* the exported pin and one more */
-	CHECK_EQ(write_param("max_pages", "8"), 0);
+	ASSERT_EQ(0, write_param("max_pins", "1048576"));
+	ASSERT_EQ(0, r1);
+	ASSERT_EQ(-ENOMEM, r2);	/* the exported pin and one more */
+	ASSERT_EQ(0, write_param("max_pages", "8"));
 	r2 = pm_pin(fd, buf + 6 * PAGE, 4 * PAGE, 0, NULL, NULL);
 	close(dfd);		/* the exported pin's 4 pages go */
 	r3 = pm_pin(fd, buf + 6 * PAGE, 4 * PAGE, 0, NULL, NULL);
-	CHECK_EQ(write_param("max_pages", "0"), 0);
-	CHECK_EQ(r2, -ENOMEM);	/* 4 + 1 + 4 > 8 */
-	CHECK_EQ(r3, 0);	/* 1 + 4 <= 8 */
-	CHECK_EQ(pins_outstanding(), 5);
+	ASSERT_EQ(0, write_param("max_pages", "0"));
+	ASSERT_EQ(-ENOMEM, r2);	/* 4 + 1 + 4 > 8 */
+	ASSERT_EQ(0, r3);	/* 1 + 4 <= 8 */
+	ASSERT_EQ(5, pins_outstanding());
 	close(fd);
-	return T_PASS;
 }
 
 /*
  * More than the memory outside ZONE_MOVABLE can take: refused with
  * -ENOMEM, nothing left pinned, and nobody is OOM-killed.
  */
-static int t_pin_too_big_to_fit(void)
+PM_TEST_F(limits, pin_too_big_to_fit_enomem, 300)
 {
 	long free_pages = 0, oom_before = vmstat("oom_kill");
 	struct zone_range z[MAX_ZONE_RANGES];
@@ -1451,32 +1528,31 @@ static int t_pin_too_big_to_fit(void)
 	char *buf;
 	int fd;
 
-	if (need_movable() == T_SKIP)
-		return T_SKIP;
+	NEED_MOVABLE();
 	zones_load(z, MAX_ZONE_RANGES);
 	free_pages = vmstat("nr_free_pages");
 	/* most of the movable zone's free memory, wholly in it */
 	len = (size_t)(free_pages * 0.8) * PAGE;
 	len = len > 520 * MiB ? 520 * MiB : len & ~(2 * MiB - 1);
 	buf = movable_buffer(len, 30, &in_movable);
-	CHECK(buf);
-	diag("buffer %zu MiB, %zu of %zu pages in Movable, %ld pages free",
-	     len / MiB, in_movable, len / PAGE, free_pages);
+	ASSERT_TRUE(buf);
+	ksft_print_msg("buffer %zu MiB, %zu of %zu pages in Movable, %ld pages free\n",
+		       len / MiB, in_movable, len / PAGE, free_pages);
 	if (in_movable * 2 < len / PAGE)
-		return skip("buffer did not land in ZONE_MOVABLE");
+		SKIP(return, "buffer did not land in ZONE_MOVABLE");
 	{
 		long free_kb, file_kb;
 
 		pinnable_zone_kb(&free_kb, &file_kb);
 		if ((long)(len >> 10) <= free_kb + file_kb)
-			return skip("the memory outside ZONE_MOVABLE/CMA (%ld MiB free, %ld MiB file LRU) could take the %zu MiB buffer: nothing to refuse",
-				    free_kb >> 10, file_kb >> 10, len / MiB);
+			SKIP(return, "the memory outside ZONE_MOVABLE/CMA (%ld MiB free, %ld MiB file LRU) could take the %zu MiB buffer: nothing to refuse",
+			     free_kb >> 10, file_kb >> 10, len / MiB);
 	}
 	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL), -ENOMEM);
-	CHECK_EQ(vmstat("oom_kill"), oom_before);
-	CHECK_EQ(check_pattern(buf, len, 30), 0);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(-ENOMEM, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL));
+	ASSERT_EQ(oom_before, vmstat("oom_kill"));
+	ASSERT_EQ(0, check_pattern(buf, len, 30));
 
 	/*
 	 * No walk finds this out up front any more (issue 14: the walk cost
@@ -1485,13 +1561,12 @@ static int t_pin_too_big_to_fit(void)
 	 * what fitted, and released it again. Twice more, the same answer,
 	 * nothing left pinned, nobody killed.
 	 */
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL), -ENOMEM);
-	CHECK_EQ(pm_pin(fd, buf, len, 0, NULL, NULL), -ENOMEM);
-	CHECK_EQ(pins_outstanding(), 0);
-	CHECK_EQ(vmstat("oom_kill"), oom_before);
-	CHECK_EQ(check_pattern(buf, len, 30), 0);
+	ASSERT_EQ(-ENOMEM, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL));
+	ASSERT_EQ(-ENOMEM, pm_pin(fd, buf, len, 0, NULL, NULL));
+	ASSERT_EQ(0, pins_outstanding());
+	ASSERT_EQ(oom_before, vmstat("oom_kill"));
+	ASSERT_EQ(0, check_pattern(buf, len, 30));
 	close(fd);
-	return T_PASS;
 }
 
 static bool kernel_has_dma_cma(void)
@@ -1509,7 +1584,7 @@ static bool kernel_has_dma_cma(void)
 }
 
 /* A contiguous buffer: mmap-able, contiguous, charged, freed when unmapped. */
-static int t_contig_alloc_mmap(void)
+PM_TEST_F(contig, alloc_mmap, 120)
 {
 	const size_t len = 1 * MiB;
 	struct pinmem_contig_alloc_args a = { .length = len };
@@ -1517,130 +1592,126 @@ static int t_contig_alloc_mmap(void)
 	char *p, *p2;
 	int fd = pm_open();
 
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_contig_alloc(fd, &a), 0);
-	diag("1 MiB buffer: handle %llu phys %#llx placement %#x",
-	     (unsigned long long)a.handle, (unsigned long long)a.phys_addr,
-	     a.placement);
-	CHECK(a.phys_addr != 0);		/* we are root */
-	CHECK_EQ(a.phys_addr % len, 0);	/* naturally aligned */
-	CHECK_EQ(vmpin_kb(), len / 1024);
-	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), len);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_contig_alloc(fd, &a));
+	ksft_print_msg("1 MiB buffer: handle %llu phys %#llx placement %#x\n",
+		       (unsigned long long)a.handle, (unsigned long long)a.phys_addr,
+		       a.placement);
+	ASSERT_TRUE(a.phys_addr != 0);		/* we are root */
+	ASSERT_EQ(0, a.phys_addr % len);	/* naturally aligned */
+	ASSERT_EQ(len / 1024, vmpin_kb());
+	ASSERT_EQ(len, debugfs_value("cma", "bytes_in_use"));
 	p = mmap(NULL, len, RW, MAP_SHARED, fd, a.mmap_offset);
-	CHECK(p != MAP_FAILED);
+	ASSERT_TRUE(p != MAP_FAILED);
 	fill_pattern(p, len, 40);
 	/* physically contiguous, where the module says */
 	first = pfn_of(p);
 	for (i = 0; i < len / PAGE; i++)
 		noncontig += pfn_of(p + i * PAGE) != first + i;
 	if (first) {
-		CHECK_EQ(first * PAGE, a.phys_addr);
-		CHECK_EQ(noncontig, 0);
+		ASSERT_EQ(a.phys_addr, first * PAGE);
+		ASSERT_EQ(0, noncontig);
 	} else {
-		diag("pagemap shows no PFNs for the VM_PFNMAP mapping");
+		ksft_print_msg("pagemap shows no PFNs for the VM_PFNMAP mapping\n");
 	}
 	/* a second mapping sees the same memory */
 	p2 = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, a.mmap_offset);
-	CHECK(p2 != MAP_FAILED);
-	CHECK_EQ(check_pattern(p2, len, 40), 0);
-	CHECK_EQ(munmap(p2, len), 0);
+	ASSERT_TRUE(p2 != MAP_FAILED);
+	ASSERT_EQ(0, check_pattern(p2, len, 40));
+	ASSERT_EQ(0, munmap(p2, len));
 	/* freed while mapped: the mapping keeps it alive */
-	CHECK_EQ(pm_contig_free(fd, a.handle), 0);
-	CHECK_EQ(pm_contig_free(fd, a.handle), -ENOENT);
-	CHECK_EQ(check_pattern(p, len, 40), 0);
-	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), len);
-	CHECK_EQ(munmap(p, len), 0);
-	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), 0);
-	CHECK_EQ(vmpin_kb(), 0);
+	ASSERT_EQ(0, pm_contig_free(fd, a.handle));
+	ASSERT_EQ(-ENOENT, pm_contig_free(fd, a.handle));
+	ASSERT_EQ(0, check_pattern(p, len, 40));
+	ASSERT_EQ(len, debugfs_value("cma", "bytes_in_use"));
+	ASSERT_EQ(0, munmap(p, len));
+	ASSERT_EQ(0, debugfs_value("cma", "bytes_in_use"));
+	ASSERT_EQ(0, vmpin_kb());
 	close(fd);
-	return T_PASS;
 }
 
-static int t_contig_released_on_close(void)
+PM_TEST_F(contig, released_on_close, 120)
 {
 	struct pinmem_contig_alloc_args a = { .length = 64 * 1024 };
 	int fd = pm_open(), i;
 
-	CHECK(fd >= 0);
+	ASSERT_TRUE(fd >= 0);
 	for (i = 0; i < 4; i++)
-		CHECK_EQ(pm_contig_alloc(fd, &a), 0);
-	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), 4 * 64 * 1024);
+		ASSERT_EQ(0, pm_contig_alloc(fd, &a));
+	ASSERT_EQ(4 * 64 * 1024, debugfs_value("cma", "bytes_in_use"));
 	close(fd);
-	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), 0);
-	CHECK_EQ(vmpin_kb(), 0);
-	return T_PASS;
+	ASSERT_EQ(0, debugfs_value("cma", "bytes_in_use"));
+	ASSERT_EQ(0, vmpin_kb());
 }
 
 /* The module's own mapping is VM_PFNMAP: pinning it is refused. */
-static int t_contig_mapping_cannot_be_pinned(void)
+PM_TEST_F(contig, mapping_cannot_be_pinned, 120)
 {
 	struct pinmem_contig_alloc_args a = { .length = 16 * PAGE };
 	char *p;
 	int fd = pm_open();
 
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_contig_alloc(fd, &a), 0);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_contig_alloc(fd, &a));
 	p = mmap(NULL, 16 * PAGE, RW, MAP_SHARED, fd, a.mmap_offset);
-	CHECK(p != MAP_FAILED);
-	CHECK_EQ(pm_pin(fd, p, 16 * PAGE, 0, NULL, NULL), -EFAULT);
-	CHECK_EQ(pm_pin(fd, p, 16 * PAGE, PINMEM_PIN_WRITE, NULL, NULL), -EFAULT);
+	ASSERT_TRUE(p != MAP_FAILED);
+	ASSERT_EQ(-EFAULT, pm_pin(fd, p, 16 * PAGE, 0, NULL, NULL));
+	ASSERT_EQ(-EFAULT, pm_pin(fd, p, 16 * PAGE, PINMEM_PIN_WRITE, NULL, NULL));
 	munmap(p, 16 * PAGE);
 	close(fd);
-	return T_PASS;
 }
 
-static int t_contig_bad_args(void)
+PM_TEST_F(contig, bad_args, 120)
 {
 	struct pinmem_contig_alloc_args a = { 0 };
 	void *p;
 	int fd = pm_open();
 
-	CHECK(fd >= 0);
+	ASSERT_TRUE(fd >= 0);
 	a.length = 0;
-	CHECK_EQ(pm_contig_alloc(fd, &a), -EINVAL);
+	ASSERT_EQ(-EINVAL, pm_contig_alloc(fd, &a));
 	a.length = PAGE + 1;
-	CHECK_EQ(pm_contig_alloc(fd, &a), -EINVAL);
+	ASSERT_EQ(-EINVAL, pm_contig_alloc(fd, &a));
 	a.length = 4 * PAGE;
 	a.align = 3 * PAGE;			/* not a power of two */
-	CHECK_EQ(pm_contig_alloc(fd, &a), -EINVAL);
+	ASSERT_EQ(-EINVAL, pm_contig_alloc(fd, &a));
 	a.align = 8 * PAGE;			/* above the buffer's size */
-	CHECK_EQ(pm_contig_alloc(fd, &a), -EINVAL);
+	ASSERT_EQ(-EINVAL, pm_contig_alloc(fd, &a));
 	a.align = 0;
 	a.flags = 1U << 9;
-	CHECK_EQ(pm_contig_alloc(fd, &a), -EINVAL);
+	ASSERT_EQ(-EINVAL, pm_contig_alloc(fd, &a));
 	a.flags = 0;
 	a.reserved = 1;
-	CHECK_EQ(pm_contig_alloc(fd, &a), -EINVAL);
+	ASSERT_EQ(-EINVAL, pm_contig_alloc(fd, &a));
 	a.reserved = 0;
 	if (debugfs_value("cma", "pool_bytes") == 0) {
 		a.flags = PINMEM_CONTIG_POOL;
-		CHECK_EQ(pm_contig_alloc(fd, &a), -ENODEV);
+		ASSERT_EQ(-ENODEV, pm_contig_alloc(fd, &a));
 		a.flags = 0;
 	}
 	if (!kernel_has_dma_cma()) {
 		a.length = 8 * MiB;	/* above the buddy allocator's largest block */
-		CHECK_EQ(pm_contig_alloc(fd, &a), -E2BIG);
+		ASSERT_EQ(-E2BIG, pm_contig_alloc(fd, &a));
 	}
-	CHECK_EQ(pm_contig_free(fd, 99), -ENOENT);
+	ASSERT_EQ(-ENOENT, pm_contig_free(fd, 99));
 	a.length = 4 * PAGE;
-	CHECK_EQ(pm_contig_alloc(fd, &a), 0);
+	ASSERT_EQ(0, pm_contig_alloc(fd, &a));
 	p = mmap(NULL, 2 * PAGE, RW, MAP_SHARED, fd, a.mmap_offset);
-	CHECK(p == MAP_FAILED && errno == EINVAL);	/* partial */
+	ASSERT_TRUE(p == MAP_FAILED && errno == EINVAL);	/* partial */
 	p = mmap(NULL, 4 * PAGE, RW, MAP_PRIVATE, fd, a.mmap_offset);
-	CHECK(p == MAP_FAILED && errno == EINVAL);	/* private */
+	ASSERT_TRUE(p == MAP_FAILED && errno == EINVAL);	/* private */
 	p = mmap(NULL, 4 * PAGE, RW, MAP_SHARED, fd, a.mmap_offset + 1000 * PAGE);
-	CHECK(p == MAP_FAILED && errno == EINVAL);	/* no such buffer */
-	CHECK_EQ(pm_unpin(fd, a.handle), -ENOENT);	/* not a pin */
+	ASSERT_TRUE(p == MAP_FAILED && errno == EINVAL);	/* no such buffer */
+	ASSERT_EQ(-ENOENT, pm_unpin(fd, a.handle));	/* not a pin */
 	close(fd);
-	CHECK_EQ(debugfs_value("cma", "bytes_in_use"), 0);
-	return T_PASS;
+	ASSERT_EQ(0, debugfs_value("cma", "bytes_in_use"));
 }
 
 /*
  * The contrast on ZONE_MOVABLE: a short-term pin (CAP_SYS_ADMIN only)
  * leaves the pages where they are, the long-term one moves them.
  */
-static int t_shortterm_pin_stays_in_movable(void)
+PM_TEST_F(migration, shortterm_pin_stays_in_movable, 300)
 {
 	const size_t len = 4 * MiB;
 	size_t before;
@@ -1649,93 +1720,25 @@ static int t_shortterm_pin_stays_in_movable(void)
 	int fd, status;
 	pid_t pid;
 
-	if (need_movable() == T_SKIP)
-		return T_SKIP;
+	NEED_MOVABLE();
 	buf = movable_buffer(len, 50, &before);
-	CHECK(buf);
-	CHECK(before * 10 >= len / PAGE * 9);
+	ASSERT_TRUE(buf);
+	ASSERT_TRUE(before * 10 >= len / PAGE * 9);
 	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_SHORTTERM, &h, NULL), 0);
-	CHECK_EQ(pages_in_zone(buf, len, "Movable", NULL), before);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_SHORTTERM, &h, NULL));
+	ASSERT_EQ(before, pages_in_zone(buf, len, "Movable", NULL));
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	/* unprivileged: refused */
 	pid = fork();
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid)
 		_exit(drop_cap_sys_admin() ? 2 :
 		      pm_pin(fd, buf, len, PINMEM_PIN_SHORTTERM, NULL, NULL) != -EPERM);
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
 	close(fd);
-	return T_PASS;
-}
-
-static int t_rmmod_while_open_fails(void)
-{
-	int fd = pm_open();
-
-	CHECK(fd >= 0);
-	CHECK_EQ(syscall(SYS_delete_module, "pinmem", O_NONBLOCK), -1);
-	CHECK(errno == EWOULDBLOCK || errno == EBUSY);
-	CHECK(access("/dev/pinmem", F_OK) == 0);
-	close(fd);
-	return T_PASS;
-}
-
-static int t_rmmod_after_close_and_reload(void)
-{
-	char *buf = map_anon(PAGE * 4, RW);
-	int fd = pm_open(), kfd, i;
-	uint64_t h;
-
-	CHECK(buf && fd >= 0);
-	memset(buf, 1, 4 * PAGE);
-	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, 0, &h, NULL), 0);
-	close(fd);
-	CHECK_EQ(syscall(SYS_delete_module, "pinmem", O_NONBLOCK), 0);
-	CHECK(access("/sys/module/pinmem", F_OK) != 0);
-	CHECK_EQ(pins_outstanding(), 0);
-	kfd = open(ko_path(), O_RDONLY | O_CLOEXEC);
-	CHECK(kfd >= 0);
-	CHECK_EQ(syscall(SYS_finit_module, kfd, "pool_mb=2", 0), 0);
-	close(kfd);
-	for (i = 0; i < 100 && access("/dev/pinmem", F_OK); i++)
-		usleep(10000);
-	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, 0, &h, NULL), 0);
-	CHECK_EQ(h, 1);
-	CHECK_EQ(debugfs_stat("total_pins"), 1);
-
-	/* the reserved pool serves aligned buffers until it is full */
-	CHECK_EQ(debugfs_value("cma", "pool_bytes"), 2 * MiB);
-	{
-		struct pinmem_contig_alloc_args a = {
-			.flags = PINMEM_CONTIG_POOL, .length = 64 * 1024,
-			.align = 256 * 1024,
-		};
-		struct pinmem_contig_alloc_args b = {
-			.flags = PINMEM_CONTIG_POOL, .length = 2 * MiB,
-		};
-		char *p;
-
-		CHECK_EQ(pm_contig_alloc(fd, &a), 0);
-		CHECK_EQ(a.placement, PINMEM_CONTIG_IN_POOL);
-		CHECK_EQ(a.phys_addr % (256 * 1024), 0);
-		CHECK_EQ(pm_contig_alloc(fd, &b), -ENOMEM);
-		p = mmap(NULL, 64 * 1024, RW, MAP_SHARED, fd, a.mmap_offset);
-		CHECK(p != MAP_FAILED);
-		fill_pattern(p, 64 * 1024, 60);
-		CHECK_EQ(check_pattern(p, 64 * 1024, 60), 0);
-		munmap(p, 64 * 1024);
-		CHECK_EQ(debugfs_value("cma", "pool_free_bytes"),
-			 2 * MiB - 64 * 1024);
-	}
-	close(fd);
-	CHECK_EQ(debugfs_value("cma", "pool_free_bytes"), 2 * MiB);
-	return T_PASS;
 }
 
 /* The "pin:" line of handle @h in /proc/self/fdinfo/@fd, or "" */
@@ -1764,40 +1767,40 @@ static const char *fdinfo_pin_line(int fd, uint64_t h, char *line, size_t len)
  * the totals, one pin: line per pin with its range, size, flags and
  * placement, and never a PFN.
  */
-static int t_fdinfo_lists_pins(void)
+PM_TEST_F(introspect, fdinfo_lists_pins, 120)
 {
 	char *buf = map_anon(8 * PAGE, RW), line[512], want[160], path[64];
 	uint64_t h1, h2;
 	int fd = pm_open();
 	FILE *f;
 
-	CHECK(buf && fd >= 0);
+	ASSERT_TRUE(buf && fd >= 0);
 	memset(buf, 1, 8 * PAGE);
-	CHECK_EQ(fdinfo_value(fd, "pinmem-pins"), 0);
-	CHECK_EQ(fdinfo_value(fd, "pinmem-pins-listed"), 0);
-	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, PINMEM_PIN_WRITE, &h1, NULL), 0);
-	CHECK_EQ(pm_pin(fd, buf + 6 * PAGE, 2 * PAGE, 0, &h2, NULL), 0);
-	CHECK_EQ(fdinfo_value(fd, "pinmem-pins"), 2);
-	CHECK_EQ(fdinfo_value(fd, "pinmem-pinned-pages"), 6);
-	CHECK_EQ(fdinfo_value(fd, "pinmem-contig-buffers"), 0);
-	CHECK_EQ(fdinfo_value(fd, "pinmem-pins-listed"), 2);
-	CHECK(fdinfo_value(fd, "pinmem-user-locked-pages") >= 6);
-	CHECK(fdinfo_value(fd, "pinmem-ctx") >= 0);
+	ASSERT_EQ(0, fdinfo_value(fd, "pinmem-pins"));
+	ASSERT_EQ(0, fdinfo_value(fd, "pinmem-pins-listed"));
+	ASSERT_EQ(0, pm_pin(fd, buf, 4 * PAGE, PINMEM_PIN_WRITE, &h1, NULL));
+	ASSERT_EQ(0, pm_pin(fd, buf + 6 * PAGE, 2 * PAGE, 0, &h2, NULL));
+	ASSERT_EQ(2, fdinfo_value(fd, "pinmem-pins"));
+	ASSERT_EQ(6, fdinfo_value(fd, "pinmem-pinned-pages"));
+	ASSERT_EQ(0, fdinfo_value(fd, "pinmem-contig-buffers"));
+	ASSERT_EQ(2, fdinfo_value(fd, "pinmem-pins-listed"));
+	ASSERT_TRUE(fdinfo_value(fd, "pinmem-user-locked-pages") >= 6);
+	ASSERT_TRUE(fdinfo_value(fd, "pinmem-ctx") >= 0);
 
 	snprintf(want, sizeof(want), "pin:\thandle=%llu start=%p end=%p pages=4 flags=rw exports=0 attachments=0 age_ms=",
 		 (unsigned long long)h1, buf, buf + 4 * PAGE);
 	fdinfo_pin_line(fd, h1, line, sizeof(line));
 	if (strncmp(line, want, strlen(want)))
-		diag("fdinfo: \"%s\", wanted \"%s...\"", line, want);
-	CHECK(!strncmp(line, want, strlen(want)));
-	CHECK(strstr(line, " compound=0 huge=0\n"));
+		ksft_print_msg("fdinfo: \"%s\", wanted \"%s...\"\n", line, want);
+	ASSERT_TRUE(!strncmp(line, want, strlen(want)));
+	ASSERT_TRUE(strstr(line, " compound=0 huge=0\n"));
 	snprintf(want, sizeof(want), "pin:\thandle=%llu start=%p end=%p pages=2 flags=r- ",
 		 (unsigned long long)h2, buf + 6 * PAGE, buf + 8 * PAGE);
-	CHECK(!strncmp(fdinfo_pin_line(fd, h2, line, sizeof(line)), want, strlen(want)));
+	ASSERT_TRUE(!strncmp(fdinfo_pin_line(fd, h2, line, sizeof(line)), want, strlen(want)));
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	f = fopen(path, "r");
-	CHECK(f);
+	ASSERT_TRUE(f);
 	/* the only addresses in it are the two pins' bounds: no kernel's */
 	while (fgets(line, sizeof(line), f)) {
 		char *x = line;
@@ -1810,22 +1813,19 @@ static int t_fdinfo_lists_pins(void)
 			       v != (uintptr_t)(buf + 6 * PAGE) &&
 			       v != (uintptr_t)(buf + 8 * PAGE);
 		}
-		if (bad) {
-			diag("fdinfo shows something other than the pins' addresses: %s", line);
-			fclose(f);
-			return T_FAIL;
-		}
+		ASSERT_FALSE(bad)
+			TH_LOG("fdinfo shows something other than the pins' addresses: %s",
+			       line);
 	}
 	fclose(f);
 	cat_file(path);
 
-	CHECK_EQ(pm_unpin(fd, h1), 0);
-	CHECK_EQ(fdinfo_value(fd, "pinmem-pins"), 1);
-	CHECK_EQ(fdinfo_value(fd, "pinmem-pinned-pages"), 2);
-	CHECK_EQ(*fdinfo_pin_line(fd, h1, line, sizeof(line)), 0);
+	ASSERT_EQ(0, pm_unpin(fd, h1));
+	ASSERT_EQ(1, fdinfo_value(fd, "pinmem-pins"));
+	ASSERT_EQ(2, fdinfo_value(fd, "pinmem-pinned-pages"));
+	ASSERT_EQ(0, *fdinfo_pin_line(fd, h1, line, sizeof(line)));
 	close(fd);
 	munmap(buf, 8 * PAGE);
-	return T_PASS;
 }
 
 /*
@@ -1834,30 +1834,30 @@ static int t_fdinfo_lists_pins(void)
  * for an overlap, a bad range and RLIMIT_MEMLOCK (a child without
  * CAP_IPC_LOCK), each with its reason and errno.
  */
-static int t_trace_pin_unpin_refuse(void)
+PM_TEST_F(introspect, trace_pin_unpin_refuse, 120)
 {
 	char *buf = map_anon(32 * PAGE, RW), want[96], *tr;
 	uint64_t h1 = 0, h2 = 0;
 	int fd, r, status;
 	pid_t pid;
 
-	CHECK(buf);
+	ASSERT_TRUE(buf);
 	memset(buf, 1, 32 * PAGE);
 	r = trace_start();
 	if (r == -ENOENT)
-		return skip("no /sys/kernel/tracing/events: the kernel has no CONFIG_TRACING");
-	CHECK_EQ(r, 0);
+		SKIP(return, "no /sys/kernel/tracing/events: the kernel has no CONFIG_TRACING");
+	ASSERT_EQ(0, r);
 	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_pin(fd, buf, 4 * PAGE, PINMEM_PIN_WRITE, &h1, NULL), 0);
-	CHECK_EQ(pm_pin(fd, buf + 2 * PAGE, 4 * PAGE, 0, NULL, NULL), -EEXIST);
-	CHECK_EQ(pm_pin(fd, buf + 1, PAGE, 0, NULL, NULL), -EINVAL);
-	CHECK_EQ(pm_pin(fd, buf + 8 * PAGE, 2 * PAGE, 0, &h2, NULL), 0);
-	CHECK_EQ(pm_unpin(fd, h1), 0);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, 4 * PAGE, PINMEM_PIN_WRITE, &h1, NULL));
+	ASSERT_EQ(-EEXIST, pm_pin(fd, buf + 2 * PAGE, 4 * PAGE, 0, NULL, NULL));
+	ASSERT_EQ(-EINVAL, pm_pin(fd, buf + 1, PAGE, 0, NULL, NULL));
+	ASSERT_EQ(0, pm_pin(fd, buf + 8 * PAGE, 2 * PAGE, 0, &h2, NULL));
+	ASSERT_EQ(0, pm_unpin(fd, h1));
 	close(fd);		/* unpins h2 */
 
 	pid = fork();
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		struct rlimit rl = { 4 * PAGE, 4 * PAGE };
 		int cfd = pm_open();
@@ -1866,10 +1866,10 @@ static int t_trace_pin_unpin_refuse(void)
 			_exit(10);
 		_exit(pm_pin(cfd, buf + 16 * PAGE, 8 * PAGE, 0, NULL, NULL) == -ENOMEM ? 0 : 11);
 	}
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	tr = trace_stop();
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	CHECK(tr);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_TRUE(tr);
 
 	r = 1;
 	snprintf(want, sizeof(want), "handle=%llu start=%p pages=4 flags=write",
@@ -1889,11 +1889,10 @@ static int t_trace_pin_unpin_refuse(void)
 		 buf + 16 * PAGE);
 	r &= !!trace_find(tr, "pinmem_refuse", want);
 	if (!r)
-		diag("trace:\n%s", tr);
+		ksft_print_msg("trace:\n%s\n", tr);
 	free(tr);
 	munmap(buf, 32 * PAGE);
-	CHECK(r);
-	return T_PASS;
+	ASSERT_TRUE(r);
 }
 
 /*
@@ -1901,7 +1900,7 @@ static int t_trace_pin_unpin_refuse(void)
  * of its present pages it moved (all those pagemap showed in Movable) and
  * how long pinning took.
  */
-static int t_trace_migrate(void)
+PM_TEST_F(introspect, trace_migrate_out_of_movable, 300)
 {
 	const size_t len = 4 * MiB;
 	char want[96], *buf, *tr;
@@ -1910,40 +1909,38 @@ static int t_trace_migrate(void)
 	uint64_t h;
 	int fd, r;
 
-	if (need_movable() == T_SKIP)
-		return T_SKIP;
+	NEED_MOVABLE();
 	buf = movable_buffer(len, 60, &before);
-	CHECK(buf);
+	ASSERT_TRUE(buf);
 	if (!before) {
 		munmap(buf, len);
-		return skip("no page of the buffer landed in ZONE_MOVABLE");
+		SKIP(return, "no page of the buffer landed in ZONE_MOVABLE");
 	}
 	r = trace_start();
 	if (r == -ENOENT) {
 		munmap(buf, len);
-		return skip("no /sys/kernel/tracing/events: the kernel has no CONFIG_TRACING");
+		SKIP(return, "no /sys/kernel/tracing/events: the kernel has no CONFIG_TRACING");
 	}
-	CHECK_EQ(r, 0);
+	ASSERT_EQ(0, r);
 	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
-	CHECK_EQ(pages_in_zone(buf, len, "Movable", NULL), 0);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL));
+	ASSERT_EQ(0, pages_in_zone(buf, len, "Movable", NULL));
 	close(fd);
 	tr = trace_stop();
-	CHECK(tr);
+	ASSERT_TRUE(tr);
 	snprintf(want, sizeof(want), "start=%p pages=%zu moved=%zu ns=", buf,
 		 len / PAGE, before);
 	line = trace_find(tr, "pinmem_migrate", want);
 	if (!line)
-		diag("%zu pages in Movable before; trace:\n%s", before, tr);
+		ksft_print_msg("%zu pages in Movable before; trace:\n%s\n", before, tr);
 	ns = line ? strstr(line, " ns=") : NULL;
 	r = ns && strtoull(ns + 4, NULL, 10) > 0;
 	if (line)
-		diag("%.*s", (int)strcspn(line, "\n"), line);
+		ksft_print_msg("%.*s\n", (int)strcspn(line, "\n"), line);
 	free(tr);
 	munmap(buf, len);
-	CHECK(r);
-	return T_PASS;
+	ASSERT_TRUE(r);
 }
 
 /* ------------------------------------------------- parallel PIN/UNPIN */
@@ -1961,18 +1958,10 @@ static int set_cpus(bool all)
 }
 
 /* Run on every CPU, or skip: with one CPU there is nothing to split across. */
-static int all_cpus(void)
-{
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		return skip("one CPU online: nothing to split across");
-	CHECK_EQ(set_cpus(true), 0);
-	return T_PASS;
-}
-
 #define NEED_ALL_CPUS() do {						\
-	int _r = all_cpus();						\
-	if (_r != T_PASS)						\
-		return _r;						\
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)				\
+		SKIP(return, "one CPU online: nothing to split across"); \
+	ASSERT_EQ(0, set_cpus(true));					\
 } while (0)
 
 /* @len bytes of base pages filled with @seed's pattern (THP off: more work) */
@@ -1994,7 +1983,7 @@ static char *small_page_buffer(size_t len, uint32_t seed)
  * and writes the process's bytes across the parts' boundary, and UNPIN
  * (split too) releases every reference.
  */
-static int t_parallel_pin_exact(void)
+PM_TEST_F(parallel, pin_exact, 300)
 {
 	const size_t len = 64 * MiB, npages = len / PAGE;
 	struct pinmem_query_args q = { 0 };
@@ -2007,56 +1996,55 @@ static int t_parallel_pin_exact(void)
 	buf = small_page_buffer(len, 41);
 	out = malloc(2 * MiB);
 	pfns = calloc(npages, sizeof(*pfns));
-	CHECK(buf && out && pfns);
+	ASSERT_TRUE(buf && out && pfns);
 	fd = pm_open();
-	CHECK(fd >= 0);
+	ASSERT_TRUE(fd >= 0);
 	jobs = debugfs_stat("parallel_jobs");
 	parts = debugfs_stat("parallel_parts");
-	CHECK(jobs >= 0);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &nr), 0);
-	CHECK_EQ(nr, npages);
-	diag("PIN of %zu MiB: parallel_jobs %ld -> %ld, parts %ld -> %ld",
-	     len / MiB, jobs, debugfs_stat("parallel_jobs"), parts,
-	     debugfs_stat("parallel_parts"));
-	CHECK_EQ(debugfs_stat("parallel_jobs"), jobs + 1);
-	CHECK(debugfs_stat("parallel_parts") >= parts + 2);
-	CHECK_EQ(pins_outstanding(), npages);
+	ASSERT_TRUE(jobs >= 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, &nr));
+	ASSERT_EQ(npages, nr);
+	ksft_print_msg("PIN of %zu MiB: parallel_jobs %ld -> %ld, parts %ld -> %ld\n",
+		       len / MiB, jobs, debugfs_stat("parallel_jobs"), parts,
+		       debugfs_stat("parallel_parts"));
+	ASSERT_EQ(jobs + 1, debugfs_stat("parallel_jobs"));
+	ASSERT_TRUE(debugfs_stat("parallel_parts") >= parts + 2);
+	ASSERT_EQ(npages, pins_outstanding());
 
 	q.handle = h;
 	q.flags = PINMEM_QUERY_PFNS;
 	q.pfns = (uintptr_t)pfns;
 	q.nr_pfns = npages;
-	CHECK_EQ(pm_query(fd, &q), 0);
-	CHECK_EQ(q.nr_pfns, npages);
+	ASSERT_EQ(0, pm_query(fd, &q));
+	ASSERT_EQ(npages, q.nr_pfns);
 	for (z = 0; z < PINMEM_ZONE_SLOTS; z++)
 		sum += q.zone_pages[z];
-	CHECK_EQ(sum, npages);
-	CHECK_EQ(q.zone_pages[PINMEM_ZONE_MOVABLE], 0);
+	ASSERT_EQ(npages, sum);
+	ASSERT_EQ(0, q.zone_pages[PINMEM_ZONE_MOVABLE]);
 	for (i = 0; i < npages; i++)
 		mismatched += pfns[i] != pfn_of(buf + i * PAGE);
-	CHECK_EQ(mismatched, 0);
+	ASSERT_EQ(0, mismatched);
 
 	/* 2 MiB around the middle, where the parts meet */
-	CHECK_EQ(pm_access(fd, h, len / 2 - MiB, 2 * MiB, out, 0), 0);
-	CHECK_EQ(memcmp(out, buf + len / 2 - MiB, 2 * MiB), 0);
+	ASSERT_EQ(0, pm_access(fd, h, len / 2 - MiB, 2 * MiB, out, 0));
+	ASSERT_EQ(0, memcmp(out, buf + len / 2 - MiB, 2 * MiB));
 	fill_pattern(out, 2 * MiB, 42);
-	CHECK_EQ(pm_access(fd, h, len / 2 - MiB, 2 * MiB, out,
-			   PINMEM_ACCESS_WRITE), 0);
-	CHECK_EQ(check_pattern(buf + len / 2 - MiB, 2 * MiB, 42), 0);
+	ASSERT_EQ(0, pm_access(fd, h, len / 2 - MiB, 2 * MiB, out,
+			       PINMEM_ACCESS_WRITE));
+	ASSERT_EQ(0, check_pattern(buf + len / 2 - MiB, 2 * MiB, 42));
 
 	jobs = debugfs_stat("parallel_jobs");
-	CHECK_EQ(pm_unpin(fd, h), 0);
-	CHECK_EQ(debugfs_stat("parallel_jobs"), jobs + 1);
-	CHECK_EQ(pins_outstanding(), 0);
+	ASSERT_EQ(0, pm_unpin(fd, h));
+	ASSERT_EQ(jobs + 1, debugfs_stat("parallel_jobs"));
+	ASSERT_EQ(0, pins_outstanding());
 	close(fd);
 	free(pfns);
 	free(out);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /* The same PIN from a thread allowed on one CPU is not split. */
-static int t_parallel_pin_one_cpu_is_serial(void)
+PM_TEST_F(parallel, pin_one_cpu_is_serial, 300)
 {
 	const size_t len = 64 * MiB;
 	uint64_t h;
@@ -2065,20 +2053,19 @@ static int t_parallel_pin_one_cpu_is_serial(void)
 	int fd;
 
 	buf = small_page_buffer(len, 43);
-	CHECK(buf);
-	CHECK_EQ(set_cpus(false), 0);
+	ASSERT_TRUE(buf);
+	ASSERT_EQ(0, set_cpus(false));
 	fd = pm_open();
-	CHECK(fd >= 0);
+	ASSERT_TRUE(fd >= 0);
 	jobs = debugfs_stat("parallel_jobs");
-	CHECK(jobs >= 0);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
-	CHECK_EQ(pins_outstanding(), len / PAGE);
-	CHECK_EQ(pm_unpin(fd, h), 0);
-	CHECK_EQ(debugfs_stat("parallel_jobs"), jobs);
-	CHECK_EQ(set_cpus(true), 0);
+	ASSERT_TRUE(jobs >= 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL));
+	ASSERT_EQ(len / PAGE, pins_outstanding());
+	ASSERT_EQ(0, pm_unpin(fd, h));
+	ASSERT_EQ(jobs, debugfs_stat("parallel_jobs"));
+	ASSERT_EQ(0, set_cpus(true));
 	close(fd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /*
@@ -2088,7 +2075,7 @@ static int t_parallel_pin_one_cpu_is_serial(void)
  * the case too). Not a hole: a hole is found by the VMA walk before
  * anything is pinned.
  */
-static int t_parallel_pin_hole_unpins_all(void)
+PM_TEST_F(parallel, pin_hole_unpins_all, 300)
 {
 	const size_t len = 64 * MiB;
 	long jobs;
@@ -2097,19 +2084,18 @@ static int t_parallel_pin_hole_unpins_all(void)
 
 	NEED_ALL_CPUS();
 	buf = small_page_buffer(len, 44);
-	CHECK(buf);
-	CHECK_EQ(mprotect(buf + len / 4 * 3, PAGE, PROT_READ), 0);
+	ASSERT_TRUE(buf);
+	ASSERT_EQ(0, mprotect(buf + len / 4 * 3, PAGE, PROT_READ));
 	fd = pm_open();
-	CHECK(fd >= 0);
+	ASSERT_TRUE(fd >= 0);
 	jobs = debugfs_stat("parallel_jobs");
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL), -EFAULT);
+	ASSERT_EQ(-EFAULT, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL));
 	/* the PIN, then maybe the release of each part's pages */
-	CHECK(debugfs_stat("parallel_jobs") >= jobs + 1);
-	CHECK_EQ(pins_outstanding(), 0);
-	CHECK_EQ(debugfs_stat("pinned_pages"), 0);
+	ASSERT_TRUE(debugfs_stat("parallel_jobs") >= jobs + 1);
+	ASSERT_EQ(0, pins_outstanding());
+	ASSERT_EQ(0, debugfs_stat("pinned_pages"));
 	close(fd);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /*
@@ -2117,7 +2103,7 @@ static int t_parallel_pin_hole_unpins_all(void)
  * pins only what needs no fault and the caller faults the rest in, so the
  * pin is whole and exact.
  */
-static int t_parallel_pin_faults_in_the_caller(void)
+PM_TEST_F(parallel, pin_faults_in_the_caller, 300)
 {
 	const size_t len = 64 * MiB, npages = len / PAGE;
 	struct pinmem_query_args q = { 0 };
@@ -2127,27 +2113,26 @@ static int t_parallel_pin_faults_in_the_caller(void)
 
 	NEED_ALL_CPUS();
 	pfns = calloc(npages, sizeof(*pfns));
-	CHECK(buf && pfns);
+	ASSERT_TRUE(buf && pfns);
 	madvise(buf, len, MADV_NOHUGEPAGE);
 	fill_pattern(buf, len / 2, 45);
 	fd = pm_open();
-	CHECK(fd >= 0);
-	CHECK_EQ(pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL), 0);
-	CHECK_EQ(pins_outstanding(), npages);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL));
+	ASSERT_EQ(npages, pins_outstanding());
 	q.handle = h;
 	q.flags = PINMEM_QUERY_PFNS;
 	q.pfns = (uintptr_t)pfns;
 	q.nr_pfns = npages;
-	CHECK_EQ(pm_query(fd, &q), 0);
+	ASSERT_EQ(0, pm_query(fd, &q));
 	for (i = 0; i < npages; i++)
 		mismatched += pfns[i] != pfn_of(buf + i * PAGE);
-	CHECK_EQ(mismatched, 0);
-	CHECK_EQ(check_pattern(buf, len / 2, 45), 0);
-	CHECK_EQ(pm_unpin(fd, h), 0);
+	ASSERT_EQ(0, mismatched);
+	ASSERT_EQ(0, check_pattern(buf, len / 2, 45));
+	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
 	free(pfns);
 	munmap(buf, len);
-	return T_PASS;
 }
 
 /*
@@ -2157,7 +2142,7 @@ static int t_parallel_pin_faults_in_the_caller(void)
  * took that fault itself would wait forever, and the caller with it, for
  * the userfaultfd is released only when the process is gone.
  */
-static int t_parallel_pin_killable_in_userfault(void)
+PM_TEST_F(parallel, pin_killable_in_userfault, 300)
 {
 	const size_t len = 64 * MiB;
 	int p[2], status, i;
@@ -2165,9 +2150,9 @@ static int t_parallel_pin_killable_in_userfault(void)
 	char c;
 
 	NEED_ALL_CPUS();
-	CHECK_EQ(pipe(p), 0);
+	ASSERT_EQ(0, pipe(p));
 	pid = fork();
-	CHECK(pid >= 0);
+	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		struct uffdio_api api = { .api = UFFD_API };
 		struct uffdio_register reg = { 0 };
@@ -2197,12 +2182,12 @@ static int t_parallel_pin_killable_in_userfault(void)
 		_exit(0);
 	}
 	close(p[1]);
-	CHECK_EQ(read(p[0], &c, 1), 1);
+	ASSERT_EQ(1, read(p[0], &c, 1));
 	if (c == 'u') {
 		waitpid(pid, NULL, 0);
-		return skip("no userfaultfd on this kernel");
+		SKIP(return, "no userfaultfd on this kernel");
 	}
-	CHECK_EQ(c, 'r');
+	ASSERT_EQ('r', c);
 	/*
 	 * Where long-term GUP cannot wait for a userfault (6.1: it faults
 	 * without FAULT_FLAG_ALLOW_RETRY, and userfaultfd answers SIGBUS),
@@ -2217,7 +2202,7 @@ static int t_parallel_pin_killable_in_userfault(void)
 			c = 0;
 	}
 	if (c)
-		diag("the PIN returned at once: %s", c == 'e' ? "failed" : "pinned");
+		ksft_print_msg("the PIN returned at once: %s\n", c == 'e' ? "failed" : "pinned");
 	kill(pid, SIGKILL);
 	/* reaped within 30 s, or the pin is stuck for good */
 	for (i = 0; i < 300; i++) {
@@ -2225,16 +2210,15 @@ static int t_parallel_pin_killable_in_userfault(void)
 			break;
 		usleep(100 * 1000);
 	}
-	diag("%s after SIGKILL (%.1f s)", i < 300 ? "reaped" : "NOT reaped", i / 10.0);
-	CHECK(i < 300);
+	ksft_print_msg("%s after SIGKILL (%.1f s)\n", i < 300 ? "reaped" : "NOT reaped", i / 10.0);
+	ASSERT_TRUE(i < 300);
 	if (!c) {	/* it was waiting: SIGKILL ended it */
-		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	} else {
-		CHECK_EQ(c, 'e');	/* nobody answered: it cannot have pinned */
+		ASSERT_EQ('e', c);	/* nobody answered: it cannot have pinned */
 	}
 	close(p[0]);
-	CHECK_EQ(pins_outstanding(), 0);
-	return T_PASS;
+	ASSERT_EQ(0, pins_outstanding());
 }
 
 #define MIG_INST "/sys/kernel/tracing/instances/pinmem-migrate"
@@ -2290,35 +2274,35 @@ static void migrate_trace_stop(long *mine, long *workers)
  * the calling process (the trace says who), nothing stays in ZONE_MOVABLE,
  * and the bytes are the process's.
  */
-static int t_parallel_workers_never_migrate(void)
+PM_TEST_F(parallel, workers_never_migrate, 300)
 {
 	const size_t len = 64 * MiB, npages = len / PAGE;
 	int fd, thp, ret = T_PASS;
+	const char *why = NULL;
 
 	NEED_ALL_CPUS();
-	if (need_movable() == T_SKIP)
-		return T_SKIP;
+	NEED_MOVABLE();
 	fd = pm_open();
-	CHECK(fd >= 0);
-	for (thp = 0; thp < 2 && ret == T_PASS; thp++) {
+	ASSERT_TRUE(fd >= 0);
+	for (thp = 0; thp < 2 && ret == T_PASS && !why; thp++) {
 		size_t before, after, present;
 		long jobs, mine, workers;
 		uint64_t h;
 		char *buf;
 
 		buf = map_aligned(len, PMD_BYTES);
-		CHECK(buf);
+		ASSERT_TRUE(buf);
 		madvise(buf, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 		fill_pattern(buf, len, 46 + thp);
 		before = pages_in_zone(buf, len, "Movable", NULL);
 		if (before * 2 < npages) {
 			munmap(buf, len);
-			ret = skip("the buffer did not land in ZONE_MOVABLE");
+			why = "the buffer did not land in ZONE_MOVABLE";
 			break;
 		}
 		if (migrate_trace_start()) {
 			munmap(buf, len);
-			ret = skip("no tracefs or no migrate:mm_migrate_pages event");
+			why = "no tracefs or no migrate:mm_migrate_pages event";
 			break;
 		}
 		jobs = debugfs_stat("parallel_jobs");
@@ -2329,17 +2313,19 @@ static int t_parallel_workers_never_migrate(void)
 		}
 		migrate_trace_stop(&mine, &workers);
 		after = pages_in_zone(buf, len, "Movable", &present);
-		diag("%s: %zu of %zu pages in Movable before, %zu after; migrations by this process %ld, by kworkers %ld",
-		     thp ? "THP" : "base pages", before, npages, after, mine, workers);
+		ksft_print_msg("%s: %zu of %zu pages in Movable before, %zu after; migrations by this process %ld, by kworkers %ld\n",
+			       thp ? "THP" : "base pages", before, npages, after, mine, workers);
 		if (workers || !mine || after || present != npages ||
 		    debugfs_stat("parallel_jobs") != jobs + 1 ||
 		    check_pattern(buf, len, 46 + thp))
 			ret = T_FAIL;
-		CHECK_EQ(pm_unpin(fd, h), 0);
+		ASSERT_EQ(0, pm_unpin(fd, h));
 		munmap(buf, len);
 	}
 	close(fd);
-	return ret;
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(T_PASS, ret);
 }
 
 #define CPUSET_CG	"/sys/fs/cgroup/pinmem-cpuset"
@@ -2405,9 +2391,9 @@ static int cpuset_pin_child(int mfd, size_t len, int go)
 	CHECK_EQ(r, 0);
 	on0 = pages_on_node(buf, len, 0);
 	movable = pages_in_zone(buf, len, "Movable", &present);
-	diag("pinned in cpuset.mems=0, cpu.max 50%%: %ld of %zu pages on node 0, %zu in Movable; migrations by this process %ld, by kworkers %ld%s",
-	     on0, len / PAGE, movable, mine, workers,
-	     traced ? "" : " (not traced)");
+	ksft_print_msg("pinned in cpuset.mems=0, cpu.max 50%%: %ld of %zu pages on node 0, %zu in Movable; migrations by this process %ld, by kworkers %ld%s\n",
+		       on0, len / PAGE, movable, mine, workers,
+		       traced ? "" : " (not traced)");
 	CHECK_EQ(workers, 0);
 	CHECK_EQ(on0, len / PAGE);
 	CHECK_EQ(movable, 0);
@@ -2428,7 +2414,7 @@ static int cpuset_pin_child(int mfd, size_t len, int go)
  * runs under a cpu.max quota too, which the workers' CPU time is not
  * charged to (parallel_min_pages bounds it).
  */
-static int cpuset_pin(bool thp)
+static int cpuset_pin(bool thp, const char **skipped)
 {
 	const size_t len = 32 * MiB, n = len / PAGE;
 	unsigned long node1 = 1UL << 1;
@@ -2466,8 +2452,8 @@ static int cpuset_pin(bool thp)
 	fill_pattern(buf, len, 52);
 	on1 = pages_on_node(buf, len, 1);
 	movable = pages_in_zone(buf, len, "Movable", NULL);
-	diag("%s, filled from the root cgroup: %ld of %zu pages on node 1, %zu in Movable",
-	     thp ? "THP" : "4 KiB pages", on1, n, movable);
+	ksft_print_msg("%s, filled from the root cgroup: %ld of %zu pages on node 1, %zu in Movable\n",
+		       thp ? "THP" : "4 KiB pages", on1, n, movable);
 	if (on1 != (long)n || movable * 2 < n)
 		why = "the memfd did not land in ZONE_MOVABLE of node 1";
 	else if (thp && !(kpageflags(pfn_of(buf)) & (1ULL << KPF_THP)))
@@ -2480,44 +2466,51 @@ static int cpuset_pin(bool thp)
 	munmap(buf, len);
 	close(mfd);
 	rmdir(CPUSET_CG);
-	if (why)
-		return skip("%s", why);
+	if (why) {
+		*skipped = why;
+		return T_SKIP;
+	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : T_FAIL;
 }
 
-static int t_parallel_pin_in_cpuset(void)
+PM_TEST_F(parallel, pin_in_cpuset, 600)
 {
+	const char *why[2] = { "", "" };
 	char old[64] = "", *sel;
 	int fd, r[2];
 
 	NEED_ALL_CPUS();
 	if (access("/sys/devices/system/node/node1", F_OK))
-		return skip("one NUMA node: no cpuset can keep a pin from another");
-	if (need_movable() == T_SKIP)
-		return T_SKIP;
+		SKIP(return, "one NUMA node: no cpuset can keep a pin from another");
+	NEED_MOVABLE();
 	mkdir("/sys/fs/cgroup", 0755);
 	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) &&
 	    mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL))
-		return skip("no cgroup2 (%s)", strerror(errno));
+		SKIP(return, "no cgroup2 (%s)", strerror(errno));
 	if (write_path("/sys/fs/cgroup/cgroup.subtree_control", "+cpuset +cpu"))
-		return skip("no cpuset or cpu controller");
-	r[0] = cpuset_pin(false);
+		SKIP(return, "no cpuset or cpu controller");
+	r[0] = cpuset_pin(false, &why[0]);
 	/* shmem_enabled reads "always [never] ...": the one in brackets */
 	fd = open(SHMEM_THP, O_RDONLY);
 	if (fd >= 0 && read(fd, old, sizeof(old) - 1) > 0 &&
 	    (sel = strchr(old, '[')) && strtok(++sel, "]") &&
 	    !write_path(SHMEM_THP, "advise")) {
-		r[1] = cpuset_pin(true);
+		r[1] = cpuset_pin(true, &why[1]);
 		write_path(SHMEM_THP, sel);
 	} else {
-		r[1] = skip("no shmem THP setting");
+		r[1] = T_SKIP;
+		why[1] = "no shmem THP setting";
 	}
 	if (fd >= 0)
 		close(fd);
 	write_path("/sys/fs/cgroup/cgroup.subtree_control", "-cpuset -cpu");
-	if (r[0] == T_FAIL || r[1] == T_FAIL)
-		return T_FAIL;
-	return r[0] == T_PASS || r[1] == T_PASS ? T_PASS : T_SKIP;
+	ksft_print_msg("4 KiB pages: %s; THP: %s\n",
+		       r[0] == T_PASS ? "passed" : r[0] == T_SKIP ? why[0] : "failed",
+		       r[1] == T_PASS ? "passed" : r[1] == T_SKIP ? why[1] : "failed");
+	ASSERT_NE(T_FAIL, r[0]);
+	ASSERT_NE(T_FAIL, r[1]);
+	if (r[0] != T_PASS && r[1] != T_PASS)
+		SKIP(return, "4 KiB pages: %s; THP: %s", why[0], why[1]);
 }
 
 /*
@@ -2574,7 +2567,7 @@ static int cmp_double(const void *a, const void *b)
  * turn and by the median, so that a host that starves a vCPU for a while
  * slows both kinds alike and no single kill decides.
  */
-static int t_parallel_pin_kill_latency(void)
+PM_TEST_F(parallel, pin_kill_latency, 600)
 {
 	const size_t len = 128 * MiB;
 	double t[2][5];
@@ -2583,95 +2576,93 @@ static int t_parallel_pin_kill_latency(void)
 
 	NEED_ALL_CPUS();
 	/* without migration a pin of present pages ends before any kill */
-	if (need_movable() == T_SKIP)
-		return T_SKIP;
+	NEED_MOVABLE();
 	fd = open("/sys/module/pinmem/parameters/parallel_min_pages", O_RDONLY);
-	CHECK(fd >= 0 && read(fd, old, sizeof(old) - 1) > 0);
+	ASSERT_TRUE(fd >= 0 && read(fd, old, sizeof(old) - 1) > 0);
 	close(fd);
 	for (d = 0; d < 5; d++) {
 		for (way = 0; way < 2; way++) {
-			CHECK_EQ(write_param("parallel_min_pages", way ? "0" : old), 0);
+			ASSERT_EQ(0, write_param("parallel_min_pages", way ? "0" : old));
 			t[way][d] = kill_pin_after(len, 5 + 10 * d);
 			if (t[way][d] < 0) {
 				write_param("parallel_min_pages", old);
-				return skip("the %zu MiB pin had ended before a kill %d ms into it",
-					    len / MiB, 5 + 10 * d);
+				SKIP(return, "the %zu MiB pin had ended before a kill %d ms into it",
+				     len / MiB, 5 + 10 * d);
 			}
 		}
 	}
 	write_param("parallel_min_pages", old);
 	qsort(t[0], 5, sizeof(t[0][0]), cmp_double);
 	qsort(t[1], 5, sizeof(t[1][0]), cmp_double);
-	diag("SIGKILL 5-45 ms into a %zu MiB PIN: reaped after %.3f s split, %.3f s not split (medians; slowest %.3f and %.3f)",
-	     len / MiB, t[0][2], t[1][2], t[0][4], t[1][4]);
-	CHECK(t[0][2] <= 4 * t[1][2] + 0.05);
-	CHECK_EQ(pins_outstanding(), 0);
-	return T_PASS;
+	ksft_print_msg("SIGKILL 5-45 ms into a %zu MiB PIN: reaped after %.3f s split, %.3f s not split (medians; slowest %.3f and %.3f)\n",
+		       len / MiB, t[0][2], t[1][2], t[0][4], t[1][4]);
+	ASSERT_TRUE(t[0][2] <= 4 * t[1][2] + 0.05);
+	ASSERT_EQ(0, pins_outstanding());
 }
 
-static const struct tcase cases[] = {
-	{ "version_and_device_node", t_version },
-	{ "pin_migrates_out_of_movable", t_pin_migrates_out_of_movable },
-	{ "access_coherent_after_migration", t_access_coherent_after_migration },
-	{ "thp_buffer", t_thp_buffer },
-	{ "unpin_releases", t_unpin_releases },
-	{ "close_releases_all_pins", t_close_releases },
-	{ "exit_releases_all_pins", t_exit_releases },
-	{ "fork_child_refused_eperm", t_fork_child_refused },
-	{ "fork_cow_keeps_pinned_page", t_fork_cow_keeps_pinned_page },
-	{ "munmap_keeps_pinned_page", t_munmap_keeps_pinned_page },
-	{ "madv_dontneed_keeps_pinned_page", t_madv_dontneed_keeps_pinned_page },
-	{ "mremap_keeps_pinned_page", t_mremap_keeps_pinned_page },
-	{ "exit_with_thousands_of_pins", t_exit_with_thousands_of_pins },
-	{ "debugfs_matches_pins", t_debugfs_matches },
-	{ "debugfs_streams_many_pins", t_debugfs_streams_many_pins },
-	{ "debugfs_pins_not_seekable", t_debugfs_pins_not_seekable },
-	{ "fdinfo_lists_pins", t_fdinfo_lists_pins },
-	{ "trace_pin_unpin_refuse", t_trace_pin_unpin_refuse },
-	{ "trace_migrate_out_of_movable", t_trace_migrate },
-	{ "other_context_cannot_use_handles", t_other_context_cannot_use_handles },
-	{ "fd_passed_over_socket_refused", t_fd_passed_over_socket_refused },
-	{ "handles_never_reused", t_handles_never_reused },
-	{ "query_by_address", t_query_by_address },
-	{ "pfns_need_cap_sys_admin", t_pfns_need_cap_sys_admin },
-	{ "bad_zero_length_einval", t_bad_zero_length },
-	{ "bad_unaligned_addr_einval", t_bad_unaligned_addr },
-	{ "bad_unaligned_length_einval", t_bad_unaligned_length },
-	{ "bad_addr_length_overflow_einval", t_bad_overflow },
-	{ "bad_kernel_address_efault", t_bad_kernel_address },
-	{ "bad_unmapped_hole_efault", t_bad_unmapped_hole },
-	{ "bad_prot_none_efault", t_bad_prot_none },
-	{ "bad_readonly_pinned_for_write_efault", t_bad_readonly_for_write },
-	{ "bad_unknown_flags_einval", t_bad_unknown_flags },
-	{ "bad_overlap_eexist", t_bad_overlap },
-	{ "bad_handles_enoent", t_bad_handles },
-	{ "bad_struct_sizes", t_bad_struct_sizes },
-	{ "bad_query_and_access_args", t_bad_query_and_access_args },
-	{ "sigkill_during_large_pin", t_sigkill_during_large_pin },
-	{ "parallel_pin_exact", t_parallel_pin_exact },
-	{ "parallel_pin_one_cpu_is_serial", t_parallel_pin_one_cpu_is_serial },
-	{ "parallel_pin_hole_unpins_all", t_parallel_pin_hole_unpins_all },
-	{ "parallel_pin_faults_in_the_caller", t_parallel_pin_faults_in_the_caller },
-	{ "parallel_pin_killable_in_userfault", t_parallel_pin_killable_in_userfault },
-	{ "parallel_workers_never_migrate", t_parallel_workers_never_migrate },
-	{ "parallel_pin_in_cpuset", t_parallel_pin_in_cpuset },
-	{ "parallel_pin_kill_latency", t_parallel_pin_kill_latency },
-	{ "memlock_limit_unprivileged", t_memlock_limit_unprivileged },
-	{ "memlock_cap_ipc_lock_bypasses", t_memlock_cap_ipc_lock_bypasses },
-	{ "memlock_racing_pins", t_memlock_racing_pins },
-	{ "context_limits_enomem", t_context_limits },
-	{ "context_limits_count_exports", t_context_limits_count_exports },
-	{ "pin_too_big_to_fit_enomem", t_pin_too_big_to_fit },
-	{ "contig_alloc_mmap", t_contig_alloc_mmap },
-	{ "contig_released_on_close", t_contig_released_on_close },
-	{ "contig_mapping_cannot_be_pinned", t_contig_mapping_cannot_be_pinned },
-	{ "contig_bad_args", t_contig_bad_args },
-	{ "shortterm_pin_stays_in_movable", t_shortterm_pin_stays_in_movable },
-	{ "rmmod_while_open_fails", t_rmmod_while_open_fails },
-	{ "rmmod_after_close_and_reload_with_pool", t_rmmod_after_close_and_reload },
-};
+/* ------------------------------- module unload, last: the reload leaves a pool */
 
-int main(void)
+PM_TEST_F(module, rmmod_while_open_fails, 120)
 {
-	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
+	int fd = pm_open();
+
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(-1, syscall(SYS_delete_module, "pinmem", O_NONBLOCK));
+	ASSERT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
+	ASSERT_TRUE(access("/dev/pinmem", F_OK) == 0);
+	close(fd);
 }
+
+PM_TEST_F(module, rmmod_after_close_and_reload_with_pool, 300)
+{
+	char *buf = map_anon(PAGE * 4, RW);
+	int fd = pm_open(), kfd, i;
+	uint64_t h;
+
+	ASSERT_TRUE(buf && fd >= 0);
+	memset(buf, 1, 4 * PAGE);
+	ASSERT_EQ(0, pm_pin(fd, buf, 4 * PAGE, 0, &h, NULL));
+	close(fd);
+	ASSERT_EQ(0, syscall(SYS_delete_module, "pinmem", O_NONBLOCK));
+	ASSERT_TRUE(access("/sys/module/pinmem", F_OK) != 0);
+	ASSERT_EQ(0, pins_outstanding());
+	kfd = open(ko_path(), O_RDONLY | O_CLOEXEC);
+	ASSERT_TRUE(kfd >= 0);
+	ASSERT_EQ(0, syscall(SYS_finit_module, kfd, "pool_mb=2", 0));
+	close(kfd);
+	for (i = 0; i < 100 && access("/dev/pinmem", F_OK); i++)
+		usleep(10000);
+	fd = pm_open();
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_pin(fd, buf, 4 * PAGE, 0, &h, NULL));
+	ASSERT_EQ(1, h);
+	ASSERT_EQ(1, debugfs_stat("total_pins"));
+
+	/* the reserved pool serves aligned buffers until it is full */
+	ASSERT_EQ(2 * MiB, debugfs_value("cma", "pool_bytes"));
+	{
+		struct pinmem_contig_alloc_args a = {
+			.flags = PINMEM_CONTIG_POOL, .length = 64 * 1024,
+			.align = 256 * 1024,
+		};
+		struct pinmem_contig_alloc_args b = {
+			.flags = PINMEM_CONTIG_POOL, .length = 2 * MiB,
+		};
+		char *p;
+
+		ASSERT_EQ(0, pm_contig_alloc(fd, &a));
+		ASSERT_EQ(PINMEM_CONTIG_IN_POOL, a.placement);
+		ASSERT_EQ(0, a.phys_addr % (256 * 1024));
+		ASSERT_EQ(-ENOMEM, pm_contig_alloc(fd, &b));
+		p = mmap(NULL, 64 * 1024, RW, MAP_SHARED, fd, a.mmap_offset);
+		ASSERT_TRUE(p != MAP_FAILED);
+		fill_pattern(p, 64 * 1024, 60);
+		ASSERT_EQ(0, check_pattern(p, 64 * 1024, 60));
+		munmap(p, 64 * 1024);
+		ASSERT_EQ(2 * MiB - 64 * 1024, debugfs_value("cma", "pool_free_bytes"));
+	}
+	close(fd);
+	ASSERT_EQ(2 * MiB, debugfs_value("cma", "pool_free_bytes"));
+}
+
+PM_TEST_HARNESS_MAIN
