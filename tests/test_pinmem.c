@@ -33,6 +33,7 @@
 
 #include "pinmem_test_uapi.h"
 #include "util.h"
+#include "admin.h"
 #include "harness.h"
 
 #define RW (PROT_READ | PROT_WRITE)
@@ -1450,15 +1451,9 @@ PM_TEST_F(limits, memlock_racing_pins, 300)
 static int write_param(const char *name, const char *val)
 {
 	char path[128];
-	int fd, ok;
 
 	snprintf(path, sizeof(path), "/sys/module/pinmem/parameters/%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
+	return write_file(path, val);
 }
 
 PM_TEST_F(limits, context_limits_enomem, 120)
@@ -2333,17 +2328,6 @@ PM_TEST_F(parallel, workers_never_migrate, 300)
 #define MPOL_BIND	2
 #endif
 
-static int write_path(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /* Pages of [@buf, @buf + @len) on NUMA node @node (move_pages(2)), or -1 */
 static long pages_on_node(char *buf, size_t len, int node)
 {
@@ -2427,8 +2411,8 @@ static int cpuset_pin(bool thp, const char **skipped)
 
 	rmdir(CPUSET_CG);
 	CHECK_EQ(mkdir(CPUSET_CG, 0755), 0);
-	CHECK_EQ(write_path(CPUSET_CG "/cpuset.mems", "0"), 0);
-	CHECK_EQ(write_path(CPUSET_CG "/cpu.max", "50000 100000"), 0);
+	CHECK_EQ(write_file(CPUSET_CG "/cpuset.mems", "0"), 0);
+	CHECK_EQ(write_file(CPUSET_CG "/cpu.max", "50000 100000"), 0);
 	mfd = memfd_create("pinmem-cpuset", MFD_CLOEXEC);
 	CHECK(mfd >= 0 && !ftruncate(mfd, len) && !pipe(go));
 	pid = fork();
@@ -2438,7 +2422,7 @@ static int cpuset_pin(bool thp, const char **skipped)
 
 		close(go[1]);
 		snprintf(me, sizeof(me), "%d", getpid());
-		if (write_path(CPUSET_CG "/cgroup.procs", me))
+		if (write_file(CPUSET_CG "/cgroup.procs", me))
 			_exit(T_FAIL);
 		_exit(cpuset_pin_child(mfd, len, go[0]));
 	}
@@ -2487,23 +2471,23 @@ PM_TEST_F(parallel, pin_in_cpuset, 600)
 	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) &&
 	    mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL))
 		SKIP(return, "no cgroup2 (%s)", strerror(errno));
-	if (write_path("/sys/fs/cgroup/cgroup.subtree_control", "+cpuset +cpu"))
+	if (write_file("/sys/fs/cgroup/cgroup.subtree_control", "+cpuset +cpu"))
 		SKIP(return, "no cpuset or cpu controller");
 	r[0] = cpuset_pin(false, &why[0]);
 	/* shmem_enabled reads "always [never] ...": the one in brackets */
 	fd = open(SHMEM_THP, O_RDONLY);
 	if (fd >= 0 && read(fd, old, sizeof(old) - 1) > 0 &&
 	    (sel = strchr(old, '[')) && strtok(++sel, "]") &&
-	    !write_path(SHMEM_THP, "advise")) {
+	    !write_file(SHMEM_THP, "advise")) {
 		r[1] = cpuset_pin(true, &why[1]);
-		write_path(SHMEM_THP, sel);
+		write_file(SHMEM_THP, sel);
 	} else {
 		r[1] = T_SKIP;
 		why[1] = "no shmem THP setting";
 	}
 	if (fd >= 0)
 		close(fd);
-	write_path("/sys/fs/cgroup/cgroup.subtree_control", "-cpuset -cpu");
+	write_file("/sys/fs/cgroup/cgroup.subtree_control", "-cpuset -cpu");
 	ksft_print_msg("4 KiB pages: %s; THP: %s\n",
 		       r[0] == T_PASS ? "passed" : r[0] == T_SKIP ? why[0] : "failed",
 		       r[1] == T_PASS ? "passed" : r[1] == T_SKIP ? why[1] : "failed");
