@@ -42,7 +42,15 @@
  *
  * A human table goes to stdout between "@@PINMEM bench-table-begin/end", then
  * CSV between "@@PINMEM bench-csv-begin/end" (scripts/vm-run extracts both).
- * Progress lines start with "# ".
+ * Around them, the output is kselftest TAP (tests/kselftest/kselftest.h, as
+ * the tests'): progress lines through ksft_print_msg() ("# "), and one
+ * result per section selected, named as in PM_BENCH_SECTIONS. A section
+ * fails when pinmem itself failed where the section needed it (a PIN, an
+ * UNPIN, a QUERY, an EXPORT), or it could not set up its buffers; it skips,
+ * with the reason, when it could measure nothing (no size fits, no
+ * /dev/udmabuf or vgem); times and targets never fail it. The exit status
+ * is kselftest's: 0, 1 when a section failed, 4 (KSFT_SKIP) without
+ * /dev/pinmem.
  *
  * CSV: method,page_kind,size_bytes,reps,median_ns,min_ns,max_ns,section,
  * nr_pins,value,unit,note,cpus. The first twelve columns are as before;
@@ -104,6 +112,9 @@
 #include <linux/io_uring.h>
 #include <linux/pinmem.h>
 
+/* from -isystem ../kselftest (the Makefile), as in tests/ */
+#include <kselftest.h>
+
 #include "../devices.h"
 #include "../pinmem_test_uapi.h"
 
@@ -153,6 +164,58 @@ static int pm_fd = -1;
 static bool have_bare, have_udmabuf, have_uring;
 static char udmabuf_why[96];
 
+/*
+ * The sections, one kselftest result each. Not the harness's TEST()s: the
+ * sections fill one table, printed with its ratios across sections after
+ * the last of them, while the harness runs each case in a child process
+ * and exits after the last case.
+ */
+enum sec { S_WARM, S_MEM, S_MIG, S_SCALE, S_DMABUF, S_NR };
+static const char *const sec_name[S_NR] = { "warm", "mem", "mig", "scale", "dmabuf" };
+static struct {
+	bool on, measured;
+	char fail[160], skip[160];	/* the first reason of each */
+} sec[S_NR];
+
+/* pinmem, or the section's own setup, failed: the section fails */
+static __printf(2, 3) void sec_failed(enum sec s, const char *fmt, ...)
+{
+	char buf[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ksft_print_msg("%s failed: %s\n", sec_name[s], buf);
+	if (!sec[s].fail[0])
+		snprintf(sec[s].fail, sizeof(sec[s].fail), "%s", buf);
+}
+
+/* why a part of the section measured nothing; a skip if no part did */
+static __printf(2, 3) void sec_skipped(enum sec s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (sec[s].skip[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(sec[s].skip, sizeof(sec[s].skip), fmt, ap);
+	va_end(ap);
+}
+
+/* the section's TAP line: a failure, else a pass if it measured anything */
+static void sec_report(enum sec s)
+{
+	if (sec[s].fail[0])
+		ksft_test_result_code(KSFT_FAIL, sec_name[s], "%s", sec[s].fail);
+	else if (sec[s].measured)
+		ksft_test_result_code(KSFT_PASS, sec_name[s], NULL);
+	else if (sec[s].skip[0])
+		ksft_test_result_code(KSFT_SKIP, sec_name[s], "%s", sec[s].skip);
+	else
+		ksft_test_result_code(KSFT_FAIL, sec_name[s], "measured nothing");
+}
+
 /* ------------------------------------------------------------ helpers */
 
 static uint64_t now_ns(void)
@@ -163,30 +226,20 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void progress(const char *fmt, ...)
+/* PM_BENCH_SECTIONS: a name that is no section's ends the run */
+static void sections_parse(void)
 {
-	va_list ap;
+	char buf[256], *tok, *save = NULL;
+	int i;
 
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-static bool section_on(const char *name)
-{
-	const char *p = sections;
-	size_t n = strlen(name);
-
-	while ((p = strstr(p, name))) {
-		if ((p == sections || p[-1] == ',') && (p[n] == ',' || !p[n]))
-			return true;
-		p += n;
+	snprintf(buf, sizeof(buf), "%s", sections);
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		for (i = 0; i < S_NR && strcmp(tok, sec_name[i]); i++)
+			;
+		if (i == S_NR)
+			ksft_exit_fail_msg("PM_BENCH_SECTIONS: \"%s\" is no section\n", tok);
+		sec[i].on = true;
 	}
-	return false;
 }
 
 static int parse_list(const char *env, const char *def, uint64_t *out, int max)
@@ -221,7 +274,7 @@ static void use_cpus(int n)
 	if (want == cpus_now)
 		return;
 	if (sched_setaffinity(0, sizeof(cpu_set_t), want == 1 ? &cpus_one : &cpus_all))
-		progress("sched_setaffinity(%d CPUs): %s", want, strerror(errno));
+		ksft_print_msg("sched_setaffinity(%d CPUs): %s\n", want, strerror(errno));
 	else
 		cpus_now = want;
 }
@@ -233,7 +286,7 @@ static void cpus_init(void)
 
 	CPU_ZERO(&cpus_all);
 	if (sched_getaffinity(0, sizeof(cpus_all), &cpus_all)) {
-		progress("sched_getaffinity: %s", strerror(errno));
+		ksft_perror("sched_getaffinity");
 		CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &cpus_all);
 	}
 	nr_cpus_all = CPU_COUNT(&cpus_all);
@@ -607,6 +660,13 @@ static const char *const mname[M_NR] = {
 	"pinmem_unpin_ncpu", "pinmem_split_1cpu", "pinmem_split_ncpu",
 };
 
+/* pinmem's own calls: an error of theirs fails the section */
+static bool method_pinmem(enum method m)
+{
+	return m == M_PM1 || m == M_PMN || m == M_PINMEM_W || m == M_PM1_SPLIT ||
+	       m == M_PMN_SPLIT;
+}
+
 /* CPUs the calling thread may use for method @m: 1, or all of them */
 static int method_cpus(enum method m)
 {
@@ -874,7 +934,11 @@ static void time_methods(const char *section, const enum method *ms, int nm,
 	use_cpus(nr_cpus_all);
 	for (i = 0; i < nm; i++) {
 		struct row *row;
+		char s[16];
 
+		if (err[ms[i]] && method_pinmem(ms[i]))
+			sec_failed(S_WARM, "%s %s %s: %s", mname[ms[i]], kname(thp),
+				   fmt_size(len, s), strerror(err[ms[i]]));
 		if (ms[i] == M_PM1_SPLIT || ms[i] == M_PMN_SPLIT) {
 			enum method p = ms[i] == M_PM1_SPLIT ? M_PM1_PIN : M_PMN_PIN;
 
@@ -950,24 +1014,24 @@ static void udmabuf_sizes(bool thp, uint64_t max)
 	}
 	memfd = memfd_create("pinmem-bench", MFD_ALLOW_SEALING | MFD_CLOEXEC);
 	if (memfd < 0 || ftruncate(memfd, max) || fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
-		progress("udmabuf: memfd setup failed: %s", strerror(errno));
+		ksft_print_msg("udmabuf: memfd setup failed: %s\n", strerror(errno));
 		return;
 	}
 	map = mmap(NULL, max, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (map == MAP_FAILED) {
-		progress("udmabuf: mmap failed: %s", strerror(errno));
+		ksft_print_msg("udmabuf: mmap failed: %s\n", strerror(errno));
 		close(memfd);
 		return;
 	}
 	madvise(map, max, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	memset(map, 0x5a, max);
-	progress("udmabuf %s: memfd of %" PRIu64 " MiB, %.1f%% in Movable, %ld THPs",
-		 kname(thp), max / MiB, 100 * movable_fraction(map, max), thp_count(map, max));
+	ksft_print_msg("udmabuf %s: memfd of %" PRIu64 " MiB, %.1f%% in Movable, %ld THPs\n",
+		       kname(thp), max / MiB, 100 * movable_fraction(map, max), thp_count(map, max));
 	t0 = now_ns();
 	ret = run_method(M_UDMABUF, map, max, memfd, NULL);
-	progress("udmabuf %s: first UDMABUF_CREATE of %" PRIu64 " MiB (migrates): %.1f ms (%s); after: %.1f%% in Movable, %ld THPs",
-		 kname(thp), max / MiB, (now_ns() - t0) / 1e6, ret < 0 ? strerror((int)-ret) : "ok",
-		 100 * movable_fraction(map, max), thp_count(map, max));
+	ksft_print_msg("udmabuf %s: first UDMABUF_CREATE of %" PRIu64 " MiB (migrates): %.1f ms (%s); after: %.1f%% in Movable, %ld THPs\n",
+		       kname(thp), max / MiB, (now_ns() - t0) / 1e6, ret < 0 ? strerror((int)-ret) : "ok",
+		       100 * movable_fraction(map, max), thp_count(map, max));
 	row_value("info", "udmabuf_thps", kname(thp), max, (double)thp_count(map, max), "THPs");
 	for (i = 0; i < nr_sizes; i++) {
 		enum method m = M_UDMABUF;
@@ -996,12 +1060,17 @@ static void mem_large_pin(char *buf, size_t len, bool thp, const char *label)
 	uint64_t h = 0;
 	double med, mn, mx;
 	struct row *r;
-	int i;
+	char sz[16];
+	int i, ret;
 
 	for (i = 0; i < 3; i++) {
 		kmem_bytes(&s0, &v0);
-		if (pm_pin(pm_fd, buf, len, 0, &h))
+		ret = pm_pin(pm_fd, buf, len, 0, &h);
+		if (ret) {
+			sec_failed(S_MEM, "PIN of %s %s: %s", kname(thp), fmt_size(len, sz),
+				   strerror(-ret));
 			return;
+		}
 		kmem_bytes(&s1, &v1);
 		pm_unpin(pm_fd, h);
 		meas_add(&d, (double)(s1 - s0 + v1 - v0));
@@ -1015,6 +1084,7 @@ static void mem_large_pin(char *buf, size_t len, bool thp, const char *label)
 			      thps > 0 ? med / thps : -1, "B/THP");
 		snprintf(r->note, sizeof(r->note), "%ld THPs", thps);
 	}
+	sec[S_MEM].measured = true;
 }
 
 static void section_warm(bool thp)
@@ -1036,7 +1106,7 @@ static void section_warm(bool thp)
 	char *buf;
 	long thp0;
 	double mv;
-	int i, ret;
+	int i, ret, un;
 
 	for (i = 0; i < nr_sizes; i++) {
 		if (sizes[i] * MiB > max) {
@@ -1047,12 +1117,13 @@ static void section_warm(bool thp)
 		}
 	}
 	if (!max) {
-		progress("warm %s: no size fits outside ZONE_MOVABLE", kname(thp));
+		sec_skipped(S_WARM, "no size fits outside ZONE_MOVABLE (%" PRIu64 " MiB free there)",
+			    nonmovable_free_bytes() / MiB);
 		return;
 	}
 	buf = map_buf(max, thp);
 	if (!buf) {
-		progress("warm %s: mmap %" PRIu64 " MiB failed", kname(thp), max / MiB);
+		sec_failed(S_WARM, "%s: mmap of %" PRIu64 " MiB failed", kname(thp), max / MiB);
 		return;
 	}
 	thp0 = thp_count(buf, max);
@@ -1063,12 +1134,16 @@ static void section_warm(bool thp)
 	t0 = now_ns() - t0;
 	if (!ret) {
 		q.handle = h;
-		ioctl(pm_fd, PINMEM_IOC_QUERY, &q);
-		pm_unpin(pm_fd, h);
+		ret = ioctl(pm_fd, PINMEM_IOC_QUERY, &q) ? -errno : 0;
+		un = pm_unpin(pm_fd, h);
+		ret = ret ? ret : un;
 	}
-	progress("warm %s: %" PRIu64 " MiB buffer, %.1f%% in Movable, %ld THPs; first PIN (migration) %.1f ms (%s); after: %" PRIu64 " pages in Movable, %ld THPs",
-		 kname(thp), max / MiB, 100 * mv, thp0, t0 / 1e6, ret ? strerror(-ret) : "ok",
-		 (uint64_t)q.zone_pages[PINMEM_ZONE_MOVABLE], thp_count(buf, max));
+	if (ret)
+		sec_failed(S_WARM, "%s: first PIN, QUERY, UNPIN of %" PRIu64 " MiB: %s",
+			   kname(thp), max / MiB, strerror(-ret));
+	ksft_print_msg("warm %s: %" PRIu64 " MiB buffer, %.1f%% in Movable, %ld THPs; first PIN (migration) %.1f ms (%s); after: %" PRIu64 " pages in Movable, %ld THPs\n",
+		       kname(thp), max / MiB, 100 * mv, thp0, t0 / 1e6, ret ? strerror(-ret) : "ok",
+		       (uint64_t)q.zone_pages[PINMEM_ZONE_MOVABLE], thp_count(buf, max));
 	row_value("info", "thps_before", kname(thp), max, (double)thp0, "THPs");
 	row_value("info", "thps_warm", kname(thp), max, (double)thp_count(buf, max), "THPs");
 	row_value("info", "movable_after_pin", kname(thp), max,
@@ -1079,14 +1154,15 @@ static void section_warm(bool thp)
 
 		if (len > max)
 			continue;
-		progress("warm %s %" PRIu64 " MiB, %d reps", kname(thp), sizes[i], reps_for(len, true));
-		time_methods("warm", ms, sizeof(ms) / sizeof(ms[0]), buf, len, thp, -1, NULL, true);
+		ksft_print_msg("warm %s %" PRIu64 " MiB, %d reps\n", kname(thp), sizes[i], reps_for(len, true));
+		time_methods("warm", ms, ARRAY_SIZE(ms), buf, len, thp, -1, NULL, true);
 		time_methods("warm", ur, 1, buf, len, thp, -1, NULL, true);
 		settle(buf, len);
 		time_methods("warm", ml, 1, buf, len, thp, -1, NULL, true);
 		settle(buf, len);
+		sec[S_WARM].measured = true;
 	}
-	if (section_on("mem"))
+	if (sec[S_MEM].on)
 		mem_large_pin(buf, max, thp, "track_per_page");
 	munmap(buf, max);
 	udmabuf_sizes(thp, max);
@@ -1104,24 +1180,40 @@ static void mem_scattered(void)
 	uint64_t len = 128 * MiB, h;
 	char *hole, *buf;
 	size_t i;
+	int ret;
 
 	while (len >= 8 * MiB && 3 * len + 160 * MiB > nonmovable_free_bytes())
 		len /= 2;
-	if (len < 8 * MiB)
+	if (len < 8 * MiB) {
+		sec_skipped(S_MEM, "no scattered buffer of 8 MiB fits outside ZONE_MOVABLE");
 		return;
+	}
 	hole = map_buf(2 * len, false);
 	buf = hole ? map_buf(len, false) : NULL;
-	if (!buf)
+	if (!buf) {
+		sec_failed(S_MEM, "mmap of %" PRIu64 " MiB failed", (hole ? 1 : 2) * len / MiB);
+		if (hole)
+			munmap(hole, 2 * len);
 		return;
-	if (!pm_pin(pm_fd, hole, 2 * len, 0, &h))
-		pm_unpin(pm_fd, h);
-	for (i = PAGE_SZ; i < 2 * len; i += 2 * PAGE_SZ)
+	}
+	ret = pm_pin(pm_fd, hole, 2 * len, 0, &h);
+	if (!ret)
+		ret = pm_unpin(pm_fd, h);
+	for (i = PAGE_SZ; !ret && i < 2 * len; i += 2 * PAGE_SZ)
 		madvise(hole + i, PAGE_SZ, MADV_DONTNEED);
-	if (!pm_pin(pm_fd, buf, len, 0, &h))
-		pm_unpin(pm_fd, h);
-	progress("memory: scattered 4K buffer of %" PRIu64 " MiB: %ld physical runs, %.1f%% in Movable",
-		 len / MiB, phys_runs(buf, len), 100 * movable_fraction(buf, len));
+	if (!ret)
+		ret = pm_pin(pm_fd, buf, len, 0, &h);
+	if (!ret)
+		ret = pm_unpin(pm_fd, h);
+	if (ret) {
+		sec_failed(S_MEM, "scattered buffer of %" PRIu64 " MiB: PIN or UNPIN: %s",
+			   len / MiB, strerror(-ret));
+		goto out;
+	}
+	ksft_print_msg("memory: scattered 4K buffer of %" PRIu64 " MiB: %ld physical runs, %.1f%% in Movable\n",
+		       len / MiB, phys_runs(buf, len), 100 * movable_fraction(buf, len));
 	mem_large_pin(buf, len, false, "track_per_page_scattered");
+out:
 	munmap(buf, len);
 	munmap(hole, 2 * len);
 }
@@ -1131,7 +1223,8 @@ static void mem_scattered(void)
 static void section_mig(bool thp)
 {
 	static const enum method ms[] = { M_PM1, M_PMN, M_BARE, M_URING };
-	const int nm = sizeof(ms) / sizeof(ms[0]);
+	const int nm = ARRAY_SIZE(ms);
+	char s[16];
 	int i, r, k;
 
 	for (i = 0; i < nr_mig_sizes; i++) {
@@ -1145,22 +1238,27 @@ static void section_mig(bool thp)
 
 			snprintf(row->note, sizeof(row->note), "above PM_BENCH_MIG_THP_MAX=%" PRIu64 " MiB (guest time)",
 				 mig_thp_max);
+			sec_skipped(S_MIG, "THP %s: %s", fmt_size(len, s), row->note);
 			continue;
 		}
 		if (len + 160 * MiB > nonmovable_free_bytes()) {
 			struct row *row = row_new("first_pin", "skipped", kname(thp), len);
 
 			snprintf(row->note, sizeof(row->note), "does not fit outside ZONE_MOVABLE");
+			sec_skipped(S_MIG, "%s %s: %s", kname(thp), fmt_size(len, s), row->note);
 			continue;
 		}
-		progress("first pin %s %" PRIu64 " MiB, %d reps", kname(thp), mig_sizes[i], nreps);
+		ksft_print_msg("first pin %s %" PRIu64 " MiB, %d reps\n", kname(thp), mig_sizes[i], nreps);
 		for (r = 0; r < nreps; r++) {
 			for (k = 0; k < nm; k++) {
 				char *buf = map_buf(len, thp);
 				int64_t ns;
 
-				if (!buf)
+				if (!buf) {
+					sec_failed(S_MIG, "%s: mmap of %s failed", kname(thp),
+						   fmt_size(len, s));
 					continue;
+				}
 				meas_add(&frac, movable_fraction(buf, len));
 				meas_add(&thps, (double)thp_count(buf, len));
 				ns = err[ms[k]] ? 0 : run_method(ms[k], buf, len, -1, NULL);
@@ -1179,6 +1277,9 @@ static void section_mig(bool thp)
 			run_method(M_MEMCPY, src, len, -1, dst);
 			for (r = 0; r < nreps; r++)
 				meas_add(&m[M_MEMCPY], (double)run_method(M_MEMCPY, src, len, -1, dst));
+		} else {
+			sec_failed(S_MIG, "%s: mmap of 2 x %s failed", kname(thp),
+				   fmt_size(len, s));
 		}
 		if (src)
 			munmap(src, len);
@@ -1189,6 +1290,9 @@ static void section_mig(bool thp)
 			struct row *row = row_time("first_pin", mname[ms[k]], kname(thp), len, &m[ms[k]]);
 
 			row->cpus = method_cpus(ms[k]);
+			if (err[ms[k]] && method_pinmem(ms[k]))
+				sec_failed(S_MIG, "%s %s %s: %s", mname[ms[k]], kname(thp),
+					   fmt_size(len, s), strerror(err[ms[k]]));
 			if (err[ms[k]])
 				snprintf(row->note, sizeof(row->note), "n/a: %s", strerror(err[ms[k]]));
 			else
@@ -1197,6 +1301,7 @@ static void section_mig(bool thp)
 					 meas_med(&thps, NULL, NULL));
 		}
 		row_time("first_pin", "memcpy", kname(thp), len, &m[M_MEMCPY])->cpus = nr_cpus_all;
+		sec[S_MIG].measured = true;
 	}
 }
 
@@ -1222,6 +1327,9 @@ static long debugfs_read(uint64_t *ns)
 
 static void section_scale(void)
 {
+	static const char *const step[] = {
+		"", "PIN", "QUERY by handle", "QUERY by address", "UNPIN",
+	};
 	uint64_t maxn = 0, *h, len;
 	uint32_t *idx;
 	char *buf;
@@ -1232,21 +1340,29 @@ static void section_scale(void)
 			maxn = scale_n[i];
 	len = maxn * PAGE_SZ;
 	if (len + 160 * MiB > nonmovable_free_bytes()) {
-		progress("scale: %" PRIu64 " pages do not fit outside ZONE_MOVABLE (%" PRIu64 " MiB free)",
-			 maxn, nonmovable_free_bytes() / MiB);
+		sec_skipped(S_SCALE, "%" PRIu64 " pages do not fit outside ZONE_MOVABLE (%" PRIu64
+			    " MiB free)", maxn, nonmovable_free_bytes() / MiB);
 		row_new("scale", "skipped", "4K", len);
 		return;
 	}
 	buf = map_buf(len, false);
 	h = calloc(maxn, sizeof(*h));
 	idx = calloc(maxn, sizeof(*idx));
-	if (!buf || !h || !idx)
-		return;
+	if (!buf || !h || !idx) {
+		sec_failed(S_SCALE, "no memory for %" PRIu64 " pins", maxn);
+		goto out;
+	}
 	{	/* out of ZONE_MOVABLE first */
 		uint64_t hh;
+		int ret = pm_pin(pm_fd, buf, len, 0, &hh);
 
-		if (!pm_pin(pm_fd, buf, len, 0, &hh))
-			pm_unpin(pm_fd, hh);
+		if (!ret)
+			ret = pm_unpin(pm_fd, hh);
+		if (ret) {
+			sec_failed(S_SCALE, "PIN or UNPIN of %" PRIu64 " pages: %s", maxn,
+				   strerror(-ret));
+			goto out;
+		}
 	}
 	for (i = 0; i < nr_scale; i++) {
 		uint64_t n = scale_n[i], nun = n / 10 ? (n / 10 < 1000 ? n / 10 : 1000) : 1;
@@ -1255,15 +1371,17 @@ static void section_scale(void)
 		int fail = 0;
 		struct row *row;
 
-		progress("scale: %" PRIu64 " one-page pins", n);
+		ksft_print_msg("scale: %" PRIu64 " one-page pins\n", n);
 		for (r = 0; r < reps && !fail; r++) {
 			struct pinmem_query_args q;
 			uint64_t t0, j, ns;
 			long k0, k1, lines;
 			int fd = open("/dev/pinmem", O_RDWR | O_CLOEXEC);
 
-			if (fd < 0)
-				return;
+			if (fd < 0) {
+				sec_failed(S_SCALE, "open /dev/pinmem: %s", strerror(errno));
+				goto out;
+			}
 			k0 = kmem_bytes(NULL, NULL);
 			t0 = now_ns();
 			for (j = 0; j < n; j++)
@@ -1322,7 +1440,7 @@ static void section_scale(void)
 			meas_add(&cl, (double)(now_ns() - t0));
 		}
 		if (fail)
-			progress("scale: %" PRIu64 " pins: an ioctl failed (step %d)", n, fail);
+			sec_failed(S_SCALE, "%" PRIu64 " pins: %s failed", n, step[fail]);
 		row = row_time("scale", "pin_per_op", "4K", n * PAGE_SZ, &pin);
 		row->nr_pins = n;
 		row = row_time("scale", "query_handle_per_op", "4K", n * PAGE_SZ, &qh);
@@ -1345,8 +1463,11 @@ static void section_scale(void)
 		else if (n >= 1000)
 			snprintf(row->note, sizeof(row->note), "target <= 128 B/pin: %s",
 				 row->value <= 128 ? "yes" : "NO");
+		sec[S_SCALE].measured = true;
 	}
-	munmap(buf, len);
+out:
+	if (buf)
+		munmap(buf, len);
 	free(h);
 	free(idx);
 }
@@ -1433,12 +1554,16 @@ static int64_t run_e(int which, int memfd, size_t len, uint64_t h, int pm2)
 	return ret ? ret : (int64_t)(now_ns() - t0);
 }
 
-static void dmabuf_na(const char *why)
+/* the section measured nothing: a skip for @why, or a failure */
+static void dmabuf_na(bool failed, const char *why)
 {
 	struct row *r = row_new("dmabuf", "skipped", "4K", 0);
 
 	snprintf(r->note, sizeof(r->note), "n/a: %s", why);
-	progress("dma-buf: n/a: %s", why);
+	if (failed)
+		sec_failed(S_DMABUF, "%s", why);
+	else
+		sec_skipped(S_DMABUF, "%s", why);
 }
 
 static void section_dmabuf(void)
@@ -1449,13 +1574,13 @@ static void section_dmabuf(void)
 	int i, k, r, memfd, pm2, ret;
 
 	if (!have_udmabuf) {
-		dmabuf_na(udmabuf_why);
+		dmabuf_na(false, udmabuf_why);
 		return;
 	}
 	load_set("vgem", "");
 	drm_fd = open_vgem();
 	if (drm_fd < 0) {
-		dmabuf_na("no /dev/dri/card* is vgem (no vgem module, or it did not load)");
+		dmabuf_na(false, "no /dev/dri/card* is vgem (no vgem module, or it did not load)");
 		return;
 	}
 	for (i = 0; i < nr_dmabuf_sizes; i++) {
@@ -1471,7 +1596,7 @@ static void section_dmabuf(void)
 		}
 	}
 	if (!max) {
-		dmabuf_na("no size fits outside ZONE_MOVABLE");
+		dmabuf_na(false, "no size fits outside ZONE_MOVABLE");
 		return;
 	}
 	snprintf(lim, sizeof(lim), "%" PRIu64, max / MiB + 1);
@@ -1480,19 +1605,19 @@ static void section_dmabuf(void)
 	pm2 = open("/dev/pinmem", O_RDWR | O_CLOEXEC);
 	if (memfd < 0 || pm2 < 0 || ftruncate(memfd, max) ||
 	    fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
-		dmabuf_na(strerror(errno));
+		dmabuf_na(true, strerror(errno));
 		return;
 	}
 	map = mmap(NULL, max, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (map == MAP_FAILED) {
-		dmabuf_na(strerror(errno));
+		dmabuf_na(true, strerror(errno));
 		close(memfd);
 		return;
 	}
 	madvise(map, max, MADV_NOHUGEPAGE);
 	memset(map, 0x5a, max);
-	progress("dma-buf: memfd of %" PRIu64 " MiB, %.1f%% in Movable, %ld THPs", max / MiB,
-		 100 * movable_fraction(map, max), thp_count(map, max));
+	ksft_print_msg("dma-buf: memfd of %" PRIu64 " MiB, %.1f%% in Movable, %ld THPs\n", max / MiB,
+		       100 * movable_fraction(map, max), thp_count(map, max));
 	/* untimed: the first pin moves the memfd's pages out of ZONE_MOVABLE */
 	ret = pm_pin_memfd(pm_fd, memfd, max, &h);
 	if (ret == -EOPNOTSUPP || ret == -ENOTTY) {
@@ -1500,7 +1625,7 @@ static void section_dmabuf(void)
 		ret = pm_pin(pm_fd, map, max, PINMEM_PIN_WRITE, &h);
 	}
 	if (ret) {
-		dmabuf_na(strerror(-ret));
+		dmabuf_na(true, strerror(-ret));
 		goto out;
 	}
 	{	/* does vgem map the attachment at import on this kernel? */
@@ -1516,8 +1641,8 @@ static void section_dmabuf(void)
 		row_value("info", "vgem_mapped_at_import", "4K", max, mapped, "attachments");
 	}
 	pm_unpin(pm_fd, h);
-	progress("dma-buf: after the first %s: %.1f%% in Movable", by_memfd ? "PIN_MEMFD" : "PIN of the mapping",
-		 100 * movable_fraction(map, max));
+	ksft_print_msg("dma-buf: after the first %s: %.1f%% in Movable\n", by_memfd ? "PIN_MEMFD" : "PIN of the mapping",
+		       100 * movable_fraction(map, max));
 
 	for (i = 0; i < nr_dmabuf_sizes; i++) {
 		uint64_t len = dmabuf_sizes[i] * MiB;
@@ -1526,7 +1651,7 @@ static void section_dmabuf(void)
 
 		if (len > max)
 			continue;
-		progress("dma-buf %" PRIu64 " MiB", dmabuf_sizes[i]);
+		ksft_print_msg("dma-buf %" PRIu64 " MiB\n", dmabuf_sizes[i]);
 		ret = by_memfd ? pm_pin_memfd(pm_fd, memfd, len, &h) : pm_pin(pm_fd, map, len, PINMEM_PIN_WRITE, &h);
 		if (ret)
 			err[E_EXPORT] = -ret;
@@ -1546,16 +1671,24 @@ static void section_dmabuf(void)
 			}
 		}
 		if (!ret)
-			pm_unpin(pm_fd, h);
+			ret = pm_unpin(pm_fd, h);
+		if (ret)
+			sec_failed(S_DMABUF, "PIN%s or UNPIN of %" PRIu64 " MiB: %s",
+				   by_memfd ? "_MEMFD" : "", dmabuf_sizes[i], strerror(-ret));
 		for (k = 0; k < E_NR; k++) {
 			struct row *row = row_time("dmabuf", ename[k], "4K", len, &m[k]);
 
 			row->cpus = nr_cpus_all;
+			/* pinmem's rows; PIN_MEMFD+export is n/a without PIN_MEMFD */
+			if (err[k] && k != E_UDMABUF && (by_memfd || k != E_PIN_EXPORT))
+				sec_failed(S_DMABUF, "%s %" PRIu64 " MiB: %s", ename[k],
+					   dmabuf_sizes[i], strerror(err[k]));
 			if (err[k])
 				snprintf(row->note, sizeof(row->note), "n/a: %s", strerror(err[k]));
 			else if (k == E_EXPORT)
 				snprintf(row->note, sizeof(row->note), "pinned before%s", by_memfd ? " by PIN_MEMFD" : " by PIN of the mapping");
 		}
+		sec[S_DMABUF].measured = true;
 	}
 out:
 	munmap(map, max);
@@ -1565,7 +1698,8 @@ out:
 
 /* ------------------------------------------------------------ output */
 
-static void print_header(void)
+/* where it runs; @pfx "# " before the run (TAP diagnostics), "" in the table */
+static void print_header(const char *pfx)
 {
 	struct utsname u;
 	struct zone *z;
@@ -1577,23 +1711,24 @@ static void print_header(void)
 	read_file("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof(thp));
 	read_file("/sys/kernel/mm/transparent_hugepage/defrag", defrag, sizeof(defrag));
 	read_file("/sys/devices/system/clocksource/clocksource0/current_clocksource", clk, sizeof(clk));
-	printf("guest: kernel %s %s, %ld CPUs, MemTotal %ld MiB\n", u.release, u.machine,
+	printf("%sguest: kernel %s %s, %ld CPUs, MemTotal %ld MiB\n", pfx, u.release, u.machine,
 	       sysconf(_SC_NPROCESSORS_ONLN), meminfo_kb("MemTotal") / 1024);
-	printf("zones:");
+	printf("%szones:", pfx);
 	for (i = 0; i < nr_zones; i++) {
 		z = &zones[i];
 		if (z->present)
 			printf(" %s %" PRIu64 " MiB (free %" PRIu64 ")", z->name,
 			       z->managed * PAGE_SZ / MiB, z->free * PAGE_SZ / MiB);
 	}
-	printf("\nTHP enabled: %s; defrag: %s; clocksource: %s\n", thp, defrag, clk);
+	printf("\n%sTHP enabled: %s; defrag: %s; clocksource: %s\n", pfx, thp, defrag, clk);
 	if (!access("/sys/kernel/debug/kmemleak", F_OK))
-		printf("note: debug kernel (kmemleak and other debug options): times and memory are not representative\n");
-	printf("reps %d, %d for warm and dma-buf sizes <= 32 MiB, %d for warm sizes >= 1 GiB; first pins %d, %d for >= 1 GiB (median [min..max]); times from user space with CLOCK_MONOTONIC, bare = in-kernel pin_ns+unpin_ns\n",
-	       reps, reps_for(2 * MiB, true), reps_for(1024 * MiB, true), reps_for(2 * MiB, false),
+		printf("%snote: debug kernel (kmemleak and other debug options): times and memory are not representative\n",
+		       pfx);
+	printf("%sreps %d, %d for warm and dma-buf sizes <= 32 MiB, %d for warm sizes >= 1 GiB; first pins %d, %d for >= 1 GiB (median [min..max]); times from user space with CLOCK_MONOTONIC, bare = in-kernel pin_ns+unpin_ns\n",
+	       pfx, reps, reps_for(2 * MiB, true), reps_for(1024 * MiB, true), reps_for(2 * MiB, false),
 	       reps_for(1024 * MiB, false));
-	printf("pm 1cpu: pinmem with the calling thread's affinity set to CPU %d (the single-threaded path); pm Ncpu: to all %d CPUs it started with (%s), over which a large PIN is split; the peers run with all %d\n",
-	       cpu_one, nr_cpus_all, cpus_all_str, nr_cpus_all);
+	printf("%spm 1cpu: pinmem with the calling thread's affinity set to CPU %d (the single-threaded path); pm Ncpu: to all %d CPUs it started with (%s), over which a large PIN is split; the peers run with all %d\n",
+	       pfx, cpu_one, nr_cpus_all, cpus_all_str, nr_cpus_all);
 }
 
 /* "1.23x" of a / b, "-" without both */
@@ -2007,8 +2142,9 @@ int main(void)
 	struct io_uring_params up;
 	uint64_t t_start = now_ns(), ns, t_sec, t_warm = 0, t_mig = 0, t_scale = 0, t_dmabuf = 0;
 	char s[16], s2[16];
+	int i, plan = 0;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	ksft_print_header();
 	reps = (int)env_long("PM_BENCH_REPS", 5);
 	if (reps < 1 || reps > MAX_REPS)
 		reps = 5;
@@ -2031,15 +2167,20 @@ int main(void)
 		nr_ops = 1;
 	if (getenv("PM_BENCH_SECTIONS") && *getenv("PM_BENCH_SECTIONS"))
 		sections = getenv("PM_BENCH_SECTIONS");
+	sections_parse();
 
+	/* as tests/harness.h's main(): without the module, KSFT_SKIP */
+	if (access("/dev/pinmem", F_OK))
+		ksft_exit_skip("/dev/pinmem missing: module not loaded\n");
+	for (i = 0; i < S_NR; i++)
+		plan += sec[i].on;
+	ksft_set_plan(plan);
 	cpus_init();
 	if (setrlimit(RLIMIT_MEMLOCK, &rl))
-		progress("setrlimit(RLIMIT_MEMLOCK): %s", strerror(errno));
+		ksft_perror("setrlimit(RLIMIT_MEMLOCK)");
 	pm_fd = open("/dev/pinmem", O_RDWR | O_CLOEXEC);
-	if (pm_fd < 0) {
-		printf("Bail out! open /dev/pinmem: %s\n", strerror(errno));
-		return 1;
-	}
+	if (pm_fd < 0)
+		ksft_exit_fail_perror("open /dev/pinmem");
 	pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
 	{
@@ -2056,14 +2197,14 @@ int main(void)
 	uring_fd = (int)syscall(__NR_io_uring_setup, 4, &up);
 	have_uring = uring_fd >= 0;
 	if (!have_uring)
-		progress("io_uring_setup: %s", strerror(errno));
+		ksft_perror("io_uring_setup");
 	udmabuf_fd = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
 	have_udmabuf = udmabuf_fd >= 0;
 	if (!have_udmabuf)
 		snprintf(udmabuf_why, sizeof(udmabuf_why), "%s",
 			 errno == ENOENT ? "no /dev/udmabuf" : strerror(errno));
 	if (!have_bare)
-		progress("PINMEM_IOC_BENCH_BARE unavailable (not the test build of the module, PINMEM_TEST=1?)");
+		ksft_print_msg("PINMEM_IOC_BENCH_BARE unavailable (not the test build of the module, PINMEM_TEST=1?)\n");
 
 	{	/* the floor of any ioctl: PINMEM_IOC_VERSION round trip */
 		struct meas m = { 0 };
@@ -2088,37 +2229,43 @@ int main(void)
 		}
 		row_time("info", "clock_gettime", "-", 0, &m);
 	}
-	print_header();
-	progress("warm sizes up to %s fit outside ZONE_MOVABLE (%" PRIu64 " MiB free there)",
-		 fmt_size(warm_max(), s), nonmovable_free_bytes() / MiB);
-	if (section_on("warm")) {
+	print_header("# ");
+	ksft_print_msg("warm sizes up to %s fit outside ZONE_MOVABLE (%" PRIu64 " MiB free there)\n",
+		       fmt_size(warm_max(), s), nonmovable_free_bytes() / MiB);
+	if (sec[S_WARM].on) {
 		t_sec = now_ns();
 		section_warm(false);
 		section_warm(true);
 		t_warm = now_ns() - t_sec;
+		sec_report(S_WARM);
 	}
-	if (section_on("mem"))
+	if (sec[S_MEM].on) {
 		mem_scattered();
-	if (section_on("mig")) {
+		sec_report(S_MEM);
+	}
+	if (sec[S_MIG].on) {
 		t_sec = now_ns();
 		section_mig(false);
 		section_mig(true);
 		t_mig = now_ns() - t_sec;
+		sec_report(S_MIG);
 	}
-	if (section_on("scale")) {
+	if (sec[S_SCALE].on) {
 		t_sec = now_ns();
 		section_scale();
 		t_scale = now_ns() - t_sec;
+		sec_report(S_SCALE);
 	}
-	if (section_on("dmabuf")) {
+	if (sec[S_DMABUF].on) {
 		t_sec = now_ns();
 		section_dmabuf();
 		t_dmabuf = now_ns() - t_sec;
+		sec_report(S_DMABUF);
 	}
 
 	printf("@@PINMEM bench-table-begin\n");
-	print_header();
-	if (section_on("warm")) {
+	print_header("");
+	if (sec[S_WARM].on) {
 		print_warm(false);
 		print_warm(true);
 		printf("targets (medians): tgt1: pm 1cpu PIN+UNPIN <= 1.10 x bare + 50 us at every size (no cliffs); tgtN: pm Ncpu <= 0.65 x bare, 4K sizes >= 64 MiB.\n");
@@ -2128,16 +2275,16 @@ int main(void)
 		printf("bare pin|unpin: in-kernel medians of the two halves; pm1|pmN PIN|UNPIN: the two ioctls, timed from user space in a separate run.\n");
 		printf("io_uring: IORING_REGISTER_BUFFERS+UNREGISTER, one iovec; udmabuf: UDMABUF_CREATE+close on a sealed memfd; mlock: mlock+munlock.\n");
 	}
-	if (section_on("mig")) {
+	if (sec[S_MIG].on) {
 		print_mig(false);
 		print_mig(true);
 		printf("target (medians): pm Ncpu <= 0.6 x bare (tgt bare) and <= 1.3 x memcpy (tgt cpy); memcpy: one thread.\n");
 	}
-	if (section_on("scale"))
+	if (sec[S_SCALE].on)
 		print_scale();
-	if (section_on("mem") || section_on("scale"))
+	if (sec[S_MEM].on || sec[S_SCALE].on)
 		print_mem();
-	if (section_on("dmabuf"))
+	if (sec[S_DMABUF].on)
 		print_dmabuf();
 	printf("bench run time in guest: %.0f s", (now_ns() - t_start) / 1e9);
 	if (t_warm)
@@ -2152,5 +2299,5 @@ int main(void)
 	printf("@@PINMEM bench-table-end\n");
 	add_ratio_rows();
 	print_csv();
-	return 0;
+	ksft_finished();
 }
