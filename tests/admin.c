@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What some tests do to the system as root: reload the module, act as
- * another user in a child, open /dev/pinmem to all, read and write files
- * of /proc and /sys.
+ * What some tests do to the system as root: reload the module, set its
+ * parameters, act as another user in a child or drop a capability, open
+ * /dev/pinmem to all, read and write files of /proc and /sys.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "admin.h"
 #include "util.h"
@@ -71,6 +72,21 @@ int reload_module(const char *params)
 	return ret;
 }
 
+/* drop CAP_SYS_ADMIN (effective and permitted): 0, or -1 */
+int drop_cap_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[0].effective &= ~(1U << CAP_SYS_ADMIN);
+	data[0].permitted &= ~(1U << CAP_SYS_ADMIN);
+	return syscall(SYS_capset, &hdr, data);
+}
+
 int write_file(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -94,4 +110,12 @@ long read_long(const char *path)
 		fclose(f);
 	}
 	return v;
+}
+
+int write_param(const char *name, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/pinmem/parameters/%s", name);
+	return write_file(path, val);
 }

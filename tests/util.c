@@ -764,6 +764,18 @@ void *map_aligned(size_t len, size_t align)
 	return (void *)a;
 }
 
+/* Most of it in ZONE_MOVABLE: new anonymous pages come from the highest zone first. */
+char *movable_buffer(size_t len, uint32_t seed, size_t *in_movable)
+{
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE);
+
+	if (!buf)
+		return NULL;
+	fill_pattern(buf, len, seed);
+	*in_movable = pages_in_zone(buf, len, "Movable", NULL);
+	return buf;
+}
+
 static char *tap_skip_reason;
 
 void diag(const char *fmt, ...)

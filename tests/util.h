@@ -122,6 +122,11 @@ size_t check_pattern(const void *buf, size_t len, uint32_t seed);
 /* anonymous memory, touched so it exists */
 void *map_anon(size_t len, int prot);
 void *map_aligned(size_t len, size_t align);
+/*
+ * @len bytes filled with @seed's pattern, most of them in ZONE_MOVABLE;
+ * *@in_movable gets how many pages are
+ */
+char *movable_buffer(size_t len, uint32_t seed, size_t *in_movable);
 
 /* CLOCK_MONOTONIC, in seconds */
 double now_s(void);
