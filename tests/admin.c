@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -110,6 +111,27 @@ long read_long(const char *path)
 		fclose(f);
 	}
 	return v;
+}
+
+/*
+ * cgroup2 on /sys/fs/cgroup, mounted there if it is not, with @enable
+ * ("+cpuset +cpu") written to its cgroup.subtree_control: NULL, or why not.
+ */
+const char *cgroup2_enable(const char *enable)
+{
+	static char why[128];
+
+	mkdir("/sys/fs/cgroup", 0755);
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) &&
+	    mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL)) {
+		snprintf(why, sizeof(why), "no cgroup2 (%s)", strerror(errno));
+		return why;
+	}
+	if (write_file("/sys/fs/cgroup/cgroup.subtree_control", enable)) {
+		snprintf(why, sizeof(why), "cgroup2 cannot enable %s", enable);
+		return why;
+	}
+	return NULL;
 }
 
 int write_param(const char *name, const char *val)

@@ -21,6 +21,11 @@ int drop_cap_sys_admin(void);
 int write_file(const char *path, const char *s);
 /* the number @path holds, or -1 */
 long read_long(const char *path);
+/*
+ * cgroup2 on /sys/fs/cgroup, mounted there if it is not, with @enable
+ * ("+cpuset +cpu") written to its cgroup.subtree_control: NULL, or why not
+ */
+const char *cgroup2_enable(const char *enable);
 /* write @val to pinmem's module parameter @name: as write_file() */
 int write_param(const char *name, const char *val);
 

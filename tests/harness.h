@@ -49,6 +49,23 @@
 		const FIXTURE_VARIANT(fixture)				\
 			__attribute__((unused)) *variant)
 
+/*
+ * A fixture that holds nothing (its cases open /dev/pinmem themselves) and
+ * checks, once a case's process is gone, that nothing is left behind.
+ */
+#define PM_FIXTURE(fixture)						\
+	FIXTURE(fixture) {						\
+		int unused;						\
+	};								\
+	FIXTURE_SETUP(fixture)						\
+	{								\
+	}								\
+	FIXTURE_TEARDOWN_PARENT(fixture)				\
+	{								\
+		EXPECT_EQ(T_PASS, nothing_left())			\
+			TH_LOG("left behind once the case's process was gone"); \
+	}
+
 /* skip the case when the kernel has no ZONE_MOVABLE */
 #define NEED_MOVABLE() do {						\
 	struct zone_range _z[MAX_ZONE_RANGES];				\

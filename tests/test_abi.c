@@ -25,26 +25,10 @@
 #define RW (PROT_READ | PROT_WRITE)
 
 /* the ioctls' ABI, handles and who may use them */
-FIXTURE(abi) {};
-
-FIXTURE_SETUP(abi) {}
-
-FIXTURE_TEARDOWN_PARENT(abi)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(abi)
 
 /* bad arguments: each gets its documented errno and pins nothing */
-FIXTURE(bad_args) {};
-
-FIXTURE_SETUP(bad_args) {}
-
-FIXTURE_TEARDOWN_PARENT(bad_args)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(bad_args)
 
 PM_TEST_F(abi, version_and_device_node, 120)
 {

@@ -29,15 +29,7 @@
 /* ------------------------------------------------------------ CONTIG_ALLOC */
 
 /* CONTIG_ALLOC buffers */
-FIXTURE(contig) {};
-
-FIXTURE_SETUP(contig) {}
-
-FIXTURE_TEARDOWN_PARENT(contig)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(contig)
 
 static bool kernel_has_dma_cma(void)
 {
@@ -177,7 +169,7 @@ PM_TEST_F(contig, bad_args, 120)
 	ASSERT_EQ(0, debugfs_value("cma", "bytes_in_use"));
 }
 
-/* ------------------------------------------------------------ pool (3, 8) */
+/* ------------------------------------------------------------------- pool */
 
 /*
  * As uid 1000, fill a pool buffer with 0xA5 and free it; as uid 1001
@@ -269,27 +261,15 @@ PM_TEST_F(pool, mb_beyond_max_order, 120)
 	}
 }
 
-/* ------------------------------------------------- IN_CMA (13) */
+/* ------------------------------------------------- IN_CMA */
 
 /* Contiguous buffers and the CMA area: what IN_CMA says, and which locks. */
-FIXTURE(contig_cma) {
-	int unused;
-};
-
-FIXTURE_SETUP(contig_cma)
-{
-}
-
-FIXTURE_TEARDOWN_PARENT(contig_cma)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(contig_cma)
 
 /*
  * One-page buffers never come from CMA (dma_alloc_contiguous() leaves
  * single pages to the page allocator), so they are never IN_CMA, even
- * while someone else's cma_alloc()s succeed all along: c41e9a5 read IN_CMA
+ * while someone else's cma_alloc()s succeed all along: IN_CMA is not read
  * off the system-wide CMA_ALLOC_SUCCESS count.
  */
 PM_TEST_F(contig_cma, in_cma_not_fooled_by_other_cma_users, 300)
@@ -333,7 +313,7 @@ PM_TEST_F(contig_cma, in_cma_not_fooled_by_other_cma_users, 300)
 	ASSERT_EQ(0, wrong);
 }
 
-/* ------------------------------------------- no lock across CMA (10) */
+/* ------------------------------------------- no lock across CMA */
 
 /* [start, end) of pinmem's module image, from /proc/modules (root, raw). */
 static bool module_range(unsigned long long *start, unsigned long long *end)

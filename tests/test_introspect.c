@@ -23,15 +23,7 @@
 #define RW (PROT_READ | PROT_WRITE)
 
 /* debugfs, fdinfo and the tracepoints */
-FIXTURE(introspect) {};
-
-FIXTURE_SETUP(introspect) {}
-
-FIXTURE_TEARDOWN_PARENT(introspect)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(introspect)
 
 PM_TEST_F(introspect, debugfs_matches_pins, 120)
 {

@@ -21,15 +21,7 @@
 #define RW (PROT_READ | PROT_WRITE)
 
 /* what UNPIN, close, exit and changes to the mappings do to a pin */
-FIXTURE(lifetime) {};
-
-FIXTURE_SETUP(lifetime) {}
-
-FIXTURE_TEARDOWN_PARENT(lifetime)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(lifetime)
 
 PM_TEST_F(lifetime, unpin_releases, 120)
 {

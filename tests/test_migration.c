@@ -23,15 +23,7 @@
 #define RW (PROT_READ | PROT_WRITE)
 
 /* long-term pins leave ZONE_MOVABLE; short-term ones stay */
-FIXTURE(migration) {};
-
-FIXTURE_SETUP(migration) {}
-
-FIXTURE_TEARDOWN_PARENT(migration)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(migration)
 
 PM_TEST_F(migration, pin_migrates_out_of_movable, 300)
 {

@@ -20,15 +20,7 @@
 #define RW (PROT_READ | PROT_WRITE)
 
 /* module unload and reload (the reload leaves a pool) */
-FIXTURE(module) {};
-
-FIXTURE_SETUP(module) {}
-
-FIXTURE_TEARDOWN_PARENT(module)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(module)
 
 PM_TEST_F(module, rmmod_while_open_fails, 120)
 {

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,15 +31,7 @@
 #define RW (PROT_READ | PROT_WRITE)
 
 /* pins split across CPUs */
-FIXTURE(parallel) {};
-
-FIXTURE_SETUP(parallel) {}
-
-FIXTURE_TEARDOWN_PARENT(parallel)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(parallel)
 
 /* Let this thread run on every online CPU, or on the first one only. */
 static int set_cpus(bool all)
@@ -561,7 +552,7 @@ static int cpuset_pin(bool thp, const char **skipped)
 
 PM_TEST_F(parallel, pin_in_cpuset, 600)
 {
-	const char *why[2] = { "", "" };
+	const char *why[2] = { "", "" }, *cg;
 	char old[64] = "", *sel;
 	int fd, r[2];
 
@@ -569,12 +560,9 @@ PM_TEST_F(parallel, pin_in_cpuset, 600)
 	if (access("/sys/devices/system/node/node1", F_OK))
 		SKIP(return, "one NUMA node: no cpuset can keep a pin from another");
 	NEED_MOVABLE();
-	mkdir("/sys/fs/cgroup", 0755);
-	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) &&
-	    mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL))
-		SKIP(return, "no cgroup2 (%s)", strerror(errno));
-	if (write_file("/sys/fs/cgroup/cgroup.subtree_control", "+cpuset +cpu"))
-		SKIP(return, "no cpuset or cpu controller");
+	cg = cgroup2_enable("+cpuset +cpu");
+	if (cg)
+		SKIP(return, "%s", cg);
 	r[0] = cpuset_pin(false, &why[0]);
 	/* shmem_enabled reads "always [never] ...": the one in brackets */
 	fd = open(SHMEM_THP, O_RDONLY);
