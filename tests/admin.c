@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What some tests do to the system as root: reload the module, act as
- * another user in a child, open /dev/pinmem to all, read and write files
- * of /proc and /sys.
+ * What some tests do to the system as root: reload the module, set its
+ * parameters, act as another user in a child or drop a capability, open
+ * /dev/pinmem to all, read and write files of /proc and /sys.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "admin.h"
 #include "util.h"
@@ -71,6 +73,21 @@ int reload_module(const char *params)
 	return ret;
 }
 
+/* drop CAP_SYS_ADMIN (effective and permitted): 0, or -1 */
+int drop_cap_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[0].effective &= ~(1U << CAP_SYS_ADMIN);
+	data[0].permitted &= ~(1U << CAP_SYS_ADMIN);
+	return syscall(SYS_capset, &hdr, data);
+}
+
 int write_file(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -94,4 +111,33 @@ long read_long(const char *path)
 		fclose(f);
 	}
 	return v;
+}
+
+/*
+ * cgroup2 on /sys/fs/cgroup, mounted there if it is not, with @enable
+ * ("+cpuset +cpu") written to its cgroup.subtree_control: NULL, or why not.
+ */
+const char *cgroup2_enable(const char *enable)
+{
+	static char why[128];
+
+	mkdir("/sys/fs/cgroup", 0755);
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) &&
+	    mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL)) {
+		snprintf(why, sizeof(why), "no cgroup2 (%s)", strerror(errno));
+		return why;
+	}
+	if (write_file("/sys/fs/cgroup/cgroup.subtree_control", enable)) {
+		snprintf(why, sizeof(why), "cgroup2 cannot enable %s", enable);
+		return why;
+	}
+	return NULL;
+}
+
+int write_param(const char *name, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/pinmem/parameters/%s", name);
+	return write_file(path, val);
 }

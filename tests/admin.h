@@ -15,9 +15,18 @@ int become(uid_t uid, rlim_t limit);
 void dev_open_to_all(bool on);
 /* Reload the module with @params: 0 or -errno of finit_module(). */
 int reload_module(const char *params);
+/* drop CAP_SYS_ADMIN (effective and permitted): 0, or -1 */
+int drop_cap_sys_admin(void);
 /* write @s to @path: 0 or -errno (-EIO for a short write) */
 int write_file(const char *path, const char *s);
 /* the number @path holds, or -1 */
 long read_long(const char *path);
+/*
+ * cgroup2 on /sys/fs/cgroup, mounted there if it is not, with @enable
+ * ("+cpuset +cpu") written to its cgroup.subtree_control: NULL, or why not
+ */
+const char *cgroup2_enable(const char *enable);
+/* write @val to pinmem's module parameter @name: as write_file() */
+int write_param(const char *name, const char *val);
 
 #endif

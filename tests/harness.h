@@ -49,6 +49,31 @@
 		const FIXTURE_VARIANT(fixture)				\
 			__attribute__((unused)) *variant)
 
+/*
+ * A fixture that holds nothing (its cases open /dev/pinmem themselves) and
+ * checks, once a case's process is gone, that nothing is left behind.
+ */
+#define PM_FIXTURE(fixture)						\
+	FIXTURE(fixture) {						\
+		int unused;						\
+	};								\
+	FIXTURE_SETUP(fixture)						\
+	{								\
+	}								\
+	FIXTURE_TEARDOWN_PARENT(fixture)				\
+	{								\
+		EXPECT_EQ(T_PASS, nothing_left())			\
+			TH_LOG("left behind once the case's process was gone"); \
+	}
+
+/* skip the case when the kernel has no ZONE_MOVABLE */
+#define NEED_MOVABLE() do {						\
+	struct zone_range _z[MAX_ZONE_RANGES];				\
+									\
+	if (!have_zone(_z, zones_load(_z, MAX_ZONE_RANGES), "Movable"))	\
+		SKIP(return, "kernel has no ZONE_MOVABLE (boot with movablecore=)"); \
+} while (0)
+
 /* -l or -h: the harness lists or helps, and needs no module for it */
 static inline bool pm_harness_listing(int argc, char **argv)
 {

@@ -24,7 +24,7 @@
 #define PR_SET_TAGGED_ADDR_CTRL 55
 #define PR_TAGGED_ADDR_ENABLE (1UL << 0)
 #endif
-/* ABI 1 headers lack it: lets these tests run against the c41e9a5 module */
+/* ABI 1 headers lack it: lets these tests run against a module of ABI 1 */
 #ifndef PINMEM_ARGS_SIZE_MAX
 #define PINMEM_ARGS_SIZE_MAX (1 << 12)	/* bytes of an argument struct */
 #endif
@@ -97,22 +97,10 @@ PM_TEST_F(coherency, read_pin_sees_writes, 120)
 	free(out);
 }
 
-/* ------------------------------------------------------- tagged (12) */
+/* ------------------------------------------------------- tagged */
 
 /* The ABI: tagged user addresses, the ioctl numbers and the size bounds. */
-FIXTURE(abi) {
-	int unused;
-};
-
-FIXTURE_SETUP(abi)
-{
-}
-
-FIXTURE_TEARDOWN_PARENT(abi)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(abi)
 
 PM_TEST_F(abi, tagged_address, 120)
 {
@@ -162,19 +150,7 @@ static long debugfs_runs(void)
  * QUERY find every page where it is, through the seek index.
  */
 /* Lookups in a pin of many runs of pages. */
-FIXTURE(lookup) {
-	int unused;
-};
-
-FIXTURE_SETUP(lookup)
-{
-}
-
-FIXTURE_TEARDOWN_PARENT(lookup)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(lookup)
 
 PM_TEST_F(lookup, seek_in_many_runs, 300)
 {
@@ -222,7 +198,7 @@ PM_TEST_F(lookup, seek_in_many_runs, 300)
 	close(fd);
 }
 
-/* ----------------------------------------------------------- ABI (14) */
+/* ----------------------------------------------------------- ABI */
 
 PM_TEST_F(abi, numbers_and_bounds, 120)
 {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Contiguous buffers: the pool's buffers reach the next user zeroed and
+ * Contiguous buffers: allocated, mapped, charged and freed, refused with
+ * the documented errno for bad arguments and never pinned through their
+ * mapping; the pool's buffers reach the next user zeroed and
  * pool_mb= is bounded; IN_CMA is not fooled by other users of CMA, and no
  * lock of pinmem's is held across a CMA allocation.
  */
@@ -24,7 +26,150 @@
 #define RW (PROT_READ | PROT_WRITE)
 #define LIMIT (1 * MiB)
 
-/* ------------------------------------------------------------ pool (3, 8) */
+/* ------------------------------------------------------------ CONTIG_ALLOC */
+
+/* CONTIG_ALLOC buffers */
+PM_FIXTURE(contig)
+
+static bool kernel_has_dma_cma(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/pinmem/cma", "r");
+	char line[128];
+	bool yes = false;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strcmp(line, "dma_cma_configured yes\n"))
+			yes = true;
+	if (f)
+		fclose(f);
+	return yes;
+}
+
+/* A contiguous buffer: mmap-able, contiguous, charged, freed when unmapped. */
+PM_TEST_F(contig, alloc_mmap, 120)
+{
+	const size_t len = 1 * MiB;
+	struct pinmem_contig_alloc_args a = { .length = len };
+	uint64_t first, i, noncontig = 0;
+	char *p, *p2;
+	int fd = pm_open();
+
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_contig_alloc(fd, &a));
+	ksft_print_msg("1 MiB buffer: handle %llu phys %#llx placement %#x\n",
+		       (unsigned long long)a.handle, (unsigned long long)a.phys_addr,
+		       a.placement);
+	ASSERT_TRUE(a.phys_addr != 0);		/* we are root */
+	ASSERT_EQ(0, a.phys_addr % len);	/* naturally aligned */
+	ASSERT_EQ(len / 1024, vmpin_kb());
+	ASSERT_EQ(len, debugfs_value("cma", "bytes_in_use"));
+	p = mmap(NULL, len, RW, MAP_SHARED, fd, a.mmap_offset);
+	ASSERT_TRUE(p != MAP_FAILED);
+	fill_pattern(p, len, 40);
+	/* physically contiguous, where the module says */
+	first = pfn_of(p);
+	for (i = 0; i < len / PAGE; i++)
+		noncontig += pfn_of(p + i * PAGE) != first + i;
+	if (first) {
+		ASSERT_EQ(a.phys_addr, first * PAGE);
+		ASSERT_EQ(0, noncontig);
+	} else {
+		ksft_print_msg("pagemap shows no PFNs for the VM_PFNMAP mapping\n");
+	}
+	/* a second mapping sees the same memory */
+	p2 = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, a.mmap_offset);
+	ASSERT_TRUE(p2 != MAP_FAILED);
+	ASSERT_EQ(0, check_pattern(p2, len, 40));
+	ASSERT_EQ(0, munmap(p2, len));
+	/* freed while mapped: the mapping keeps it alive */
+	ASSERT_EQ(0, pm_contig_free(fd, a.handle));
+	ASSERT_EQ(-ENOENT, pm_contig_free(fd, a.handle));
+	ASSERT_EQ(0, check_pattern(p, len, 40));
+	ASSERT_EQ(len, debugfs_value("cma", "bytes_in_use"));
+	ASSERT_EQ(0, munmap(p, len));
+	ASSERT_EQ(0, debugfs_value("cma", "bytes_in_use"));
+	ASSERT_EQ(0, vmpin_kb());
+	close(fd);
+}
+
+PM_TEST_F(contig, released_on_close, 120)
+{
+	struct pinmem_contig_alloc_args a = { .length = 64 * 1024 };
+	int fd = pm_open(), i;
+
+	ASSERT_TRUE(fd >= 0);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pm_contig_alloc(fd, &a));
+	ASSERT_EQ(4 * 64 * 1024, debugfs_value("cma", "bytes_in_use"));
+	close(fd);
+	ASSERT_EQ(0, debugfs_value("cma", "bytes_in_use"));
+	ASSERT_EQ(0, vmpin_kb());
+}
+
+/* The module's own mapping is VM_PFNMAP: pinning it is refused. */
+PM_TEST_F(contig, mapping_cannot_be_pinned, 120)
+{
+	struct pinmem_contig_alloc_args a = { .length = 16 * PAGE };
+	char *p;
+	int fd = pm_open();
+
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0, pm_contig_alloc(fd, &a));
+	p = mmap(NULL, 16 * PAGE, RW, MAP_SHARED, fd, a.mmap_offset);
+	ASSERT_TRUE(p != MAP_FAILED);
+	ASSERT_EQ(-EFAULT, pm_pin(fd, p, 16 * PAGE, 0, NULL, NULL));
+	ASSERT_EQ(-EFAULT, pm_pin(fd, p, 16 * PAGE, PINMEM_PIN_WRITE, NULL, NULL));
+	munmap(p, 16 * PAGE);
+	close(fd);
+}
+
+PM_TEST_F(contig, bad_args, 120)
+{
+	struct pinmem_contig_alloc_args a = { 0 };
+	void *p;
+	int fd = pm_open();
+
+	ASSERT_TRUE(fd >= 0);
+	a.length = 0;
+	ASSERT_EQ(-EINVAL, pm_contig_alloc(fd, &a));
+	a.length = PAGE + 1;
+	ASSERT_EQ(-EINVAL, pm_contig_alloc(fd, &a));
+	a.length = 4 * PAGE;
+	a.align = 3 * PAGE;			/* not a power of two */
+	ASSERT_EQ(-EINVAL, pm_contig_alloc(fd, &a));
+	a.align = 8 * PAGE;			/* above the buffer's size */
+	ASSERT_EQ(-EINVAL, pm_contig_alloc(fd, &a));
+	a.align = 0;
+	a.flags = 1U << 9;
+	ASSERT_EQ(-EINVAL, pm_contig_alloc(fd, &a));
+	a.flags = 0;
+	a.reserved = 1;
+	ASSERT_EQ(-EINVAL, pm_contig_alloc(fd, &a));
+	a.reserved = 0;
+	if (debugfs_value("cma", "pool_bytes") == 0) {
+		a.flags = PINMEM_CONTIG_POOL;
+		ASSERT_EQ(-ENODEV, pm_contig_alloc(fd, &a));
+		a.flags = 0;
+	}
+	if (!kernel_has_dma_cma()) {
+		a.length = 8 * MiB;	/* above the buddy allocator's largest block */
+		ASSERT_EQ(-E2BIG, pm_contig_alloc(fd, &a));
+	}
+	ASSERT_EQ(-ENOENT, pm_contig_free(fd, 99));
+	a.length = 4 * PAGE;
+	ASSERT_EQ(0, pm_contig_alloc(fd, &a));
+	p = mmap(NULL, 2 * PAGE, RW, MAP_SHARED, fd, a.mmap_offset);
+	ASSERT_TRUE(p == MAP_FAILED && errno == EINVAL);	/* partial */
+	p = mmap(NULL, 4 * PAGE, RW, MAP_PRIVATE, fd, a.mmap_offset);
+	ASSERT_TRUE(p == MAP_FAILED && errno == EINVAL);	/* private */
+	p = mmap(NULL, 4 * PAGE, RW, MAP_SHARED, fd, a.mmap_offset + 1000 * PAGE);
+	ASSERT_TRUE(p == MAP_FAILED && errno == EINVAL);	/* no such buffer */
+	ASSERT_EQ(-ENOENT, pm_unpin(fd, a.handle));	/* not a pin */
+	close(fd);
+	ASSERT_EQ(0, debugfs_value("cma", "bytes_in_use"));
+}
+
+/* ------------------------------------------------------------------- pool */
 
 /*
  * As uid 1000, fill a pool buffer with 0xA5 and free it; as uid 1001
@@ -116,27 +261,15 @@ PM_TEST_F(pool, mb_beyond_max_order, 120)
 	}
 }
 
-/* ------------------------------------------------- IN_CMA (13) */
+/* ------------------------------------------------- IN_CMA */
 
 /* Contiguous buffers and the CMA area: what IN_CMA says, and which locks. */
-FIXTURE(contig_cma) {
-	int unused;
-};
-
-FIXTURE_SETUP(contig_cma)
-{
-}
-
-FIXTURE_TEARDOWN_PARENT(contig_cma)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(contig_cma)
 
 /*
  * One-page buffers never come from CMA (dma_alloc_contiguous() leaves
  * single pages to the page allocator), so they are never IN_CMA, even
- * while someone else's cma_alloc()s succeed all along: c41e9a5 read IN_CMA
+ * while someone else's cma_alloc()s succeed all along: IN_CMA is not read
  * off the system-wide CMA_ALLOC_SUCCESS count.
  */
 PM_TEST_F(contig_cma, in_cma_not_fooled_by_other_cma_users, 300)
@@ -180,7 +313,7 @@ PM_TEST_F(contig_cma, in_cma_not_fooled_by_other_cma_users, 300)
 	ASSERT_EQ(0, wrong);
 }
 
-/* ------------------------------------------- no lock across CMA (10) */
+/* ------------------------------------------- no lock across CMA */
 
 /* [start, end) of pinmem's module image, from /proc/modules (root, raw). */
 static bool module_range(unsigned long long *start, unsigned long long *end)

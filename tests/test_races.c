@@ -39,7 +39,7 @@ static bool preempt_full(void)
 	return strstr(u.version, "PREEMPT ") && !strstr(u.version, "PREEMPT_DYNAMIC");
 }
 
-/* ------------------------------------------------------------ races (1) */
+/* ------------------------------------------------------------------ races */
 
 struct race {
 	int fd;
@@ -186,19 +186,7 @@ static void run_race(struct __test_metadata *_metadata, bool contig)
  * to get back (B runs 8 s, or up to 40 s on a fully preemptible kernel),
  * and opens racing loads of the module that fail.
  */
-FIXTURE(races) {
-	int unused;
-};
-
-FIXTURE_SETUP(races)
-{
-}
-
-FIXTURE_TEARDOWN_PARENT(races)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(races)
 
 PM_TEST_F(races, unpin_of_new_handle, 300)
 {
@@ -210,7 +198,7 @@ PM_TEST_F(races, contig_free_of_new_handle, 300)
 	run_race(_metadata, true);
 }
 
-/* ---------------------------------------------------- init ordering (7) */
+/* -------------------------------------------------------- init ordering */
 
 struct opener {
 	volatile int stop;

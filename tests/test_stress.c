@@ -186,19 +186,7 @@ static int run_process(int id, double until, long *calls)
 	return bad;
 }
 
-FIXTURE(stress) {
-	int unused;
-};
-
-FIXTURE_SETUP(stress)
-{
-}
-
-FIXTURE_TEARDOWN_PARENT(stress)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(stress)
 
 /*
  * Three processes of five threads each, for seconds(): the processes

@@ -11,7 +11,6 @@
 #include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,7 +124,8 @@ int pm_export(int fd, uint64_t handle, unsigned int flags, int *dfd)
 	return r;
 }
 
-char *klog_read(void)
+/* the kernel log (malloc'ed), or NULL */
+static char *klog_read(void)
 {
 	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
 	char *log;
@@ -764,7 +764,17 @@ void *map_aligned(size_t len, size_t align)
 	return (void *)a;
 }
 
-static char *tap_skip_reason;
+/* Most of it in ZONE_MOVABLE: new anonymous pages come from the highest zone first. */
+char *movable_buffer(size_t len, uint32_t seed, size_t *in_movable)
+{
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE);
+
+	if (!buf)
+		return NULL;
+	fill_pattern(buf, len, seed);
+	*in_movable = pages_in_zone(buf, len, "Movable", NULL);
+	return buf;
+}
 
 void diag(const char *fmt, ...)
 {
@@ -776,86 +786,6 @@ void diag(const char *fmt, ...)
 	va_end(ap);
 	printf("\n");
 	fflush(stdout);
-}
-
-int skip(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(tap_skip_reason, 256, fmt, ap);
-	va_end(ap);
-	return T_SKIP;
-}
-
-/*
- * Each case runs in a child process, so a case that fails half-way cannot
- * leave pins or fds behind for the next one. The child checks after_each()
- * before it exits (the case must have released what it pinned); the parent
- * checks it again once the child is gone (exit releases everything).
- */
-static int run_case(const struct tcase *c, int (*after_each)(void))
-{
-	int status, r;
-	pid_t pid;
-
-	tap_skip_reason[0] = 0;
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return T_FAIL;
-	if (!pid) {
-		r = c->fn();
-		if (r == T_PASS && after_each)
-			r = after_each();
-		fflush(stdout);
-		_exit(r);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return T_FAIL;
-	if (WIFSIGNALED(status)) {
-		diag("case died of signal %d", WTERMSIG(status));
-		r = T_FAIL;
-	} else {
-		r = WEXITSTATUS(status);
-	}
-	if (r != T_SKIP && after_each && after_each() != T_PASS) {
-		diag("left behind after the case's process exited");
-		r = T_FAIL;
-	}
-	return r;
-}
-
-int tap_run(const struct tcase *cases, int n, int (*after_each)(void))
-{
-	const char *only = getenv("PINMEM_ONLY");
-	int i, failed = 0;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	tap_skip_reason = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (tap_skip_reason == MAP_FAILED)
-		return 2;
-	printf("TAP version 13\n1..%d\n", n);
-	for (i = 0; i < n; i++) {
-		int r;
-
-		if (only && !strstr(cases[i].name, only)) {
-			printf("ok %d - %s # SKIP not selected by PINMEM_ONLY\n",
-			       i + 1, cases[i].name);
-			continue;
-		}
-		r = run_case(&cases[i], after_each);
-		if (r == T_PASS)
-			printf("ok %d - %s\n", i + 1, cases[i].name);
-		else if (r == T_SKIP)
-			printf("ok %d - %s # SKIP %s\n", i + 1, cases[i].name,
-			       tap_skip_reason);
-		else
-			printf("not ok %d - %s\n", i + 1, cases[i].name);
-		failed += r != T_PASS && r != T_SKIP;
-	}
-	return failed ? 1 : 0;
 }
 
 int nothing_left(void)
@@ -883,17 +813,6 @@ int nothing_left(void)
 	return T_PASS;
 }
 
-int tap_main(const struct tcase *cases, int n)
-{
-	if (access("/dev/pinmem", F_OK)) {
-		printf("1..0 # SKIP /dev/pinmem missing: module not loaded\n");
-		return 1;
-	}
-	diag("FOLL_PIN references outstanding before the tests: %ld",
-	     pins_set_baseline());
-	return tap_run(cases, n, nothing_left);
-}
-
 double now_s(void)
 {
 	struct timespec ts;
@@ -907,14 +826,4 @@ const char *ko_path(void)
 	const char *p = getenv("PINMEM_KO");
 
 	return p ? p : "/lib/modules/pinmem.ko";
-}
-
-int need_movable(void)
-{
-	struct zone_range z[MAX_ZONE_RANGES];
-	int n = zones_load(z, MAX_ZONE_RANGES);
-
-	if (!have_zone(z, n, "Movable"))
-		return skip("kernel has no ZONE_MOVABLE (boot with movablecore=)");
-	return T_PASS;
 }

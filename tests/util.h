@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by pinmem's in-VM tests and demo: ioctl wrappers, a tiny
- * TAP harness, and readers for /proc/self/pagemap, /proc/zoneinfo,
- * /proc/vmstat, /proc/kpageflags and pinmem's debugfs files.
+ * Helpers shared by pinmem's in-VM tests and demo: ioctl wrappers, readers
+ * for /proc/self/pagemap, /proc/zoneinfo, /proc/vmstat, /proc/kpageflags and
+ * pinmem's debugfs files, and the check that a case left nothing behind.
  */
 #ifndef PINMEM_TEST_UTIL_H
 #define PINMEM_TEST_UTIL_H
@@ -43,8 +43,6 @@ int pm_contig_free(int fd, uint64_t handle);
 /* PINMEM_IOC_EXPORT: the dma-buf fd in *@dfd */
 int pm_export(int fd, uint64_t handle, unsigned int flags, int *dfd);
 
-/* the kernel log (malloc'ed), or NULL */
-char *klog_read(void);
 /* times @needle occurs in the kernel log, or -1 */
 long klog_count(const char *needle);
 /* CMA area the kernel reported at boot ("cma: Reserved N MiB at 0x...") */
@@ -122,13 +120,16 @@ size_t check_pattern(const void *buf, size_t len, uint32_t seed);
 /* anonymous memory, touched so it exists */
 void *map_anon(size_t len, int prot);
 void *map_aligned(size_t len, size_t align);
+/*
+ * @len bytes filled with @seed's pattern, most of them in ZONE_MOVABLE;
+ * *@in_movable gets how many pages are
+ */
+char *movable_buffer(size_t len, uint32_t seed, size_t *in_movable);
 
 /* CLOCK_MONOTONIC, in seconds */
 double now_s(void);
 /* the module file the tests (re)load: $PINMEM_KO or /lib/modules/pinmem.ko */
 const char *ko_path(void);
-/* T_PASS, or skip() when the kernel has no ZONE_MOVABLE */
-int need_movable(void);
 
 /*
  * pinmem's tracepoints, in a tracefs instance of the tests' own.
@@ -143,10 +144,14 @@ const char *trace_find(const char *trace, const char *event, const char *has);
 /* "key:\tvalue" of /proc/self/fdinfo/@fd, or -1 */
 long fdinfo_value(int fd, const char *key);
 
-/* TAP */
+/*
+ * What a forked helper of a case exits with, and what a check of several
+ * steps returns: CHECK() and CHECK_EQ() say what failed with diag() and
+ * return T_FAIL.
+ */
 enum { T_PASS, T_FAIL, T_SKIP };
+/* one "# " line of TAP diagnostics */
 void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define CHECK(cond) do {						\
 	if (!(cond)) {							\
@@ -164,17 +169,11 @@ int skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 	}								\
 } while (0)
 
-struct tcase {
-	const char *name;
-	int (*fn)(void);
-};
-int tap_run(const struct tcase *cases, int n, int (*after_each)(void));
 /*
  * After each case: nothing pinned by anyone (the kernel's FOLL_PIN counters
- * balance), debugfs lists no pin of this process and no contiguous buffer.
+ * balance), debugfs lists no pin of this process and no contiguous buffer,
+ * no dma-buf of pinmem is alive. T_PASS, or T_FAIL saying what is left.
  */
 int nothing_left(void);
-/* main() of a test binary: needs the module, runs @cases with nothing_left() */
-int tap_main(const struct tcase *cases, int n);
 
 #endif
