@@ -106,14 +106,6 @@ static bool debugfs_export(int dfd, struct dbg_export *e)
 	return found;
 }
 
-/* skip the case when the kernel has no ZONE_MOVABLE */
-#define NEED_MOVABLE() do {						\
-	struct zone_range _z[MAX_ZONE_RANGES];				\
-									\
-	if (!have_zone(_z, zones_load(_z, MAX_ZONE_RANGES), "Movable"))	\
-		SKIP(return, "kernel has no ZONE_MOVABLE (boot with movablecore=)"); \
-} while (0)
-
 /*
  * Every fixture's setup: a dma-buf's reader may go before its writer, and
  * unpinnable_pages() needs the CMA area's bounds.
