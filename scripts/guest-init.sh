@@ -96,11 +96,14 @@ test)
 		[ -x "$t" ] || continue
 		t=${t#/tests/}
 		echo "@@PINMEM test-begin $t"
+		read -r t0 _ </proc/uptime
 		# shellcheck disable=SC2086 # pm_args: one word per argument
 		(cd /tmp && run_one "/tests/$t" $pm_args)
 		rc=$?
+		read -r t1 _ </proc/uptime
 		echo ""
-		echo "@@PINMEM test-end $t rc=$rc"
+		# the binary's time in the guest: what a target's run is spent on
+		echo "@@PINMEM test-end $t secs=$((${t1%.*} - ${t0%.*})) rc=$rc"
 		rcs="$rcs $t=$rc"
 	done
 	echo "@@PINMEM tests-end$rcs"

@@ -121,9 +121,15 @@ elif [ -e "$G" ] &&
 fi
 pins_before=$(awk '$1 == "total_pins" {print $2}' "$PD/stats")
 
-# some huge pages for the hugetlb cases (gup_test -H reserves its own)
+# some huge pages for the hugetlb cases (gup_test -H reserves its own):
+# 32 MiB of them, at least 4. Not a count alone: with 16 KiB base pages a
+# huge page is 32 MiB, and 16 of them took half the guest, leaving no
+# room outside CMA for the page a long-term pin migrates one to (ENOMEM).
 hp=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)
-[ -w /proc/sys/vm/nr_hugepages ] && echo 16 >/proc/sys/vm/nr_hugepages
+hp_kb=$(awk '$1 == "Hugepagesize:" {print $2}' /proc/meminfo)
+nr_hp=$((32768 / ${hp_kb:-2048}))
+[ "$nr_hp" -ge 4 ] || nr_hp=4
+[ -w /proc/sys/vm/nr_hugepages ] && echo "$nr_hp" >/proc/sys/vm/nr_hugepages
 
 run cow "$U/cow"
 run gup_longterm "$U/gup_longterm"

@@ -40,6 +40,8 @@
 
 /* the system's page size: 4 KiB, 16 KiB and 64 KiB kernels run these */
 #define PAGE ((size_t)getpagesize())
+/* N pages in KiB, as the library's messages give sizes */
+#define KIB(n) ((n) * PAGE / 1024)
 #define RW (PROT_READ | PROT_WRITE)
 #define NOBODY 65534
 
@@ -793,7 +795,9 @@ static void memlock_child(struct __test_metadata *_metadata, void *unused)
 	ASSERT_EQ(ENOMEM, errno);
 	m = pinmem_strerror(r, PINMEM_CALL_PIN);
 	ksft_print_msg("32 pages, RLIMIT_MEMLOCK 16 pages: %s\n", m);
-	ASSERT_HAS(m, "cannot pin 128 KiB: RLIMIT_MEMLOCK is 64 KiB");
+	snprintf(want, sizeof(want), "cannot pin %zu KiB: RLIMIT_MEMLOCK is %zu KiB",
+		 KIB(32), KIB(16));
+	ASSERT_HAS(m, want);
 	ASSERT_HAS(m, "ulimit -l");
 	ASSERT_HAS(m, "'memlock' in /etc/security/limits.conf");
 	ASSERT_HAS(m, "LimitMEMLOCK=");
@@ -813,8 +817,8 @@ static void memlock_child(struct __test_metadata *_metadata, void *unused)
 	ASSERT_EQ(-ENOMEM, r);
 	m = pinmem_strerror(r, PINMEM_CALL_PIN);
 	ksft_print_msg("12 more pages: %s\n", m);
-	snprintf(want, sizeof(want), "cannot pin 48 KiB: RLIMIT_MEMLOCK is 64 KiB and this user already has %llu KiB locked",
-		 locked * (PAGE / 1024));
+	snprintf(want, sizeof(want), "cannot pin %zu KiB: RLIMIT_MEMLOCK is %zu KiB and this user already has %llu KiB locked",
+		 KIB(12), KIB(16), locked * (PAGE / 1024));
 	ASSERT_HAS(m, want);
 	ASSERT_TRUE(locked >= 8);
 	pinmem_close(pm);
@@ -831,16 +835,21 @@ static void ctl_pin_memlock_child(struct __test_metadata *_metadata, void *unuse
 {
 	struct rlimit rl = { 16 * PAGE, 16 * PAGE };
 	struct run *r = malloc(sizeof(*r));
+	char size[32], want[96];
 
 	(void)unused;
 	ASSERT_TRUE(r != NULL);
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
 	ASSERT_EQ(0, drop_to(NOBODY));
-	ASSERT_EQ(0, ctl(r, "pin", "-t", "0", "1M", NULL));
-	show("pin -t 0 1M as uid 65534 with RLIMIT_MEMLOCK 64 KiB", r);
+	/* 64 pages against a limit of 16 */
+	snprintf(size, sizeof(size), "%zuK", KIB(64));
+	ASSERT_EQ(0, ctl(r, "pin", "-t", "0", size, NULL));
+	show("pin -t 0 64 pages as uid 65534 with RLIMIT_MEMLOCK 16 pages", r);
 	ASSERT_EQ(EX_FAIL, r->rc);
 	ASSERT_HAS(r->err, "ENOMEM");
-	ASSERT_HAS(r->err, "cannot pin 1024 KiB: RLIMIT_MEMLOCK is 64 KiB");
+	snprintf(want, sizeof(want), "cannot pin %zu KiB: RLIMIT_MEMLOCK is %zu KiB",
+		 KIB(64), KIB(16));
+	ASSERT_HAS(r->err, want);
 	ASSERT_HAS(r->err, "ulimit -l");
 	ASSERT_HAS(r->err, "CAP_IPC_LOCK");
 }
@@ -869,6 +878,7 @@ static void module_limit_child(struct __test_metadata *_metadata, void *arg)
 	char *buf = map_anon(16 * PAGE);
 	struct pinmem *pm;
 	const char *m;
+	char want[128];
 	bool fdinfo;
 	int r;
 
@@ -897,8 +907,12 @@ static void module_limit_child(struct __test_metadata *_metadata, void *arg)
 	pinmem_close(pm);
 	if (!fdinfo)
 		SKIP(return, "%s", NO_FDINFO);
-	ASSERT_HAS(m, pages ? "cannot pin 8 KiB: this context has 12 KiB pinned and the module's max_pages limit is 4 pages" :
-		     "cannot pin: this context already holds 2 pins, the module's max_pins limit (2)");
+	if (pages)
+		snprintf(want, sizeof(want), "cannot pin %zu KiB: this context has %zu KiB pinned and the module's max_pages limit is 4 pages",
+			 KIB(2), KIB(3));
+	else
+		snprintf(want, sizeof(want), "cannot pin: this context already holds 2 pins, the module's max_pins limit (2)");
+	ASSERT_HAS(m, want);
 }
 
 PM_TEST_F(lib, enomem_module_limits_not_rlimit, TIMEOUT)
@@ -1159,7 +1173,7 @@ static bool table_has_pid(const char *out, int pid)
 
 PM_TEST_F(pinmemctl, pins_table, TIMEOUT)
 {
-	char *buf = map_anon(32 * PAGE), pidstr[64];
+	char *buf = map_anon(32 * PAGE), pidstr[64], size[32];
 	struct run *r = malloc(sizeof(*r));
 	struct pinmem *pm;
 	uint64_t h1, h2;
@@ -1181,7 +1195,8 @@ PM_TEST_F(pinmemctl, pins_table, TIMEOUT)
 	snprintf(pidstr, sizeof(pidstr), "  %d  test_libpinmem", getpid());
 	ASSERT_HAS(r->out, pidstr);
 	ASSERT_HAS(r->out, "rw");
-	ASSERT_HAS(r->out, "64K");
+	snprintf(size, sizeof(size), "%zuK", KIB(16));	/* pinmemctl's size column */
+	ASSERT_HAS(r->out, size);
 	/* root reads debugfs, and says so */
 	ASSERT_HAS(r->err, "# source: debugfs");
 	show("pins", r);
@@ -1233,7 +1248,7 @@ PM_TEST_F(pinmemctl, pins_json, TIMEOUT)
  */
 PM_TEST_F(pinmemctl, pins_fdinfo_as_root, TIMEOUT)
 {
-	char *buf = map_anon(32 * PAGE), path[64];
+	char *buf = map_anon(32 * PAGE), path[64], size[32];
 	char a[NCOLS][160], b[NCOLS][160];
 	struct run *r = malloc(sizeof(*r)), *d = malloc(sizeof(*d));
 	struct pinmem_contig_info ci;
@@ -1295,7 +1310,8 @@ PM_TEST_F(pinmemctl, pins_fdinfo_as_root, TIMEOUT)
 	ASSERT_TRUE(table_row(r->out, getpid(), h[0], b));
 	ASSERT_HAS(b[C_PLACEMENT], "dma-bufs=1");
 	ASSERT_HAS(b[C_FLAGS], "rw");
-	ASSERT_HAS(b[C_SIZE], "64K");
+	snprintf(size, sizeof(size), "%zuK", KIB(16));
+	ASSERT_HAS(b[C_SIZE], size);
 	if (hm) {
 		ASSERT_TRUE(table_row(r->out, getpid(), hm, b) && !strcmp(b[C_FLAGS], "r-m"));
 	} else {
@@ -1315,7 +1331,7 @@ static void fdinfo_user_child(struct __test_metadata *_metadata, void *arg)
 {
 	int go = *(int *)arg, ppid = getppid();
 	struct rlimit rl = { 64 * PAGE, 64 * PAGE };
-	char *buf = map_anon(32 * PAGE), c, cols[NCOLS][160], s[160];
+	char *buf = map_anon(32 * PAGE), c, cols[NCOLS][160], s[160], size[32];
 	struct run *r = malloc(sizeof(*r));
 	struct pinmem *pm;
 	uint64_t h1, h2;
@@ -1341,13 +1357,15 @@ static void fdinfo_user_child(struct __test_metadata *_metadata, void *arg)
 	ASSERT_HAS(cols[C_COMM], "test_libpinmem");
 	ASSERT_HAS(cols[C_FLAGS], "rw");
 	ASSERT_HAS(cols[C_PAGES], "16");
-	ASSERT_HAS(cols[C_SIZE], "64K");
+	snprintf(size, sizeof(size), "%zuK", KIB(16));
+	ASSERT_HAS(cols[C_SIZE], size);
 	snprintf(s, sizeof(s), "%#lx", (unsigned long)(uintptr_t)buf);
 	ASSERT_TRUE(!strcmp(cols[C_START], s));
 	ASSERT_TRUE(table_row(r->out, getpid(), h2, cols));
 	ASSERT_HAS(cols[C_FLAGS], "r-");
 	ASSERT_HAS(cols[C_PAGES], "4");
-	ASSERT_HAS(r->out, "2 pins, 20 pages (80K) in 1 context");
+	snprintf(s, sizeof(s), "2 pins, 20 pages (%zuK) in 1 context", KIB(20));
+	ASSERT_HAS(r->out, s);
 	/* root's process, and so its pin, are not ours to see */
 	ASSERT_TRUE(!table_has_pid(r->out, ppid));
 
@@ -1445,7 +1463,7 @@ PM_TEST_F(pinmemctl, stats_json, TIMEOUT)
 PM_TEST_F(pinmemctl, pin_and_contig, TIMEOUT)
 {
 	struct run *r = malloc(sizeof(*r));
-	char path[] = "/tmp/pinmem-file.XXXXXX", data[3 * PAGE];
+	char path[] = "/tmp/pinmem-file.XXXXXX", data[3 * PAGE], want[64];
 	int fd;
 
 	NEED_MODULE;
@@ -1453,7 +1471,9 @@ PM_TEST_F(pinmemctl, pin_and_contig, TIMEOUT)
 	ASSERT_EQ(0, ctl(r, "pin", "-t", "0", "1M", NULL));
 	show("pin -t 0 1M", r);
 	ASSERT_EQ(0, r->rc);
-	ASSERT_HAS(r->out, "pinned 1.0 MiB (256 pages) of anonymous memory");
+	snprintf(want, sizeof(want), "pinned 1.0 MiB (%zu pages) of anonymous memory",
+		 ((size_t)1 << 20) / PAGE);
+	ASSERT_HAS(r->out, want);
 	ASSERT_HAS(r->out, "placement:");
 	ASSERT_HAS(r->out, "unpinned handle ");
 
