@@ -28,8 +28,8 @@ PM_FIXTURE(migration)
 PM_TEST_F(migration, pin_migrates_out_of_movable, 300)
 {
 	const size_t len = 32 * MiB, npages = len / PAGE;
-	struct pinmem_query_args q = { 0 };
-	uint64_t h, nr, *pfns, i, mismatched = 0, sum = 0;
+	struct pinmem_query_args q;
+	uint64_t h, nr, sum = 0;
 	size_t before, after, present;
 	char *buf;
 	int fd, z;
@@ -53,21 +53,11 @@ PM_TEST_F(migration, pin_migrates_out_of_movable, 300)
 	ASSERT_EQ(0, check_pattern(buf, len, 1));
 	ASSERT_EQ(npages, pins_outstanding());
 
-	pfns = calloc(npages, sizeof(*pfns));
-	ASSERT_TRUE(pfns);
-	q.handle = h;
-	q.flags = PINMEM_QUERY_PFNS;
-	q.pfns = (uintptr_t)pfns;
-	q.nr_pfns = npages;
-	ASSERT_EQ(0, pm_query(fd, &q));
-	ASSERT_EQ(npages, q.nr_pfns);
+	ASSERT_EQ(0, pfns_mismatched(fd, h, buf, npages, &q));
 	ASSERT_EQ(0, q.zone_pages[PINMEM_ZONE_MOVABLE]);
 	for (z = 0; z < PINMEM_ZONE_SLOTS; z++)
 		sum += q.zone_pages[z];
 	ASSERT_EQ(npages, sum);
-	for (i = 0; i < npages; i++)
-		mismatched += pfns[i] != pfn_of(buf + i * PAGE);
-	ASSERT_EQ(0, mismatched);
 	ksft_print_msg("QUERY: DMA=%llu DMA32=%llu Normal=%llu Movable=%llu\n",
 		       (unsigned long long)q.zone_pages[PINMEM_ZONE_DMA],
 		       (unsigned long long)q.zone_pages[PINMEM_ZONE_DMA32],
@@ -76,7 +66,6 @@ PM_TEST_F(migration, pin_migrates_out_of_movable, 300)
 
 	ASSERT_EQ(0, pm_unpin(fd, h));
 	ASSERT_EQ(0, pins_outstanding());
-	free(pfns);
 	close(fd);
 	munmap(buf, len);
 }

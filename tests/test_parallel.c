@@ -74,8 +74,8 @@ static char *small_page_buffer(size_t len, uint32_t seed)
 PM_TEST_F(parallel, pin_exact, 300)
 {
 	const size_t len = 64 * MiB, npages = len / PAGE;
-	struct pinmem_query_args q = { 0 };
-	uint64_t h, nr, *pfns, i, mismatched = 0, sum = 0;
+	struct pinmem_query_args q;
+	uint64_t h, nr, sum = 0;
 	long jobs, parts;
 	char *buf, *out;
 	int fd, z;
@@ -83,8 +83,7 @@ PM_TEST_F(parallel, pin_exact, 300)
 	NEED_ALL_CPUS();
 	buf = small_page_buffer(len, 41);
 	out = malloc(2 * MiB);
-	pfns = calloc(npages, sizeof(*pfns));
-	ASSERT_TRUE(buf && out && pfns);
+	ASSERT_TRUE(buf && out);
 	fd = pm_open();
 	ASSERT_TRUE(fd >= 0);
 	jobs = debugfs_stat("parallel_jobs");
@@ -99,19 +98,11 @@ PM_TEST_F(parallel, pin_exact, 300)
 	ASSERT_TRUE(debugfs_stat("parallel_parts") >= parts + 2);
 	ASSERT_EQ(npages, pins_outstanding());
 
-	q.handle = h;
-	q.flags = PINMEM_QUERY_PFNS;
-	q.pfns = (uintptr_t)pfns;
-	q.nr_pfns = npages;
-	ASSERT_EQ(0, pm_query(fd, &q));
-	ASSERT_EQ(npages, q.nr_pfns);
+	ASSERT_EQ(0, pfns_mismatched(fd, h, buf, npages, &q));
 	for (z = 0; z < PINMEM_ZONE_SLOTS; z++)
 		sum += q.zone_pages[z];
 	ASSERT_EQ(npages, sum);
 	ASSERT_EQ(0, q.zone_pages[PINMEM_ZONE_MOVABLE]);
-	for (i = 0; i < npages; i++)
-		mismatched += pfns[i] != pfn_of(buf + i * PAGE);
-	ASSERT_EQ(0, mismatched);
 
 	/* 2 MiB around the middle, where the parts meet */
 	ASSERT_EQ(0, pm_access(fd, h, len / 2 - MiB, 2 * MiB, out, 0));
@@ -126,7 +117,6 @@ PM_TEST_F(parallel, pin_exact, 300)
 	ASSERT_EQ(jobs + 1, debugfs_stat("parallel_jobs"));
 	ASSERT_EQ(0, pins_outstanding());
 	close(fd);
-	free(pfns);
 	free(out);
 	munmap(buf, len);
 }
@@ -194,32 +184,23 @@ PM_TEST_F(parallel, pin_hole_unpins_all, 300)
 PM_TEST_F(parallel, pin_faults_in_the_caller, 300)
 {
 	const size_t len = 64 * MiB, npages = len / PAGE;
-	struct pinmem_query_args q = { 0 };
-	uint64_t h, *pfns, i, mismatched = 0;
+	struct pinmem_query_args q;
 	char *buf = map_aligned(len, PMD_BYTES);
+	uint64_t h;
 	int fd;
 
 	NEED_ALL_CPUS();
-	pfns = calloc(npages, sizeof(*pfns));
-	ASSERT_TRUE(buf && pfns);
+	ASSERT_TRUE(buf);
 	madvise(buf, len, MADV_NOHUGEPAGE);
 	fill_pattern(buf, len / 2, 45);
 	fd = pm_open();
 	ASSERT_TRUE(fd >= 0);
 	ASSERT_EQ(0, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, &h, NULL));
 	ASSERT_EQ(npages, pins_outstanding());
-	q.handle = h;
-	q.flags = PINMEM_QUERY_PFNS;
-	q.pfns = (uintptr_t)pfns;
-	q.nr_pfns = npages;
-	ASSERT_EQ(0, pm_query(fd, &q));
-	for (i = 0; i < npages; i++)
-		mismatched += pfns[i] != pfn_of(buf + i * PAGE);
-	ASSERT_EQ(0, mismatched);
+	ASSERT_EQ(0, pfns_mismatched(fd, h, buf, npages, &q));
 	ASSERT_EQ(0, check_pattern(buf, len / 2, 45));
 	ASSERT_EQ(0, pm_unpin(fd, h));
 	close(fd);
-	free(pfns);
 	munmap(buf, len);
 }
 

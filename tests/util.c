@@ -436,6 +436,30 @@ uint64_t pfn_of(const void *addr)
 	return e & ((1ULL << 55) - 1);
 }
 
+long pfns_mismatched(int fd, uint64_t h, const void *buf, size_t n,
+		     struct pinmem_query_args *q)
+{
+	uint64_t *pfns = calloc(n, sizeof(*pfns));
+	long bad = 0;
+	size_t i;
+
+	if (!pfns)
+		return -1;
+	memset(q, 0, sizeof(*q));
+	q->handle = h;
+	q->flags = PINMEM_QUERY_PFNS;
+	q->pfns = (uintptr_t)pfns;
+	q->nr_pfns = n;
+	if (pm_query(fd, q) || q->nr_pfns != n) {
+		free(pfns);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		bad += pfns[i] != pfn_of((const char *)buf + i * PAGE);
+	free(pfns);
+	return bad;
+}
+
 size_t pages_in_zone(const void *addr, size_t len, const char *name,
 		     size_t *present)
 {

@@ -78,6 +78,13 @@ bool have_zone(const struct zone_range *z, int n, const char *name);
 
 /* /proc/self/pagemap; 0 when not present or not visible */
 uint64_t pfn_of(const void *addr);
+/*
+ * QUERY the PFNs of pin h, which maps n pages from buf, into q (its zone
+ * counts too): how many differ from what pagemap gives, or -1 if the
+ * query fails or returns another count.
+ */
+long pfns_mismatched(int fd, uint64_t h, const void *buf, size_t n,
+		     struct pinmem_query_args *q);
 /* pages of [addr, addr+len) whose pfn lies in zone @name; *present gets mapped pages */
 size_t pages_in_zone(const void *addr, size_t len, const char *name,
 		     size_t *present);
