@@ -45,6 +45,8 @@
 #                    if it prints "KDIR=<dir>" that sets T_KDIR, and if its
 #                    last stdout line is an existing file, that is T_KIMAGE
 #   T_TIMEOUT        hard VM timeout in seconds (PINMEM_TIMEOUT overrides)
+#   T_TEST_TIMEOUT   per test binary timeout in the guest, seconds
+#                    (PINMEM_TEST_TIMEOUT overrides)
 #   T_BUSYBOX_PKG    package providing a static /bin/busybox for T_DEBARCH
 #                    (downloaded as $T_BUSYBOX_PKG:$T_DEBARCH and extracted)
 #   T_BENCH_MEM      guest memory (MiB) for `vm-run --bench` (scripts/bench)
@@ -88,6 +90,7 @@ target_defaults() {
 	T_KDIR=""
 	T_PREPARE=""
 	T_TIMEOUT=900
+	T_TEST_TIMEOUT=600
 	T_BUSYBOX_PKG="busybox-static"
 	T_BENCH_MEM=3072
 	T_BENCH_BOOT_PARAMS=""
@@ -279,6 +282,10 @@ target_amd64_bpo() {
 	# pm_upstream=all: tests/test_upstream runs the selftests' whole
 	# run_vmtests.sh -a gup_test matrix here
 	T_BOOT_PARAMS="cma=512M nokaslr pm_upstream=all"
+	# that matrix is test_upstream's longest run: near 600 s when the
+	# host is busy
+	T_TEST_TIMEOUT=1200
+	T_TIMEOUT=1800
 	# 3 GiB, 2 GiB of it CMA: anonymous pages land in CMA only while its
 	# free part exceeds half of all free memory, so not amd64's 8 GiB
 	T_BENCH_MEM=3072
