@@ -74,6 +74,19 @@
 		SKIP(return, "kernel has no ZONE_MOVABLE (boot with movablecore=)"); \
 } while (0)
 
+/*
+ * Skip the case unless @len bytes are more than the memory outside
+ * ZONE_MOVABLE and CMA can take: else there is nothing to refuse.
+ */
+#define NEED_MORE_THAN_PINNABLE(len) do {				\
+	long _free_kb, _file_kb;					\
+									\
+	pinnable_zone_kb(&_free_kb, &_file_kb);				\
+	if ((long)((len) >> 10) <= _free_kb + _file_kb)			\
+		SKIP(return, "the memory outside ZONE_MOVABLE/CMA (%ld MiB free, %ld MiB file LRU) could take %zu MiB: nothing to refuse", \
+		     _free_kb >> 10, _file_kb >> 10, (size_t)(len) / MiB); \
+} while (0)
+
 /* -l or -h: the harness lists or helps, and needs no module for it */
 static inline bool pm_harness_listing(int argc, char **argv)
 {

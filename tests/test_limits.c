@@ -389,19 +389,6 @@ PM_TEST_F(accounting, contig_charged_to_memcg, 300)
 
 /* ------------------------------------- RLIMIT_MEMLOCK, context limits */
 
-/*
- * Skip the case unless @len bytes are more than the memory outside
- * ZONE_MOVABLE and CMA can take: else there is nothing to refuse.
- */
-#define NEED_MORE_THAN_PINNABLE(len) do {				\
-	long _free_kb, _file_kb;					\
-									\
-	pinnable_zone_kb(&_free_kb, &_file_kb);				\
-	if ((long)((len) >> 10) <= _free_kb + _file_kb)			\
-		SKIP(return, "the memory outside ZONE_MOVABLE/CMA (%ld MiB free, %ld MiB file LRU) could take %zu MiB: nothing to refuse", \
-		     _free_kb >> 10, _file_kb >> 10, (size_t)(len) / MiB); \
-} while (0)
-
 /* RLIMIT_MEMLOCK, the context limits, the fit check */
 PM_FIXTURE(limits)
 

@@ -577,19 +577,15 @@ PM_TEST_F(memfd, pin_memfd_killable, 300)
 PM_TEST_F(memfd, pin_memfd_too_big_to_fit_enomem, 120)
 {
 	long oom0 = vmstat("oom_kill"), free_kb, file_kb;
-	struct zone_range z[MAX_ZONE_RANGES];
 	int fd = self->fd, mfd, r;
 	size_t len;
 	uint64_t h;
 
-	if (!have_zone(z, zones_load(z, MAX_ZONE_RANGES), "Movable"))
-		SKIP(return, "kernel has no ZONE_MOVABLE (boot with movablecore=)");
-	pinnable_zone_kb(&free_kb, &file_kb);
+	NEED_MOVABLE();
 	len = (size_t)(vmstat("nr_free_pages") * 0.8) * self->page;
 	len = len > 520 * MiB ? 520 * MiB : len & ~(PMD_BYTES - 1);
-	if ((long)(len >> 10) <= free_kb + file_kb)
-		SKIP(return, "the memory outside ZONE_MOVABLE/CMA (%ld MiB) could take %zu MiB: nothing to refuse",
-		     (free_kb + file_kb) >> 10, len / MiB);
+	NEED_MORE_THAN_PINNABLE(len);
+	pinnable_zone_kb(&free_kb, &file_kb);
 	mfd = memfd_create("pinmem-big", MFD_ALLOW_SEALING | MFD_CLOEXEC);
 	ASSERT_TRUE(mfd >= 0 && !ftruncate(mfd, len));
 	ASSERT_EQ(0, fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK));

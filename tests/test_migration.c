@@ -179,32 +179,22 @@ PM_TEST_F(migration, thp_buffer, 300)
 	 */
 	{
 		const size_t first = 17, n = 2 * (PMD_BYTES / PAGE) - 24;
-		uint64_t *pfns = calloc(n, sizeof(*pfns)), i, bad = 0;
 		size_t sub_comp, sub_thp;
+		uint64_t mid[10];
 
-		ASSERT_TRUE(pfns);
 		ASSERT_EQ(0, pm_pin(fd, buf + first * PAGE, n * PAGE, 0, &h, NULL));
 		sub_thp = count_thp(buf + first * PAGE, n * PAGE, &sub_comp);
-		memset(&q, 0, sizeof(q));
-		q.handle = h;
-		q.flags = PINMEM_QUERY_PFNS;
-		q.pfns = (uintptr_t)pfns;
-		q.nr_pfns = n;
-		ASSERT_EQ(0, pm_query(fd, &q));
-		ASSERT_EQ(n, q.nr_pfns);
-		for (i = 0; i < n; i++)
-			bad += pfns[i] != pfn_of(buf + (first + i) * PAGE);
-		ASSERT_EQ(0, bad);
+		ASSERT_EQ(0, pfns_mismatched(fd, h, buf + first * PAGE, n, &q));
 		ASSERT_EQ(sub_thp, q.nr_huge);
 		ASSERT_EQ(sub_comp, q.nr_compound);
 		/* PFNs from the middle of the pin */
+		q.pfns = (uintptr_t)mid;
 		q.pfn_first = 500;
 		q.nr_pfns = 10;
 		ASSERT_EQ(0, pm_query(fd, &q));
-		ASSERT_EQ(pfn_of(buf + (first + 500) * PAGE), pfns[0]);
-		ASSERT_EQ(pfn_of(buf + (first + 509) * PAGE), pfns[9]);
+		ASSERT_EQ(pfn_of(buf + (first + 500) * PAGE), mid[0]);
+		ASSERT_EQ(pfn_of(buf + (first + 509) * PAGE), mid[9]);
 		ASSERT_EQ(0, pm_unpin(fd, h));
-		free(pfns);
 	}
 	close(fd);
 	munmap(buf, len);
