@@ -43,6 +43,37 @@ bool pinmem_have_unpinnable(bool movable)
 	return false;
 }
 
+/*
+ * A fault takes its page from its CPU's free list, which refills in bulk
+ * from the zone, up to 2^CONFIG_PCP_BATCH_SCALE_MAX batches at a time
+ * (6.7+; one batch before, counted as many). Pages on those lists are not
+ * in NR_FREE_PAGES, and once the zone is under its watermarks nothing
+ * takes them back: the allocator drains them only after reclaim made
+ * progress, which pinned memory without swap never does, so the OOM killer
+ * comes first. Keep a refill per online CPU free (the pinning thread may
+ * run on any), over the high watermark.
+ */
+#ifdef CONFIG_PCP_BATCH_SCALE_MAX
+#define PCP_REFILL_SHIFT	CONFIG_PCP_BATCH_SCALE_MAX
+#else
+#define PCP_REFILL_SHIFT	5
+#endif
+
+static unsigned long pcp_refill_room(struct zone *zone)
+{
+	unsigned long room = 0;
+	int cpu;
+
+	for_each_online_cpu(cpu) {
+		struct per_cpu_pages *pcp = per_cpu_ptr(zone->per_cpu_pageset,
+							cpu);
+
+		room += (unsigned long)max(READ_ONCE(pcp->batch), 1)
+			<< PCP_REFILL_SHIFT;
+	}
+	return room;
+}
+
 /**
  * pinmem_pinnable_available_pages() - memory a long-term pin may land on.
  *
@@ -57,7 +88,8 @@ bool pinmem_have_unpinnable(bool movable)
  * file pages that cannot be in its used CMA pages (a lower bound: a pin
  * faults and migrates into non-CMA memory only, and an estimate above what
  * is there ends in the OOM killer). Every online node is summed, whatever
- * the caller's cpuset allows.
+ * the caller's cpuset allows. Less what the per-CPU lists may still take
+ * (pcp_refill_room()).
  *
  * Return: the number of pages.
  */
@@ -94,7 +126,8 @@ unsigned long pinmem_pinnable_available_pages(void)
 			avail = zone_page_state(zone, NR_FREE_PAGES) -
 				zone_page_state(zone, NR_FREE_CMA_PAGES) +
 				file - high_wmark_pages(zone) -
-				zone->lowmem_reserve[ZONE_NORMAL];
+				zone->lowmem_reserve[ZONE_NORMAL] -
+				pcp_refill_room(zone);
 			if (avail > 0)
 				sum += avail;
 		}

@@ -949,6 +949,74 @@ PM_TEST_F(fit, repin_outside_cma_needs_no_memory, 300)
 	close(fd);
 }
 
+/* Moves the pinning thread between CPUs every millisecond until told to stop. */
+struct cpu_hopper {
+	pid_t tid;
+	int ncpus;
+	int stop;
+};
+
+static void *cpu_hop(void *arg)
+{
+	struct cpu_hopper *h = arg;
+	cpu_set_t set;
+	int i = 0;
+
+	while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
+		CPU_ZERO(&set);
+		CPU_SET(i++ % h->ncpus, &set);
+		sched_setaffinity(h->tid, sizeof(set), &set);
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/*
+ * The fit check's estimate against the page allocator's per-CPU lists: a
+ * pin that faults in page after page refills the list of the CPU it runs
+ * on from the free lists, and pages there count as neither free nor used
+ * in the counters the check reads and the allocator's watermarks test. A
+ * pinner that runs on every CPU in turn fills all of them; a buffer of
+ * untouched memory bigger than what lies outside ZONE_MOVABLE/CMA must
+ * still be refused with ENOMEM, three times, and nobody OOM-killed.
+ */
+PM_TEST_F(fit, refused_while_hopping_cpus, 300)
+{
+	struct cpu_hopper h = { .tid = syscall(SYS_gettid) };
+	long oom = vmstat("oom_kill"), total = meminfo_kb("MemTotal");
+	cpu_set_t all;
+	pthread_t t;
+	size_t len;
+	char *buf;
+	int fd, i;
+
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	h.ncpus = CPU_COUNT(&all);
+	if (h.ncpus < 2)
+		SKIP(return, "one CPU: no per-CPU list to hop to");
+	if (meminfo_kb("CmaTotal") <= 0)
+		NEED_MOVABLE();
+	len = ((size_t)total * 1024 / 10 * 8) & ~(PMD_BYTES - 1);
+	NEED_MORE_THAN_PINNABLE(len);
+	buf = mmap(NULL, len, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	fd = pm_open();
+	ASSERT_TRUE(fd >= 0);
+	for (i = 0; i < 3; i++) {
+		__atomic_store_n(&h.stop, 0, __ATOMIC_RELAXED);
+		ASSERT_EQ(0, pthread_create(&t, NULL, cpu_hop, &h));
+		ASSERT_EQ(-ENOMEM, pm_pin(fd, buf, len, PINMEM_PIN_WRITE, NULL, NULL));
+		__atomic_store_n(&h.stop, 1, __ATOMIC_RELAXED);
+		pthread_join(t, NULL);
+		ASSERT_EQ(oom, vmstat("oom_kill"));
+		madvise(buf, len, MADV_DONTNEED);
+	}
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
+	ASSERT_EQ(0, pins_outstanding());
+	close(fd);
+	munmap(buf, len);
+}
+
 static PM_TEST_HARNESS_FN(harness_main)
 
 /* memlock_exec_loop_bounded's rounds exec this binary with --exec-round */

@@ -266,8 +266,9 @@ void pinnable_zone_kb(long *free_kb, long *file_kb)
 
 /*
  * What the module keeps back of the zones a pin can use (fit.c's
- * pinmem_pinnable_available_pages()): their high watermark and the lowmem
- * reserve against ZONE_NORMAL allocations, in kB.
+ * pinmem_pinnable_available_pages()): their high watermark, the lowmem
+ * reserve against ZONE_NORMAL allocations and a refill of each CPU's free
+ * list (32 batches: Debian's CONFIG_PCP_BATCH_SCALE_MAX is 5), in kB.
  */
 long pinnable_reserve_kb(void)
 {
@@ -285,6 +286,8 @@ long pinnable_reserve_kb(void)
 			take = pinnable_zone(zone);
 		} else if (take && sscanf(line, " high %ld", &v) == 1) {
 			sum += v;
+		} else if (take && sscanf(line, " batch: %ld", &v) == 1) {
+			sum += v << 5;
 		} else if (take && (p = strstr(line, "protection: (")) && normal >= 0) {
 			int i;
 
