@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include <linux/dma-buf.h>
 #include <linux/videodev2.h>
 
+#include "admin.h"
 #include "devices.h"
 #include "pinmem_test_uapi.h"
 #include "util.h"
@@ -642,6 +644,36 @@ static bool in_set(const long *set, int n, long v)
 }
 
 /*
+ * Move the caller to a CPU of @blk's NUMA node: a fresh buffer takes that
+ * node's ZONE_MOVABLE first (and the blocks of other nodes last, if ever).
+ * Nothing to do on one node, or where the node has no CPU.
+ */
+static void run_on_node_of(long blk)
+{
+	char path[128];
+	struct dirent *d;
+	cpu_set_t set;
+	int node = -1;
+	long cpu;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), MEMDIR "/memory%ld", blk);
+	dir = opendir(path);
+	while (dir && (d = readdir(dir)))
+		if (sscanf(d->d_name, "node%d", &node) == 1)
+			break;
+	if (dir)
+		closedir(dir);
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", node);
+	cpu = node < 0 ? -1 : read_long(path);
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
  * The blocks of ZONE_MOVABLE that can go offline at all, found by taking
  * each offline and back: early boot (memblock) reservations can sit in
  * ZONE_MOVABLE and keep their block online for ever ("unmovable page").
@@ -689,6 +721,7 @@ PM_TEST_F(hotplug, offline_movable_with_pins, 600)
 	ksft_print_msg("%d of %d blocks wholly in ZONE_MOVABLE can go offline\n", nb, all);
 	if (!nb)
 		SKIP(return, "no block of ZONE_MOVABLE can go offline here");
+	run_on_node_of(blks[0]);
 	fd = pm_open();
 	ASSERT_TRUE(fd >= 0);
 
