@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The ioctls' ABI: the device node, handles and who may use them (another
+ * The ioctls' ABI: the device node, the ioctl numbers and the argument size
+ * bound, tagged user addresses, handles and who may use them (another
  * context, a forked child, a process the fd was passed to, one without
  * CAP_SYS_ADMIN), and bad arguments, each refused with its documented errno
  * and nothing pinned.
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,8 +25,16 @@
 #include "harness.h"
 
 #define RW (PROT_READ | PROT_WRITE)
+#ifndef PR_SET_TAGGED_ADDR_CTRL
+#define PR_SET_TAGGED_ADDR_CTRL 55
+#define PR_TAGGED_ADDR_ENABLE (1UL << 0)
+#endif
+/* ABI 1 headers lack it: lets these tests run against a module of ABI 1 */
+#ifndef PINMEM_ARGS_SIZE_MAX
+#define PINMEM_ARGS_SIZE_MAX (1 << 12)	/* bytes of an argument struct */
+#endif
 
-/* the ioctls' ABI, handles and who may use them */
+/* the ioctls' ABI: numbers, size bounds, addresses, handles, who may use them */
 PM_FIXTURE(abi)
 
 /* bad arguments: each gets its documented errno and pins nothing */
@@ -260,6 +270,60 @@ PM_TEST_F(abi, pfns_need_cap_sys_admin, 120)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+PM_TEST_F(abi, numbers_and_bounds, 120)
+{
+	struct pinmem_contig_alloc_args a = {
+		.length = (1ULL << 63) + PAGE,
+	};
+	static char big[8192];
+	struct pinmem_version_args *v = (void *)big;
+	int fd = pm_open();
+
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(0xDE, _IOC_TYPE(PINMEM_IOC_PIN));
+	ASSERT_EQ(_IOC_READ | _IOC_WRITE, _IOC_DIR(PINMEM_IOC_PIN));
+	ASSERT_EQ(PINMEM_PIN_SIZE_VER0, _IOC_SIZE(PINMEM_IOC_PIN));
+	/* the ABI 1 numbers (type 0xB8, _IO) are gone */
+	v->size = sizeof(*v);
+	ASSERT_TRUE(ioctl(fd, _IO(0xB8, 0x00), v) < 0 && errno == ENOTTY);
+	ASSERT_EQ(0, ioctl(fd, PINMEM_IOC_VERSION, v));
+	/* the size bound is PINMEM_ARGS_SIZE_MAX on every page size */
+	v->size = PINMEM_ARGS_SIZE_MAX;
+	ASSERT_EQ(0, ioctl(fd, PINMEM_IOC_VERSION, v));
+	v->size = PINMEM_ARGS_SIZE_MAX + 8;
+	ASSERT_TRUE(ioctl(fd, PINMEM_IOC_VERSION, v) < 0 && errno == E2BIG);
+	/* a length past the machine: ENOMEM, not a shift by 64 */
+	ASSERT_EQ(-ENOMEM, pm_contig_alloc(fd, &a));
+	close(fd);
+}
+
+/* an address with a tag in its top byte (arm64 TBI) is the untagged one */
+PM_TEST_F(abi, tagged_address, 120)
+{
+#ifdef __aarch64__
+	char *buf = map_anon(4 * PAGE, RW);
+	struct pinmem_query_args q = {
+		.size = sizeof(q), .flags = PINMEM_QUERY_BY_ADDR,
+	};
+	uint64_t h;
+	int fd = pm_open();
+
+	ASSERT_TRUE(buf && fd >= 0);
+	if (prctl(PR_SET_TAGGED_ADDR_CTRL, PR_TAGGED_ADDR_ENABLE, 0, 0, 0))
+		SKIP(return, "tagged addresses not supported: %s", strerror(errno));
+	ASSERT_EQ(0, pm_pin(fd, (char *)((uintptr_t)buf | (0x2AUL << 56)), 4 * PAGE,
+			    0, &h, NULL));
+	q.addr = (uintptr_t)buf;
+	ASSERT_EQ(0, pm_query(fd, &q));
+	ASSERT_EQ(h, q.handle);
+	ASSERT_EQ((uintptr_t)buf, q.addr);
+	ASSERT_EQ(-EEXIST, pm_pin(fd, buf, PAGE, 0, NULL, NULL));
+	close(fd);
+#else
+	SKIP(return, "tagged user addresses are tested on arm64 (TBI)");
+#endif
 }
 
 /* ---- bad inputs: each gets its documented errno and pins nothing ---- */

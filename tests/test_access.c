@@ -1,17 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What a pin's ACCESS and QUERY see, and the ABI's edges: a read pin sees
- * the process's later writes; lookups in a pin of many runs; tagged user
- * addresses; the ioctl numbers and the size bounds.
+ * What a pin's ACCESS and QUERY see: a read pin sees the process's later
+ * writes, and lookups find every page of a pin of many runs.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,14 +16,6 @@
 #include "harness.h"
 
 #define RW (PROT_READ | PROT_WRITE)
-#ifndef PR_SET_TAGGED_ADDR_CTRL
-#define PR_SET_TAGGED_ADDR_CTRL 55
-#define PR_TAGGED_ADDR_ENABLE (1UL << 0)
-#endif
-/* ABI 1 headers lack it: lets these tests run against a module of ABI 1 */
-#ifndef PINMEM_ARGS_SIZE_MAX
-#define PINMEM_ARGS_SIZE_MAX (1 << 12)	/* bytes of an argument struct */
-#endif
 
 /* ------------------------------------------------------- coherency */
 
@@ -97,37 +85,6 @@ PM_TEST_F(coherency, read_pin_sees_writes, 120)
 	free(out);
 }
 
-/* ------------------------------------------------------- tagged */
-
-/* The ABI: tagged user addresses, the ioctl numbers and the size bounds. */
-PM_FIXTURE(abi)
-
-PM_TEST_F(abi, tagged_address, 120)
-{
-#ifdef __aarch64__
-	char *buf = map_anon(4 * PAGE, RW);
-	struct pinmem_query_args q = {
-		.size = sizeof(q), .flags = PINMEM_QUERY_BY_ADDR,
-	};
-	uint64_t h;
-	int fd = pm_open();
-
-	ASSERT_TRUE(buf && fd >= 0);
-	if (prctl(PR_SET_TAGGED_ADDR_CTRL, PR_TAGGED_ADDR_ENABLE, 0, 0, 0))
-		SKIP(return, "tagged addresses not supported: %s", strerror(errno));
-	ASSERT_EQ(0, pm_pin(fd, (char *)((uintptr_t)buf | (0x2AUL << 56)), 4 * PAGE,
-			    0, &h, NULL));
-	q.addr = (uintptr_t)buf;
-	ASSERT_EQ(0, pm_query(fd, &q));
-	ASSERT_EQ(h, q.handle);
-	ASSERT_EQ((uintptr_t)buf, q.addr);
-	ASSERT_EQ(-EEXIST, pm_pin(fd, buf, PAGE, 0, NULL, NULL));
-	close(fd);
-#else
-	SKIP(return, "tagged user addresses are tested on arm64 (TBI)");
-#endif
-}
-
 /* ------------------------------------------------------ seeking (L) */
 
 /* runs= of our only pin in debugfs "pins" */
@@ -195,35 +152,6 @@ PM_TEST_F(lookup, seek_in_many_runs, 300)
 		ASSERT_EQ(pfn_of(buf + i * PAGE), pfn);
 	}
 	ASSERT_TRUE(runs > 64);
-	close(fd);
-}
-
-/* ----------------------------------------------------------- ABI */
-
-PM_TEST_F(abi, numbers_and_bounds, 120)
-{
-	struct pinmem_contig_alloc_args a = {
-		.length = (1ULL << 63) + PAGE,
-	};
-	static char big[8192];
-	struct pinmem_version_args *v = (void *)big;
-	int fd = pm_open();
-
-	ASSERT_TRUE(fd >= 0);
-	ASSERT_EQ(0xDE, _IOC_TYPE(PINMEM_IOC_PIN));
-	ASSERT_EQ(_IOC_READ | _IOC_WRITE, _IOC_DIR(PINMEM_IOC_PIN));
-	ASSERT_EQ(PINMEM_PIN_SIZE_VER0, _IOC_SIZE(PINMEM_IOC_PIN));
-	/* the ABI 1 numbers (type 0xB8, _IO) are gone */
-	v->size = sizeof(*v);
-	ASSERT_TRUE(ioctl(fd, _IO(0xB8, 0x00), v) < 0 && errno == ENOTTY);
-	ASSERT_EQ(0, ioctl(fd, PINMEM_IOC_VERSION, v));
-	/* the size bound is PINMEM_ARGS_SIZE_MAX on every page size */
-	v->size = PINMEM_ARGS_SIZE_MAX;
-	ASSERT_EQ(0, ioctl(fd, PINMEM_IOC_VERSION, v));
-	v->size = PINMEM_ARGS_SIZE_MAX + 8;
-	ASSERT_TRUE(ioctl(fd, PINMEM_IOC_VERSION, v) < 0 && errno == E2BIG);
-	/* a length past the machine: ENOMEM, not a shift by 64 */
-	ASSERT_EQ(-ENOMEM, pm_contig_alloc(fd, &a));
 	close(fd);
 }
 
