@@ -23,9 +23,7 @@
  * A read pin (the device reads) of memory the process fills afterwards:
  * of a buffer never touched, or only read (the shared zero page mapped).
  */
-FIXTURE(coherency) {
-	int unused;
-};
+PM_FIXTURE(coherency)
 
 FIXTURE_VARIANT(coherency) {
 	bool touch_first;
@@ -38,16 +36,6 @@ FIXTURE_VARIANT_ADD(coherency, untouched) {
 FIXTURE_VARIANT_ADD(coherency, read_touched) {
 	.touch_first = true,
 };
-
-FIXTURE_SETUP(coherency)
-{
-}
-
-FIXTURE_TEARDOWN_PARENT(coherency)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
 
 PM_TEST_F(coherency, read_pin_sees_writes, 120)
 {

@@ -570,15 +570,7 @@ PM_TEST_F(fail_nth, pin_memfd, 600)
 }
 
 /* kmemleak must not find anything pinmem allocated. */
-FIXTURE(kmemleak) {};
-
-FIXTURE_SETUP(kmemleak) {}
-
-FIXTURE_TEARDOWN_PARENT(kmemleak)
-{
-	EXPECT_EQ(T_PASS, nothing_left())
-		TH_LOG("left behind once the case's process was gone");
-}
+PM_FIXTURE(kmemleak)
 
 PM_TEST_F(kmemleak, nothing_from_pinmem, 300)
 {
