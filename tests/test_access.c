@@ -94,7 +94,6 @@ static long debugfs_runs(void)
  * A pin of many runs (base pages faulted in reverse order): ACCESS and
  * QUERY find every page where it is, through the seek index.
  */
-/* Lookups in a pin of many runs of pages. */
 PM_FIXTURE(lookup)
 
 PM_TEST_F(lookup, seek_in_many_runs, 300)
