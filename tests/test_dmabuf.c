@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -652,7 +651,6 @@ static void run_on_node_of(long blk)
 {
 	char path[128];
 	struct dirent *d;
-	cpu_set_t set;
 	int node = -1;
 	long cpu;
 	DIR *dir;
@@ -666,11 +664,8 @@ static void run_on_node_of(long blk)
 		closedir(dir);
 	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", node);
 	cpu = node < 0 ? -1 : read_long(path);
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	if (cpu >= 0)
+		run_on_cpu(0, cpu);
 }
 
 /*

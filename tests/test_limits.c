@@ -505,20 +505,11 @@ static void race_pin(struct charge_race *r, int i)
 			   &r->h[i], NULL);
 }
 
-static void on_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 static void *race_second(void *arg)
 {
 	struct charge_race *r = arg;
 
-	on_cpu(1);
+	run_on_cpu(0, 1);
 	for (;;) {
 		race_barrier(r);
 		if (__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE))
@@ -610,7 +601,7 @@ static int race_child(void)
 	rl.rlim_max = rl.rlim_cur;
 	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
 	CHECK_EQ(setuid(65534), 0);
-	on_cpu(0);
+	run_on_cpu(0, 0);
 	CHECK_EQ(pthread_create(&t, NULL, race_second, &r), 0);
 	for (round = 0; round < RACE_ROUNDS && ret == T_PASS; round++)
 		ret = race_round(&r, round, base, won);
@@ -959,13 +950,10 @@ struct cpu_hopper {
 static void *cpu_hop(void *arg)
 {
 	struct cpu_hopper *h = arg;
-	cpu_set_t set;
 	int i = 0;
 
 	while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
-		CPU_ZERO(&set);
-		CPU_SET(i++ % h->ncpus, &set);
-		sched_setaffinity(h->tid, sizeof(set), &set);
+		run_on_cpu(h->tid, i++ % h->ncpus);
 		usleep(1000);
 	}
 	return NULL;

@@ -51,15 +51,6 @@ struct race {
 	char why[160];
 };
 
-static void on_cpu0(void)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 /*
  * A, SCHED_IDLE: make an object, check its answer, free it unless B did.
  * Handles of a context grow by one per object made, whatever B frees.
@@ -71,7 +62,7 @@ static void *race_a(void *p)
 	uint64_t prev = 0, h = 0;
 	int ret;
 
-	on_cpu0();
+	run_on_cpu(0, 0);
 	sched_setscheduler(0, SCHED_IDLE, &sp);
 	while (!r->stop) {
 		if (r->contig) {
@@ -138,7 +129,7 @@ static void race_b(struct race *r, double seconds)
 	bool full = preempt_full();
 	long n = 0;
 
-	on_cpu0();
+	run_on_cpu(0, 0);
 	while ((t = now_s() - start) < seconds ||
 	       (full && r->wins < 3 && t < 5 * seconds)) {
 		uint64_t h = r->a_last + 1;

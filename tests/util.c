@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -853,4 +854,14 @@ const char *ko_path(void)
 	const char *p = getenv("PINMEM_KO");
 
 	return p ? p : "/lib/modules/pinmem.ko";
+}
+
+/* Let thread @tid (0: the caller) run on CPU @cpu only. */
+int run_on_cpu(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(tid, sizeof(set), &set);
 }

@@ -51,6 +51,8 @@ bool cma_range(uint64_t *start, uint64_t *end);
 size_t pages_in_phys_range(const void *addr, size_t len, uint64_t start,
 			   uint64_t end);
 long meminfo_kb(const char *key);
+/* let thread @tid (0: the caller) run on CPU @cpu only */
+int run_on_cpu(pid_t tid, int cpu);
 /* the default hugetlb page size (2 MiB, or 32 MiB with 16 KiB pages); 0 if none */
 size_t hugetlb_size(void);
 
