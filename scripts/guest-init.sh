@@ -51,9 +51,12 @@ finish() {
 	echo "@@PINMEM dmesg-end"
 	echo "@@PINMEM poweroff"
 	sync
-	poweroff -f
+	# QEMU runs with -no-reboot: a reboot ends it, on every kernel and
+	# architecture (a power-off needs ACPI on x86, which the debug kernels
+	# leave out)
+	reboot -f
 	sleep 10
-	echo o >/proc/sysrq-trigger
+	echo b >/proc/sysrq-trigger
 }
 
 echo "@@PINMEM boot kernel=$(uname -r) mode=$pm_mode"
@@ -123,7 +126,7 @@ bench)
 	echo "@@PINMEM bench-end rc=$rc"
 	;;
 shell)
-	echo "@@PINMEM shell (exit to power off)"
+	echo "@@PINMEM shell (exit to end the VM)"
 	setsid cttyhack sh
 	;;
 *)
