@@ -49,7 +49,7 @@ finish() {
 	echo "@@PINMEM dmesg-begin"
 	dmesg
 	echo "@@PINMEM dmesg-end"
-	echo "@@PINMEM poweroff"
+	echo "@@PINMEM end"
 	sync
 	# QEMU runs with -no-reboot: a reboot ends it, on every kernel and
 	# architecture (a power-off needs ACPI on x86, which the debug kernels
