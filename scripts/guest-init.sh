@@ -52,8 +52,7 @@ finish() {
 	echo "@@PINMEM end"
 	sync
 	# QEMU runs with -no-reboot: a reboot ends it, on every kernel and
-	# architecture (a power-off needs ACPI on x86, which the debug kernels
-	# leave out)
+	# architecture (a power-off needs ACPI on x86)
 	reboot -f
 	sleep 10
 	echo b >/proc/sysrq-trigger
