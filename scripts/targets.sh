@@ -136,6 +136,10 @@ target_arm64() {
 # the module with elsewhere (instance 0 vb2-vmalloc, 1 vb2-dma-contig,
 # capture nodes only)
 DEBUG_VIVID_PARAMS="vivid.n_devs=2 vivid.allocators=0,1 vivid.node_types=0x1,0x1"
+# What every debug target boots with: no_hash_pointers, as /proc/lockdep
+# shows lock class keys as addresses and a test tells pinmem's locks from
+# the kernel's by them
+DEBUG_BOOT_PARAMS="no_hash_pointers $DEBUG_VIVID_PARAMS"
 
 # Self-built x86_64 debug kernel (KASAN, lockdep, kmemleak...; see
 # scripts/build-debug-kernel, which prints KDIR=... and the bzImage path).
@@ -147,10 +151,8 @@ target_debug() {
 	T_KERNEL=local
 	T_PREPARE="scripts/build-debug-kernel"
 	# a small CMA area beside ZONE_MOVABLE: the CMA dma-buf heap
-	# (/dev/dma_heap/reserved) exists, for tests that need another CMA user;
-	# no_hash_pointers: /proc/lockdep shows lock class keys as addresses, so
-	# a test can tell pinmem's locks from the kernel's
-	T_BOOT_PARAMS="$T_BOOT_PARAMS cma=96M no_hash_pointers $DEBUG_VIVID_PARAMS"
+	# (/dev/dma_heap/reserved) exists, for tests that need another CMA user
+	T_BOOT_PARAMS="$T_BOOT_PARAMS cma=96M $DEBUG_BOOT_PARAMS"
 	T_TIMEOUT=1800
 	# KASAN/kmemleak make times and memory meaningless: the bench here is a
 	# stress run (big migrations, 10,000 pins) with smaller sizes in the
@@ -171,7 +173,7 @@ target_debug_cma() {
 	target_debug
 	# 1.5 GiB: KASAN's shadow and the debug allocators take about 300 MiB
 	T_MEM=1536
-	T_BOOT_PARAMS="cma=512M no_hash_pointers $DEBUG_VIVID_PARAMS"
+	T_BOOT_PARAMS="cma=512M $DEBUG_BOOT_PARAMS"
 	T_BENCH_BOOT_PARAMS="cma=512M ${T_BENCH_BOOT_PARAMS#movablecore=2048M }"
 }
 
@@ -185,7 +187,7 @@ target_debug612() {
 	# 1.5 GiB, most of it ZONE_MOVABLE: as on the 1 GiB targets, what is
 	# outside it cannot take a 520 MiB buffer from it (the fit-check cases)
 	T_MEM=1536
-	T_BOOT_PARAMS="movablecore=1000M cma=128M no_hash_pointers $DEBUG_VIVID_PARAMS"
+	T_BOOT_PARAMS="movablecore=1000M cma=128M $DEBUG_BOOT_PARAMS"
 }
 
 # The same debug kernel built for i386 (PAE, HIGHMEM, no KASAN: x86-64
@@ -199,7 +201,7 @@ target_debug32() {
 	T_QEMU_ARGS="-accel tcg -cpu max,vendor=GenuineIntel -smp 2"
 	T_MEM=1536
 	T_PREPARE="scripts/build-debug-kernel i386"
-	T_BOOT_PARAMS="vmalloc=640M movablecore=800M cma=64M no_hash_pointers $DEBUG_VIVID_PARAMS"
+	T_BOOT_PARAMS="vmalloc=640M movablecore=800M cma=64M $DEBUG_BOOT_PARAMS"
 	T_BENCH_MEM=1536
 	T_BENCH_BOOT_PARAMS="${T_BENCH_BOOT_PARAMS/movablecore=2048M/vmalloc=640M movablecore=800M}"
 }
