@@ -138,8 +138,11 @@ target_arm64() {
 DEBUG_VIVID_PARAMS="vivid.n_devs=2 vivid.allocators=0,1 vivid.node_types=0x1,0x1"
 # What every debug target boots with: no_hash_pointers, as /proc/lockdep
 # shows lock class keys as addresses and a test tells pinmem's locks from
-# the kernel's by them
-DEBUG_BOOT_PARAMS="no_hash_pointers $DEBUG_VIVID_PARAMS"
+# the kernel's by them; tsc=reliable, as the x86-64 debug kernels have no
+# ACPI, so no HPET or PM timer, and the kernel finds the TSC unsynchronized
+# between TCG's vCPUs and would fall back to jiffies (4 ms) as its clock
+# (QEMU derives every vCPU's TSC from one clock)
+DEBUG_BOOT_PARAMS="no_hash_pointers tsc=reliable $DEBUG_VIVID_PARAMS"
 
 # Self-built x86_64 debug kernel (KASAN, lockdep, kmemleak...; see
 # scripts/build-debug-kernel, which prints KDIR=... and the bzImage path).
