@@ -12,8 +12,9 @@
 	# needs them: README.md points here. Besides these, scripts/build-debs
 	# installs debian/control's Build-Depends (apt-get build-dep).
 	#  every VM target (scripts/vm-run): kbuild, the initramfs, module
-	#  dependencies; gcc-12 and pahole for bookworm-backports' 6.12 headers
-	HOST_PKGS_VM="gcc make libc6-dev binutils cpio gzip kmod bc flex bison libelf-dev coreutils xz-utils zstd gcc-12 dwarves"
+	#  dependencies; gcc-12 and pahole for bookworm-backports' 6.12 headers;
+	#  sparse, which checks the test build
+	HOST_PKGS_VM="gcc make libc6-dev binutils cpio gzip kmod bc flex bison libelf-dev coreutils xz-utils zstd gcc-12 dwarves sparse"
 	#  by the guest's Debian architecture (T_DEBARCH): QEMU, and the cross
 	#  compilers for the module and the static tests (the i686 one, not gcc
 	#  -m32: gcc-multilib conflicts with the arm64 and armhf cross compilers)

@@ -379,3 +379,21 @@ load_target() {
 	target_defaults
 	"target_${name}"
 }
+
+# kbuild_check KDIR: set KCHECK to the make argument that runs sparse on a
+# module build against KDIR ("C=2"), and KCHECK_WHAT to what a build with
+# it and W=1 checks. 7.x headers' C=2 runs their scripts/checker-valid.sh,
+# which Debian's headers packages do not ship (and which wants a sparse
+# that knows __typeof_unqual__; Debian's 0.6.4 does not): there KCHECK is
+# "C=0", KCHECK_WHAT "W=1", and KCHECK_SKIP says why.
+kbuild_check() {
+	local common
+	KCHECK=C=2 KCHECK_WHAT="sparse (C=2) and W=1" KCHECK_SKIP=""
+	# (none for a kernel's own build tree)
+	common=$(grep -o '/[^ ]*linux-headers-[^ /]*-common' "$1/Makefile" | head -n1) || true
+	if [ -n "$common" ] && grep -q checker-valid "$common/Makefile" 2>/dev/null &&
+		[ ! -e "$common/scripts/checker-valid.sh" ]; then
+		KCHECK=C=0 KCHECK_WHAT="W=1"
+		KCHECK_SKIP="${common##*/} has no scripts/checker-valid.sh, which C=2 runs"
+	fi
+}
