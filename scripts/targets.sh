@@ -23,7 +23,8 @@
 #   T_NUMA_NODES     NUMA nodes the memory is split into evenly, one vCPU
 #                    each (so at most the -smp count)
 #   T_CONSOLE        serial console device name
-#   T_BOOT_PARAMS    target specific kernel params (common ones are added)
+#   T_BOOT_PARAMS    target specific kernel params (common ones are added);
+#                    @HOST_TSC_KHZ@ is substituted (vm-run)
 #   T_KERNEL         "apt"   : stock Debian kernel fetched with apt-get download
 #                    "local" : prebuilt tree, see T_KDIR/T_KIMAGE/T_PREPARE
 #   T_META_PKG       (apt) meta package whose Depends names the image package
@@ -138,11 +139,13 @@ target_arm64() {
 DEBUG_VIVID_PARAMS="vivid.n_devs=2 vivid.allocators=0,1 vivid.node_types=0x1,0x1"
 # What every debug target boots with: no_hash_pointers, as /proc/lockdep
 # shows lock class keys as addresses and a test tells pinmem's locks from
-# the kernel's by them; tsc=reliable, as the x86-64 debug kernels have no
-# ACPI, so no HPET or PM timer, and the kernel finds the TSC unsynchronized
-# between TCG's vCPUs and would fall back to jiffies (4 ms) as its clock
-# (QEMU derives every vCPU's TSC from one clock)
-DEBUG_BOOT_PARAMS="no_hash_pointers tsc=reliable $DEBUG_VIVID_PARAMS"
+# the kernel's by them. The x86-64 debug kernels have no ACPI, so no HPET or
+# PM timer: the kernel calibrates the TSC against the PIT alone, which fails
+# under TCG on a busy host, and then runs on jiffies (4 ms) as its clock.
+# tsc_early_khz= gives the rate (vm-run measures the host's, which TCG's
+# guests read), and tsc=reliable keeps the TSC, which the kernel would find
+# unsynchronized between TCG's vCPUs (QEMU reads one counter for all).
+DEBUG_BOOT_PARAMS="no_hash_pointers tsc=reliable tsc_early_khz=@HOST_TSC_KHZ@ $DEBUG_VIVID_PARAMS"
 
 # Self-built x86_64 debug kernel (KASAN, lockdep, kmemleak...; see
 # scripts/build-debug-kernel, which prints KDIR=... and the bzImage path).
