@@ -145,7 +145,9 @@ DEBUG_VIVID_PARAMS="vivid.n_devs=2 vivid.allocators=0,1 vivid.node_types=0x1,0x1
 # tsc_early_khz= gives the rate (vm-run measures the host's, which TCG's
 # guests read), and tsc=reliable keeps the TSC, which the kernel would find
 # unsynchronized between TCG's vCPUs (QEMU reads one counter for all).
-DEBUG_BOOT_PARAMS="no_hash_pointers tsc=reliable tsc_early_khz=@HOST_TSC_KHZ@ $DEBUG_VIVID_PARAMS"
+# The benchmark's boots (T_BENCH_BOOT_PARAMS) take these too.
+DEBUG_CLOCK_PARAMS="tsc=reliable tsc_early_khz=@HOST_TSC_KHZ@"
+DEBUG_BOOT_PARAMS="no_hash_pointers $DEBUG_CLOCK_PARAMS $DEBUG_VIVID_PARAMS"
 
 # Self-built x86_64 debug kernel (KASAN, lockdep, kmemleak...; see
 # scripts/build-debug-kernel, which prints KDIR=... and the bzImage path).
@@ -165,7 +167,7 @@ target_debug() {
 	# 3 GiB VM of before, not amd64's 8 GiB one; PM_BENCH_* on the command
 	# line reach the benchmark's environment
 	T_BENCH_MEM=3072
-	T_BENCH_BOOT_PARAMS="movablecore=2048M PM_BENCH_SIZES=2,32,256 PM_BENCH_MIG_SIZES=2,32 PM_BENCH_DMABUF_SIZES=2,32 PM_BENCH_SCALE=1,1000,10000 PM_BENCH_REPS=3 PM_BENCH_SMALL_REPS=3"
+	T_BENCH_BOOT_PARAMS="movablecore=2048M $DEBUG_CLOCK_PARAMS PM_BENCH_SIZES=2,32,256 PM_BENCH_MIG_SIZES=2,32 PM_BENCH_DMABUF_SIZES=2,32 PM_BENCH_SCALE=1,1000,10000 PM_BENCH_REPS=3 PM_BENCH_SMALL_REPS=3"
 }
 
 # The x86-64 debug kernel booted like arm64: a 512 MiB CMA area and no
